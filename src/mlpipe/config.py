@@ -1,0 +1,261 @@
+"""Strict models for ``params.yaml`` and the data contract.
+
+Every knob lives in one of the two YAML files; these models are the only place their
+shape is written down. ``extra="forbid"`` everywhere, so a typo fails with the key's name.
+The models are pure: loading a file is :func:`mlpipe.io.files.load_yaml`'s job.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlpipe.errors import ConfigError
+
+Scalar = int | float | str | bool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+# --------------------------------------------------------------------------- contract
+
+
+class Column(Strict):
+    """One column of the raw data.
+
+    ``labels`` makes a column categorical: its keys are the only allowed codes and
+    ``prepare`` replaces codes by the readable labels. ``allowed`` restricts values
+    without relabelling; ``min``/``max`` bound numeric columns.
+    """
+
+    dtype: Literal["int", "float", "str", "bool"]
+    description: str = ""
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: list[Scalar] | None = None
+    labels: dict[Scalar, str] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Column:
+        if self.labels is not None and self.allowed is not None:
+            raise ValueError("give either 'labels' or 'allowed', not both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if self.labels is not None and len(set(self.labels.values())) != len(self.labels):
+            raise ValueError("two codes share one label")
+        return self
+
+    @property
+    def categorical(self) -> bool:
+        return self.labels is not None or self.dtype in ("str", "bool")
+
+    @property
+    def value_set(self) -> list[Scalar] | None:
+        if self.labels is not None:
+            return list(self.labels)
+        return self.allowed
+
+
+class Expectation(Strict):
+    """An extra great-expectations expectation, by its snake_case name and kwargs."""
+
+    type: Annotated[str, Field(pattern=r"^expect_[a-z0-9_]+$")]
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class SensitiveAttribute(Strict):
+    """A column to slice metrics by; numeric columns need ``bins`` (left-closed edges)."""
+
+    bins: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _sorted(self) -> SensitiveAttribute:
+        if self.bins is not None and (len(self.bins) < 2 or sorted(self.bins) != self.bins):
+            raise ValueError("bins must be at least two increasing edges")
+        return self
+
+
+class Contract(Strict):
+    """What the data must look like and what each column is for."""
+
+    name: str
+    description: str = ""
+    id: str
+    target: str
+    positive: Scalar = 1
+    time: str | None = None
+    columns: dict[str, Column]
+    features: list[str]
+    sensitive: dict[str, SensitiveAttribute] = Field(default_factory=dict)
+    min_rows: int = Field(default=1, ge=1)
+    expectations: list[Expectation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _roles_are_columns(self) -> Contract:
+        known = set(self.columns)
+        roles: dict[str, list[str]] = {
+            "id": [self.id],
+            "target": [self.target],
+            "features": self.features,
+            "sensitive": list(self.sensitive),
+        }
+        if self.time is not None:
+            roles["time"] = [self.time]
+        for role, names in roles.items():
+            missing = [n for n in names if n not in known]
+            if missing:
+                raise ValueError(f"{role}: {missing} not declared under 'columns'")
+        leaked = {self.id, self.target} & set(self.features)
+        if leaked:
+            raise ValueError(f"features must not include the id or the target: {sorted(leaked)}")
+        if len(set(self.features)) != len(self.features):
+            raise ValueError("features lists a column twice")
+        target_values = self.columns[self.target].value_set
+        if target_values is not None and self.positive not in target_values:
+            raise ValueError(f"positive class {self.positive!r} is not an allowed target value")
+        for name, attr in self.sensitive.items():
+            if attr.bins is None and not self.columns[name].categorical:
+                raise ValueError(f"sensitive.{name}: a numeric column needs 'bins'")
+        return self
+
+    def feature_kinds(self) -> tuple[list[str], list[str]]:
+        """(categorical, numeric) feature names, in contract order."""
+        cat = [f for f in self.features if self.columns[f].categorical]
+        num = [f for f in self.features if not self.columns[f].categorical]
+        return cat, num
+
+
+# --------------------------------------------------------------------------- params
+
+
+class ExampleData(Strict):
+    """Where ``make data`` gets the example dataset when no DVC remote has it."""
+
+    package: str
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    years: list[int] = Field(min_length=1)
+    available_years: list[int] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _years_available(self) -> ExampleData:
+        bad = sorted(set(self.years) - set(self.available_years))
+        if bad:
+            raise ValueError(f"years {bad} are not in available_years {self.available_years}")
+        return self
+
+
+class SplitParams(Strict):
+    """``temporal``: test on the latest ``test_periods`` time values; ``stratified``: random."""
+
+    strategy: Literal["temporal", "stratified"] = "temporal"
+    test_periods: int = Field(default=1, ge=1)
+    test_size: float = Field(default=0.25, gt=0, lt=1)
+    seed: int = 42
+
+
+class HistGradientBoosting(Strict):
+    kind: Literal["hist_gradient_boosting"]
+    max_iter: int = Field(default=200, ge=1)
+    learning_rate: float = Field(default=0.1, gt=0)
+    max_leaf_nodes: int = Field(default=31, ge=2)
+    min_samples_leaf: int = Field(default=20, ge=1)
+    l2_regularization: float = Field(default=0.0, ge=0)
+
+
+class LogisticRegression(Strict):
+    kind: Literal["logistic_regression"]
+    C: float = Field(default=1.0, gt=0)
+    max_iter: int = Field(default=1000, ge=1)
+
+
+class Prior(Strict):
+    """Predicts the training base rate for everyone: the floor any model must clear."""
+
+    kind: Literal["prior"]
+
+
+Estimator = Annotated[HistGradientBoosting | LogisticRegression | Prior, Field(discriminator="kind")]
+
+
+class TrainParams(Strict):
+    seed: int = 0
+    model: Estimator
+    baseline: Estimator
+
+
+class BootstrapParams(Strict):
+    n_resamples: int = Field(default=200, ge=10)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    seed: int = 0
+
+
+class EvaluateParams(Strict):
+    threshold: float = Field(default=0.5, gt=0, lt=1)
+    min_slice_size: int = Field(default=100, ge=1)
+    calibration_bins: int = Field(default=10, ge=2)
+    curve_points: int = Field(default=200, ge=10)
+    importance_rows: int = Field(default=5000, ge=100)
+    importance_repeats: int = Field(default=3, ge=1)
+    seed: int = 0
+
+
+MetricName = Literal["roc_auc", "pr_auc", "f1", "accuracy", "log_loss", "brier"]
+
+
+class GateParams(Strict):
+    """Absolute bounds, tolerated regression against the reference, and slice gaps."""
+
+    primary_metric: MetricName = "roc_auc"
+    minimums: dict[MetricName, float] = Field(default_factory=dict)
+    maximums: dict[MetricName, float] = Field(default_factory=dict)
+    tolerance: dict[MetricName, float] = Field(default_factory=dict)
+    must_beat_baseline: bool = True
+    slice_metric: MetricName = "accuracy"
+    max_slice_gap: dict[str, float] = Field(default_factory=dict)
+    bootstrap: BootstrapParams = BootstrapParams()
+
+
+class Params(Strict):
+    example_data: ExampleData | None = None
+    split: SplitParams = SplitParams()
+    train: TrainParams
+    evaluate: EvaluateParams = EvaluateParams()
+    gate: GateParams = GateParams()
+
+
+def check_against_contract(params: Params, contract: Contract) -> None:
+    """Cross-file checks: keys in params that name contract columns must exist there."""
+    unknown = sorted(set(params.gate.max_slice_gap) - set(contract.sensitive))
+    if unknown:
+        raise ConfigError(
+            f"params.yaml gate.max_slice_gap: {unknown} are not sensitive attributes "
+            f"in the contract (known: {sorted(contract.sensitive)})"
+        )
+    if params.split.strategy == "temporal" and contract.time is None:
+        raise ConfigError("params.yaml split.strategy is 'temporal' but the contract names no 'time' column")
+
+
+def _format(err: ValidationError, source: str) -> str:
+    lines = [f"{source} is invalid:"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"  - {loc}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format(err, source)) from None
+
+
+def parse_contract(raw: Any, source: str = "contract.yaml") -> Contract:
+    try:
+        return Contract.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format(err, source)) from None

@@ -1,0 +1,147 @@
+"""File edges: YAML/JSON, the raw data directory, frames on disk, content hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from mlpipe.config import Contract, Params, check_against_contract, parse_contract, parse_params
+from mlpipe.errors import ConfigError, DataError
+
+
+def load_yaml(path: str | Path) -> Any:
+    p = Path(path)
+    try:
+        with p.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: file not found") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML: {err}") from None
+
+
+def load_config(params_path: str | Path, contract_path: str | Path) -> tuple[Params, Contract]:
+    params = parse_params(load_yaml(params_path), str(params_path))
+    contract = parse_contract(load_yaml(contract_path), str(contract_path))
+    check_against_contract(params, contract)
+    return params, contract
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temp path beside ``path`` and move it into place only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would surprise anyone sharing the checkout
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n", encoding="utf-8")
+
+
+def read_json(path: str | Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found (run the stage that writes it first)") from None
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_dir(path: str | Path) -> str:
+    """Hash of every file's relative path and bytes, in sorted order."""
+    root = Path(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + sha256_file(f).encode())
+    return h.hexdigest()
+
+
+def frame_sha256(df: pd.DataFrame) -> str:
+    """Content hash of a frame that does not depend on its on-disk format."""
+    row_hashes = pd.util.hash_pandas_object(df, index=False).to_numpy()
+    h = hashlib.sha256(",".join(map(str, df.columns)).encode())
+    h.update(row_hashes.tobytes())
+    return h.hexdigest()
+
+
+def data_files(data_dir: str | Path) -> list[Path]:
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DataError(f"{root}: data directory not found (run `make data`)")
+    files = sorted(root.glob("*.csv"))
+    if not files:
+        raise DataError(f"{root}: no *.csv files")
+    return files
+
+
+def read_csv_dir(data_dir: str | Path) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Read and stack every CSV; unreadable or empty files are returned as problems, not raised.
+
+    Files with different headers are stacked on the union of columns, so the contract's
+    column checks (not a pandas error) report what is missing or extra.
+    """
+    frames, problems = [], []
+    for f in data_files(data_dir):
+        try:
+            frame = pd.read_csv(f, low_memory=False)
+        except pd.errors.EmptyDataError:
+            problems.append({"file": str(f), "expectation": "expect_file_to_have_rows", "message": "file is empty"})
+            continue
+        except (pd.errors.ParserError, UnicodeDecodeError) as err:
+            problems.append({"file": str(f), "expectation": "expect_file_to_be_parseable_csv", "message": str(err)})
+            continue
+        if frame.empty:
+            problems.append({"file": str(f), "expectation": "expect_file_to_have_rows", "message": "header only"})
+        frames.append(frame)
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else pd.DataFrame())
+    return df, problems
+
+
+def read_frame(path: str | Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found (run the stage that writes it first)") from None
+
+
+def write_frame(path: str | Path, df: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)

@@ -1,0 +1,68 @@
+"""Model files: skops only (pickle/joblib run code on load), checked against a recorded hash.
+
+Loading trusts exactly the types scikit-learn models of this template are built from.
+skops refuses HistGradientBoosting's ``TreePredictor`` by default because a crafted file
+could make predict read out of bounds; we trust it by name, and only after the file's
+sha256 matched the one recorded at training time.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from mlpipe.errors import ModelIntegrityError
+from mlpipe.io.files import atomic_path, sha256_file
+
+log = logging.getLogger(__name__)
+
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        "sklearn._loss.link.Interval",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.dummy.DummyClassifier",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._encoders.OneHotEncoder",
+        "sklearn.preprocessing._encoders.OrdinalEncoder",
+        "sklearn.preprocessing._data.StandardScaler",
+        "functools.partial",
+        "sklearn.utils.validation.check_array",
+        "numpy.dtype",
+        "builtins.slice",
+    }
+)
+
+
+def save_model(model: Any, path: str | Path) -> str:
+    """Write atomically and return the file's sha256 (to be recorded beside it)."""
+    with atomic_path(path) as tmp:
+        sio.dump(model, tmp)
+    return sha256_file(path)
+
+
+def load_model(path: str | Path, expected_sha256: str) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        raise ModelIntegrityError(f"{p}: model file not found")
+    actual = sha256_file(p)
+    if actual != expected_sha256:
+        raise ModelIntegrityError(f"{p}: sha256 {actual[:12]}… does not match the recorded {expected_sha256[:12]}…")
+    return load_verified_bytes(p.read_bytes(), str(p))
+
+
+def load_verified_bytes(data: bytes, name: str) -> Any:
+    """Load bytes whose hash the caller has already checked."""
+    untrusted = set(sio.get_untrusted_types(data=data))
+    unknown = sorted(untrusted - TRUSTED_TYPES)
+    if unknown:
+        raise ModelIntegrityError(f"{name}: refuses to load untrusted types {unknown}")
+    return sio.loads(data, trusted=sorted(untrusted))

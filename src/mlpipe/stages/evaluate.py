@@ -1,0 +1,155 @@
+"""Stage ``evaluate``: metrics, slice gaps, plots and the model card, for the model and the baseline."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.inspection import permutation_importance
+
+from mlpipe.config import Contract, Params
+from mlpipe.core.features import TARGET, feature_frame, positive_proba, slice_groups
+from mlpipe.core.metrics import (
+    calibration_table,
+    classification_metrics,
+    expected_calibration_error,
+    pr_curve,
+    roc_curve,
+    slice_report,
+)
+from mlpipe.io.files import atomic_path, load_config, read_frame, read_json, write_frame, write_json, write_text
+from mlpipe.io.models import load_model
+from mlpipe.stages import run_stage
+
+log = logging.getLogger(__name__)
+
+
+def rounded(d: dict[str, float], digits: int = 6) -> dict[str, float]:
+    return {k: round(float(v), digits) for k, v in d.items()}
+
+
+def slices(test: pd.DataFrame, p: np.ndarray, params: Params, contract: Contract) -> dict[str, Any]:
+    ev = params.evaluate
+    out: dict[str, Any] = {"metric": params.gate.slice_metric, "min_size": ev.min_slice_size, "attributes": {}}
+    for name, groups in slice_groups(test, contract).items():
+        rep = slice_report(name, groups, test[TARGET], p, params.gate.slice_metric, ev.threshold, ev.min_slice_size)
+        out["attributes"][name] = {
+            "gap": None if rep.gap is None else round(rep.gap, 6),
+            "best": rep.best,
+            "worst": rep.worst,
+            "groups": {g: rounded(m) for g, m in rep.groups.items()},
+            "skipped": rep.skipped,
+        }
+    return out
+
+
+def importance(model: Any, test: pd.DataFrame, params: Params, contract: Contract) -> list[dict[str, Any]]:
+    """Permutation importance (drop in ROC AUC) on a fixed sample of the test set."""
+    ev = params.evaluate
+    sample = test.sample(n=min(ev.importance_rows, len(test)), random_state=ev.seed)
+    res = permutation_importance(
+        model,
+        feature_frame(sample, contract),
+        sample[TARGET],
+        scoring="roc_auc",
+        n_repeats=ev.importance_repeats,
+        random_state=ev.seed,
+    )
+    rows = [
+        {"feature": f, "importance": round(float(m), 6), "std": round(float(s), 6)}
+        for f, m, s in zip(contract.features, res.importances_mean, res.importances_std, strict=True)
+    ]
+    return sorted(rows, key=lambda r: -r["importance"])
+
+
+def _gap(gap: float | None) -> str:
+    return "n/a" if gap is None else f"{gap:.4f}"
+
+
+def model_card(card: dict[str, Any], metrics: dict[str, Any], sl: dict[str, Any], contract: Contract) -> str:
+    m, b = metrics["model"], metrics["baseline"]
+    lines = [
+        f"# Model card: {contract.name}",
+        "",
+        contract.description,
+        "",
+        "## Provenance",
+        f"- model: `{card['model']['kind']}`, sha256 `{card['model']['sha256']}`",
+        f"- baseline: `{card['baseline']['kind']}`, sha256 `{card['baseline']['sha256']}`",
+        f"- data sha256: `{card['data_sha256']}`; test set sha256: `{card['test_sha256']}`",
+        f"- split: {card['split']}; {card['train_rows']:,} training rows, {metrics['test']['rows']:,} test rows",
+        f"- git commit: `{card['git_commit']}`{' (uncommitted changes)' if card['git_dirty'] else ''}",
+        "- libraries: " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
+        "",
+        "## Parameters",
+        f"- model: `{card['model']['params']}`",
+        f"- baseline: `{card['baseline']['params']}`",
+        "",
+        "## Test metrics",
+        "| metric | model | baseline |",
+        "|---|---|---|",
+        *[f"| {k} | {m[k]:.4f} | {b[k]:.4f} |" for k in m],
+        "",
+        f"## Slices ({sl['metric']}, groups of at least {sl['min_size']} rows)",
+        "| attribute | largest gap | best | worst |",
+        "|---|---|---|---|",
+        *[
+            f"| {a} | {_gap(v['gap'])} | {v['best']} | {v['worst']} |"
+            for a, v in sl["attributes"].items()
+        ],
+        "",
+        "## Intended use and limits",
+        f"Predicts `{contract.target}` = {contract.positive!r} from {len(contract.features)} features "
+        f"({', '.join(contract.features)}). Sensitive attributes: {', '.join(contract.sensitive) or 'none'}. "
+        "Check the slice gaps above before using it for decisions about people.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    for name in ("test", "card", "params", "contract", "metrics", "slices", "predictions", "model-card", "plots"):
+        ap.add_argument(f"--{name}", required=True)
+    args = ap.parse_args(argv)
+    params, contract = load_config(args.params, args.contract)
+    card = read_json(args.card)
+    test = read_frame(args.test)
+    X, y = feature_frame(test, contract), test[TARGET].to_numpy()
+    ev = params.evaluate
+    model = load_model(card["model"]["path"], card["model"]["sha256"])
+    baseline = load_model(card["baseline"]["path"], card["baseline"]["sha256"])
+    p_model, p_base = positive_proba(model, X), positive_proba(baseline, X)
+    calib = calibration_table(y, p_model, ev.calibration_bins)
+    metrics = {
+        "model": rounded(classification_metrics(y, p_model, ev.threshold)),
+        "baseline": rounded(classification_metrics(y, p_base, ev.threshold)),
+        "calibration_error": round(expected_calibration_error(calib), 6),
+        "test": {"rows": len(test), "positive_rate": round(float(y.mean()), 6), "sha256": card["test_sha256"]},
+        "model_sha256": card["model"]["sha256"],
+    }
+    sl = slices(test, p_model, params, contract)
+    plots = Path(args.plots)
+    write_json(plots / "roc.json", roc_curve(y, p_model, ev.curve_points))
+    write_json(plots / "precision_recall.json", pr_curve(y, p_model, ev.curve_points))
+    write_json(plots / "calibration.json", calib)
+    log.info("permutation importance on %d rows", min(ev.importance_rows, len(test)))
+    write_json(plots / "importance.json", importance(model, test, params, contract))
+    confusion = pd.DataFrame({"actual": y, "predicted": (p_model >= ev.threshold).astype(int)})
+    with atomic_path(plots / "confusion.csv") as tmp:
+        confusion.to_csv(tmp, index=False, lineterminator="\n")
+    write_frame(
+        args.predictions,
+        pd.DataFrame({contract.id: test[contract.id], "y": y, "model": p_model, "baseline": p_base}),
+    )
+    write_json(args.metrics, metrics)
+    write_json(args.slices, sl)
+    write_text(args.model_card, model_card(card, metrics, sl, contract))
+    log.info("model %s | baseline %s", metrics["model"], metrics["baseline"])
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,125 @@
+"""``make data`` and ``make add-year``: get the raw data that ``data.dvc`` records.
+
+``materialise``: nothing to do when ``dvc status data.dvc`` is clean; otherwise pull from
+the DVC remote if one is configured; otherwise re-create the example data from its public
+wheel and check the result matches ``data.dvc`` byte for byte.
+``add-year``: "new data arrives" as one command: the next example year is written,
+``params.yaml`` records it, and ``dvc add`` updates ``data.dvc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from mlpipe.config import ExampleData, parse_params
+from mlpipe.errors import ConfigError, DataError
+from mlpipe.io.example_data import fetch_wheel, load_all_years, write_years
+from mlpipe.io.files import load_yaml, write_text
+from mlpipe.stages import run_stage
+
+log = logging.getLogger(__name__)
+
+
+def dvc(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dvc", *args], capture_output=True, text=True, check=False)
+
+
+def tracked_dir(dvc_file: Path) -> Path:
+    meta = load_yaml(dvc_file) if dvc_file.exists() else None
+    if not meta or not meta.get("outs"):
+        raise ConfigError(f"{dvc_file}: no 'outs' entry; create it with `dvc add <data dir>`")
+    return dvc_file.parent / meta["outs"][0]["path"]
+
+
+def in_sync(dvc_file: Path) -> bool:
+    res = dvc("status", "--json", str(dvc_file))
+    return res.returncode == 0 and res.stdout.strip() in ("{}", "")
+
+
+def has_remote() -> bool:
+    res = dvc("remote", "list")
+    return res.returncode == 0 and bool(res.stdout.strip())
+
+
+def example_spec(params_path: Path) -> ExampleData:
+    spec = parse_params(load_yaml(params_path), str(params_path)).example_data
+    if spec is None:
+        raise DataError(
+            f"the data in {params_path.parent / 'data.dvc'} is not here, no DVC remote has it, and "
+            f"{params_path} has no example_data section: configure a remote (`dvc remote add -d ...`)"
+        )
+    return spec
+
+
+def materialise(dvc_file: Path, params_path: Path, cache: Path) -> None:
+    if dvc_file.exists() and in_sync(dvc_file):
+        log.info("%s is up to date", dvc_file)
+        return
+    if dvc_file.exists() and has_remote():
+        log.info("pulling %s from the DVC remote", dvc_file)
+        res = dvc("pull", str(dvc_file))
+        if res.returncode == 0 and in_sync(dvc_file):
+            return
+        log.warning("dvc pull did not restore the data (%s); re-creating the example data", res.stderr.strip()[-300:])
+    spec = example_spec(params_path)
+    data_dir = tracked_dir(dvc_file) if dvc_file.exists() else Path("data")
+    write_years(load_all_years(fetch_wheel(spec, cache)), spec.years, data_dir)
+    if not dvc_file.exists():
+        _dvc_add(data_dir)
+        return
+    if not in_sync(dvc_file):
+        status = dvc("status", str(dvc_file)).stdout.strip()
+        raise DataError(
+            f"{data_dir} was re-created from {spec.package} but does not match {dvc_file}:\n{status}\n"
+            f"Extra or changed files in {data_dir}? Compare with `dvc diff`, or restore with `dvc checkout`."
+        )
+    log.info("%s re-created from %s and matches %s", data_dir, spec.package, dvc_file)
+
+
+def _dvc_add(data_dir: Path) -> None:
+    res = dvc("add", str(data_dir))
+    if res.returncode != 0:
+        raise DataError(f"dvc add {data_dir} failed: {res.stderr.strip()}")
+    log.info("tracked %s with DVC", data_dir)
+
+
+def add_year(dvc_file: Path, params_path: Path, cache: Path) -> int:
+    spec = example_spec(params_path)
+    remaining = [y for y in spec.available_years if y not in spec.years]
+    if not remaining:
+        raise DataError(f"all example years {spec.available_years} are already in {params_path}")
+    year = min(remaining)
+    write_years(load_all_years(fetch_wheel(spec, cache)), [year], tracked_dir(dvc_file))
+    text = params_path.read_text(encoding="utf-8")
+    years = sorted([*spec.years, year])
+    new_text, n = re.subn(r"(?m)^(\s+years:\s*)\[[^\]]*\]", rf"\g<1>{years}", text, count=1)
+    if n != 1 or yaml.safe_load(new_text)["example_data"]["years"] != years:
+        raise ConfigError(f"{params_path}: could not update example_data.years; add {year} by hand")
+    write_text(params_path, new_text)
+    _dvc_add(tracked_dir(dvc_file))
+    log.info("added year %d; now %s. Commit params.yaml and data.dvc, then `dvc push`.", year, years)
+    return year
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("command", choices=["materialise", "add-year"])
+    ap.add_argument("--dvc-file", default="data.dvc", type=Path)
+    ap.add_argument("--params", default="params.yaml", type=Path)
+    ap.add_argument("--cache", default=".cache/wheels", type=Path)
+    args = ap.parse_args(argv)
+    if args.command == "materialise":
+        materialise(args.dvc_file, args.params, args.cache)
+    else:
+        add_year(args.dvc_file, args.params, args.cache)
+
+
+if __name__ == "__main__":
+    run_stage(main)
