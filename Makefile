@@ -57,7 +57,7 @@ dag: setup ## print the pipeline graph
 bench: data ## time and peak memory of every stage on the full data
 	$(BIN)/python -m mlpipe.tasks.bench
 
-golden: data ## re-record the golden predictions (after an intended model change)
+golden: repro ## re-record the golden predictions (after an intended model change)
 	$(BIN)/python -m mlpipe.tasks.golden
 
 clean: ## remove pipeline outputs (data and the DVC cache stay)

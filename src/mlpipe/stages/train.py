@@ -9,6 +9,10 @@ import time
 from importlib.metadata import version
 from typing import Any
 
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from mlpipe.config import Contract, Estimator
 from mlpipe.core.features import TARGET, build_estimator, feature_frame
 from mlpipe.io.files import frame_sha256, load_config, read_frame, read_json, write_json
 from mlpipe.io.git import current_commit, is_dirty
@@ -21,6 +25,11 @@ LIBRARIES = ("scikit-learn", "numpy", "pandas", "skops", "great-expectations", "
 
 def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), **{lib: version(lib) for lib in LIBRARIES}}
+
+
+def fit(spec: Estimator, train: pd.DataFrame, contract: Contract, seed: int) -> Pipeline:
+    """The one place a model is fitted: the stage, the golden task and the regression tests use it."""
+    return build_estimator(spec, contract, seed).fit(feature_frame(train, contract), train[TARGET].to_numpy())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,13 +45,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     params, contract = load_config(args.params, args.contract)
     train = read_frame(args.train)
-    X, y = feature_frame(train, contract), train[TARGET].to_numpy()
     record: dict[str, Any] = {}
     for role, spec, path in (("model", params.train.model, args.model), ("baseline", params.train.baseline, args.baseline)):
-        est = build_estimator(spec, contract, params.train.seed)
         t0 = time.perf_counter()
-        log.info("fitting %s (%s) on %d rows x %d features", role, spec.kind, len(X), X.shape[1])
-        est.fit(X, y)
+        log.info("fitting %s (%s) on %d rows x %d features", role, spec.kind, len(train), len(contract.features))
+        est = fit(spec, train, contract, params.train.seed)
         fit_s = time.perf_counter() - t0
         record[role] = {
             "path": path,

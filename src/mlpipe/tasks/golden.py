@@ -1,0 +1,49 @@
+"""``make golden``: record the pipeline model's predictions on a frozen sample of raw rows.
+
+The regression test retrains with params.yaml and must reproduce these numbers, so any
+change in data handling, features or training shows up as a diff in review. Re-record
+only after an intended change, and say so in the pull request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from mlpipe.core.features import feature_frame, positive_proba, prepare
+from mlpipe.io.files import atomic_path, load_config, read_csv_dir, read_json
+from mlpipe.io.models import load_model
+from mlpipe.io.pipeline import pipeline_paths
+from mlpipe.stages import run_stage
+
+log = logging.getLogger(__name__)
+GOLDEN = Path("tests/golden/predictions.csv")
+ROWS = 30
+
+
+def golden_frame(raw: pd.DataFrame, model: object, contract: object, rows: int = ROWS) -> pd.DataFrame:
+    sample = raw.sample(n=rows, random_state=20151).sort_values(contract.id)  # type: ignore[attr-defined]
+    p = positive_proba(model, feature_frame(prepare(sample, contract), contract))  # type: ignore[arg-type]
+    return sample.assign(expected_probability=p.round(10))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, default=GOLDEN)
+    args = ap.parse_args(argv)
+    paths = pipeline_paths()
+    _, contract = load_config(paths["params"], paths["contract"])
+    card = read_json(paths["card"])
+    model = load_model(card["model"]["path"], card["model"]["sha256"])
+    raw, _ = read_csv_dir(paths["data"])
+    frame = golden_frame(raw, model, contract)
+    with atomic_path(args.out) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+    log.info("recorded %d golden predictions from model %s -> %s", len(frame), card["model"]["sha256"][:12], args.out)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,117 @@
+"""Model regression tests on the real data: quality, fairness gaps, behaviour, determinism, golden rows.
+
+The model is trained here, in-process, exactly as the ``train`` stage does (same function,
+params.yaml, data), so these tests need no pipeline outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from mlpipe.config import Contract, Params
+from mlpipe.core.features import TARGET, feature_frame, positive_proba, prepare, slice_groups
+from mlpipe.core.metrics import classification_metrics, slice_report
+from mlpipe.core.split import split
+from mlpipe.stages.train import fit
+from mlpipe.tasks.golden import GOLDEN
+
+pytestmark = pytest.mark.regression
+
+
+@dataclass
+class Trained:
+    model: Pipeline
+    baseline: Pipeline
+    train: pd.DataFrame
+    test: pd.DataFrame
+    p: np.ndarray
+
+
+@pytest.fixture(scope="module")
+def trained(raw: pd.DataFrame, params: Params, contract: Contract) -> Trained:
+    s = split(prepare(raw, contract), contract, params.split)
+    model = fit(params.train.model, s.train, contract, params.train.seed)
+    baseline = fit(params.train.baseline, s.train, contract, params.train.seed)
+    return Trained(model, baseline, s.train, s.test, positive_proba(model, feature_frame(s.test, contract)))
+
+
+def test_meets_the_gate_minimums_and_maximums(trained: Trained, params: Params) -> None:
+    m = classification_metrics(trained.test[TARGET], trained.p, params.evaluate.threshold)
+    for metric, bound in params.gate.minimums.items():
+        assert m[metric] >= bound, f"{metric} {m[metric]:.4f} < {bound}"
+    for metric, bound in params.gate.maximums.items():
+        assert m[metric] <= bound, f"{metric} {m[metric]:.4f} > {bound}"
+
+
+def test_beats_the_baseline(trained: Trained, params: Params, contract: Contract) -> None:
+    pm = params.gate.primary_metric
+    y = trained.test[TARGET]
+    p_base = positive_proba(trained.baseline, feature_frame(trained.test, contract))
+    assert classification_metrics(y, trained.p)[pm] > classification_metrics(y, p_base)[pm]
+
+
+def test_slice_gaps_within_thresholds(trained: Trained, params: Params, contract: Contract) -> None:
+    ev = params.evaluate
+    for attr, groups in slice_groups(trained.test, contract).items():
+        rep = slice_report(attr, groups, trained.test[TARGET], trained.p, params.gate.slice_metric,
+                           ev.threshold, ev.min_slice_size)  # fmt: skip
+        limit = params.gate.max_slice_gap.get(attr)
+        if limit is not None and rep.gap is not None:
+            assert rep.gap <= limit, f"{attr}: gap {rep.gap:.4f} between {rep.best} and {rep.worst}"
+
+
+def _p(trained: Trained, contract: Contract, frame: pd.DataFrame) -> np.ndarray:
+    return positive_proba(trained.model, feature_frame(frame, contract))
+
+
+def test_minimum_functionality_children_are_not_employed(trained: Trained, contract: Contract) -> None:
+    kids = trained.test[trained.test["AGEP"] < 16]
+    assert len(kids) > 1000
+    assert (_p(trained, contract, kids) < 0.05).mean() >= 0.99
+
+
+def test_directional_turning_an_adult_into_a_child_lowers_the_prediction(trained: Trained, contract: Contract) -> None:
+    adults = trained.test[trained.test["AGEP"].between(25, 60)].head(2000)
+    as_children = adults.assign(AGEP=12.0)
+    assert (_p(trained, contract, as_children) < _p(trained, contract, adults)).mean() >= 0.99
+
+
+def test_directional_a_doctorate_does_not_lower_employment_on_average(trained: Trained, contract: Contract) -> None:
+    adults = trained.test[trained.test["AGEP"].between(25, 60)].head(2000)
+    doctors = adults.assign(SCHL="Doctorate degree")
+    no_school = adults.assign(SCHL="No schooling completed")
+    assert _p(trained, contract, doctors).mean() > _p(trained, contract, no_school).mean() + 0.05
+
+
+def test_invariance_to_row_and_column_order(trained: Trained, contract: Contract) -> None:
+    sample = trained.test.head(500)
+    base = _p(trained, contract, sample)
+    shuffled = sample.sample(frac=1.0, random_state=1)
+    np.testing.assert_array_equal(_p(trained, contract, shuffled), base[sample.index.get_indexer(shuffled.index)])
+    reordered = sample[list(reversed(sample.columns))]
+    np.testing.assert_array_equal(positive_proba(trained.model, reordered[contract.features[::-1]]), base)
+
+
+def test_invariance_to_columns_that_are_not_features(trained: Trained, contract: Contract) -> None:
+    sample = trained.test.head(500)
+    changed = sample.assign(id=sample["id"] + 10**6, year=1900)
+    np.testing.assert_array_equal(_p(trained, contract, changed), _p(trained, contract, sample))
+
+
+def test_training_is_deterministic(trained: Trained, params: Params, contract: Contract) -> None:
+    again = fit(params.train.model, trained.train, contract, params.train.seed)
+    np.testing.assert_array_equal(positive_proba(again, feature_frame(trained.test, contract)), trained.p)
+
+
+def test_golden_predictions(trained: Trained, root: Path, contract: Contract) -> None:
+    """Re-record with `make golden` only after an intended change to data, features or params."""
+    golden = pd.read_csv(root / GOLDEN)
+    raw = golden.drop(columns=["expected_probability"])
+    p = positive_proba(trained.model, feature_frame(prepare(raw, contract), contract))
+    np.testing.assert_allclose(p, golden["expected_probability"].to_numpy(), atol=1e-8)
