@@ -16,7 +16,8 @@ def test_repo_config_is_valid(params: Params, contract: Contract) -> None:
     assert params.train.model.kind == "hist_gradient_boosting"
     assert contract.target not in contract.features
     cat, num = contract.feature_kinds()
-    assert num == ["AGEP"] and "SEX" in cat
+    assert num == ["AGEP"]
+    assert "SEX" in cat
 
 
 @pytest.mark.parametrize("path", sorted(INVALID.glob("params_*.yaml")), ids=lambda p: p.stem)

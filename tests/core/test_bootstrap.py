@@ -21,7 +21,10 @@ def test_identical_models_have_a_zero_interval() -> None:
     y, good, _ = _scores()
     out = bootstrap_deltas(y, good, good, n_resamples=50)
     for ci in out.values():
-        assert ci.delta == 0 and ci.low == 0 and ci.high == 0 and ci.paired
+        assert ci.delta == 0
+        assert ci.low == 0
+        assert ci.high == 0
+        assert ci.paired
 
 
 def test_better_candidate_has_an_interval_above_zero() -> None:

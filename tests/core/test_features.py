@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import Contract, HistGradientBoosting, LogisticRegression, Prior
-from mlpipe.core.features import TARGET, bands, build_estimator, positive_proba, prepare, slice_groups
+from mlpipe.core.features import TARGET, bands, prepare, slice_groups
+from mlpipe.core.model import build_estimator, positive_proba
 
 pytestmark = pytest.mark.unit
 
@@ -48,4 +49,6 @@ def test_every_estimator_fits_and_survives_unseen_categories(
     unseen = df[contract.features].head(5).copy()
     unseen["SCHL"] = "A category nobody has seen"
     p = positive_proba(model, unseen)
-    assert p.shape == (5,) and np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    assert p.shape == (5,)
+    assert np.isfinite(p).all()
+    assert ((p >= 0) & (p <= 1)).all()

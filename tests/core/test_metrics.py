@@ -62,7 +62,8 @@ def test_curves_are_downsampled_and_span_the_range() -> None:
     y, p = _data(5000)
     roc = roc_curve(y, p, points=50)
     assert len(roc) <= 50
-    assert roc[0] == {"fpr": 0.0, "tpr": 0.0} and roc[-1] == {"fpr": 1.0, "tpr": 1.0}
+    assert roc[0] == {"fpr": 0.0, "tpr": 0.0}
+    assert roc[-1] == {"fpr": 1.0, "tpr": 1.0}
     pr = pr_curve(y, p, points=50)
     assert pr[-1]["recall"] == 1.0
 

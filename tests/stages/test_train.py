@@ -15,8 +15,9 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from mlpipe.config import Contract, Params
-from mlpipe.core.features import TARGET, feature_frame, positive_proba, prepare, slice_groups
+from mlpipe.core.features import TARGET, feature_frame, prepare, slice_groups
 from mlpipe.core.metrics import classification_metrics, slice_report
+from mlpipe.core.model import positive_proba
 from mlpipe.core.split import split
 from mlpipe.stages.train import fit
 from mlpipe.tasks.golden import GOLDEN

@@ -69,7 +69,7 @@ def bootstrap_deltas(
             continue
         col = samples[:, j]
         col = col[np.isfinite(col)]
-        low, high = (np.quantile(col, [alpha, 1 - alpha]) if col.size else (np.nan, np.nan))
+        low, high = np.quantile(col, [alpha, 1 - alpha]) if col.size else (np.nan, np.nan)
         out[m] = DeltaCI(
             metric=m,
             candidate=cand_point[m],

@@ -79,8 +79,7 @@ def decide(
 
     deltas: dict[str, dict[str, Any]] = {}
     if reference:
-        for metric, ci in reference.items():
-            deltas[metric] = asdict(ci)
+        deltas = {name: asdict(ci) for name, ci in reference.items()}
         for metric, tol in params.tolerance.items():
             if metric not in reference:
                 continue

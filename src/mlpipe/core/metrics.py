@@ -209,4 +209,3 @@ def slice_report(
     best = max(values, key=lambda k: sign * values[k])
     worst = min(values, key=lambda k: sign * values[k])
     return SliceReport(attribute, metric, per_group, abs(values[best] - values[worst]), best, worst, skipped)
-

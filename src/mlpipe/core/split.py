@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from mlpipe.config import Contract, SplitParams
 from mlpipe.core.features import TARGET
@@ -33,10 +32,12 @@ def split(df: pd.DataFrame, contract: Contract, params: SplitParams) -> Split:
         train, test = df[~is_test], df[is_test]
         desc = f"temporal: train on {contract.time} {periods[: -params.test_periods]}, test on {test_periods}"
     else:
-        train, test = train_test_split(
+        from sklearn.model_selection import train_test_split  # noqa: PLC0415 - keeps the temporal path light
+
+        parts: list[pd.DataFrame] = train_test_split(
             df, test_size=params.test_size, stratify=df[TARGET], random_state=params.seed
         )
-        train, test = train.sort_values(contract.id), test.sort_values(contract.id)
+        train, test = parts[0].sort_values(contract.id), parts[1].sort_values(contract.id)
         desc = f"stratified: {params.test_size:.0%} test, seed {params.seed}"
     overlap = set(train[contract.id]) & set(test[contract.id])
     if overlap:  # ids are unique after validation, so this guards the split logic itself

@@ -36,8 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         "test_sha256": frame_sha256(result.test),
     }
     write_json(args.summary, summary)
-    log.info("%s: %d train / %d test rows, test sha256 %s", result.description, len(result.train),
-             len(result.test), summary["test_sha256"][:12])  # fmt: skip
+    log.info("%s: %d train / %d test rows", result.description, len(result.train), len(result.test))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from mlpipe.config import Contract, Estimator
-from mlpipe.core.features import TARGET, build_estimator, feature_frame
+from mlpipe.core.features import TARGET, feature_frame
+from mlpipe.core.model import build_estimator
 from mlpipe.io.files import frame_sha256, load_config, read_frame, read_json, write_json
 from mlpipe.io.git import current_commit, is_dirty
 from mlpipe.io.models import save_model
@@ -46,7 +47,10 @@ def main(argv: list[str] | None = None) -> None:
     params, contract = load_config(args.params, args.contract)
     train = read_frame(args.train)
     record: dict[str, Any] = {}
-    for role, spec, path in (("model", params.train.model, args.model), ("baseline", params.train.baseline, args.baseline)):
+    for role, spec, path in (
+        ("model", params.train.model, args.model),
+        ("baseline", params.train.baseline, args.baseline),
+    ):
         t0 = time.perf_counter()
         log.info("fitting %s (%s) on %d rows x %d features", role, spec.kind, len(train), len(contract.features))
         est = fit(spec, train, contract, params.train.seed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import re
 import time
@@ -83,7 +84,7 @@ def run_gx(df: pd.DataFrame, specs: list[Spec]) -> list[dict[str, Any]]:
 
 
 def _plain(v: Any) -> Any:
-    if isinstance(v, float) and v != v:
+    if isinstance(v, float) and math.isnan(v):
         return None
     if hasattr(v, "item"):
         return v.item()
@@ -112,7 +113,7 @@ def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
         "success": not failed,
         "dataset": contract.name,
         "data_sha256": sha256_dir(data_dir),
-        "rows": int(len(df)),
+        "rows": len(df),
         "files": [str(f) for f in data_files(data_dir)],
         "evaluated": len(checks),
         "failed": len(failed),

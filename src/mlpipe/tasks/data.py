@@ -35,7 +35,7 @@ def tracked_dir(dvc_file: Path) -> Path:
     meta = load_yaml(dvc_file) if dvc_file.exists() else None
     if not meta or not meta.get("outs"):
         raise ConfigError(f"{dvc_file}: no 'outs' entry; create it with `dvc add <data dir>`")
-    return dvc_file.parent / meta["outs"][0]["path"]
+    return dvc_file.parent / str(meta["outs"][0]["path"])
 
 
 def in_sync(dvc_file: Path) -> bool:

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from mlpipe.core.bootstrap import DeltaCI, bootstrap_deltas
-from mlpipe.core.features import feature_frame, positive_proba
+from mlpipe.core.features import feature_frame
 from mlpipe.core.gate import Verdict, decide
+from mlpipe.core.model import positive_proba
 from mlpipe.errors import GateFailed, ModelIntegrityError
 from mlpipe.io import git
 from mlpipe.io.files import load_config, read_frame, read_json, write_json, write_text

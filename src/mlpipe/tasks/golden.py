@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlpipe.core.features import feature_frame, positive_proba, prepare
+from mlpipe.core.features import feature_frame, prepare
+from mlpipe.core.model import positive_proba
 from mlpipe.io.files import atomic_path, load_config, read_csv_dir, read_json
 from mlpipe.io.models import load_model
 from mlpipe.io.pipeline import pipeline_paths
