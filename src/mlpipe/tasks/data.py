@@ -39,6 +39,7 @@ def tracked_dir(dvc_file: Path) -> Path:
 
 
 def in_sync(dvc_file: Path) -> bool:
+    """Workspace matches the .dvc file *and* the cache holds it (what a clean ``dvc status`` means)."""
     res = dvc("status", "--json", str(dvc_file))
     return res.returncode == 0 and res.stdout.strip() in ("{}", "")
 
@@ -74,13 +75,32 @@ def materialise(dvc_file: Path, params_path: Path, cache: Path) -> None:
     if not dvc_file.exists():
         _dvc_add(data_dir)
         return
-    if not in_sync(dvc_file):
-        status = dvc("status", str(dvc_file)).stdout.strip()
+    verify_and_cache(dvc_file, data_dir, spec.package)
+
+
+def verify_and_cache(dvc_file: Path, data_dir: Path, source: str) -> None:
+    """Hash the re-created data with DVC itself and compare with the recorded hash.
+
+    ``dvc status`` cannot tell: with an empty cache it says "not in cache" whether or not the
+    files match. ``dvc commit`` hashes the workspace (and fills the cache); if the hash
+    differs, the original ``data.dvc`` is put back and the mismatch is an error.
+    """
+    recorded = dvc_file.read_text(encoding="utf-8")
+    res = dvc("commit", "--force", "--quiet", str(dvc_file))
+    if res.returncode != 0:
+        raise DataError(f"dvc commit {dvc_file} failed: {res.stderr.strip()}")
+    before, after = _md5(recorded), _md5(dvc_file.read_text(encoding="utf-8"))
+    if before != after:
+        write_text(dvc_file, recorded)
         raise DataError(
-            f"{data_dir} was re-created from {spec.package} but does not match {dvc_file}:\n{status}\n"
-            f"Extra or changed files in {data_dir}? Compare with `dvc diff`, or restore with `dvc checkout`."
+            f"{data_dir} was re-created from {source} but hashes to {after}, not the {before} that "
+            f"{dvc_file} records. Extra or changed files in {data_dir}? A different pandas writing the CSVs?"
         )
-    log.info("%s re-created from %s and matches %s", data_dir, spec.package, dvc_file)
+    log.info("%s re-created from %s and matches %s (%s)", data_dir, source, dvc_file, before)
+
+
+def _md5(dvc_text: str) -> str:
+    return str(yaml.safe_load(dvc_text)["outs"][0]["md5"])
 
 
 def _dvc_add(data_dir: Path) -> None:
