@@ -45,7 +45,7 @@ def test_materialise_never_overwrites_a_changed_file(repo: Path, cache: Path) ->
     edited = repo / "data" / "acs_ma_2016.csv"
     edited.write_text(edited.read_text().replace("\n1", "\n9", 1))
     before = edited.read_bytes()
-    with pytest.raises(DataError, match="acs_ma_2016.csv exists with different content; refusing to overwrite"):
+    with pytest.raises(DataError, match=r"acs_ma_2016\.csv exists with different content; refusing to overwrite"):
         task.materialise(repo / "data.dvc", repo / "params.yaml", cache)
     assert edited.read_bytes() == before
 
@@ -74,6 +74,6 @@ def test_recreated_data_that_does_not_match_is_an_error_and_data_dvc_is_kept(rep
     recorded = (repo / "data.dvc").read_text()
     text = (repo / "params.yaml").read_text().replace("years: [2015, 2016]", "years: [2015]")
     (repo / "params.yaml").write_text(text)
-    with pytest.raises(DataError, match="hashes to .* not the .* that"):
+    with pytest.raises(DataError, match=r"hashes to .* not the .* that"):
         task.materialise(repo / "data.dvc", repo / "params.yaml", cache)
     assert (repo / "data.dvc").read_text() == recorded
