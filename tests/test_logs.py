@@ -19,7 +19,8 @@ def test_json_logs_when_asked(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
         logging.getLogger("mlpipe.test").info("trained %s", "model", extra={"fields": {"sha256": "abc"}})
         line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     finally:
-        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
     assert line["msg"] == "trained model"
     assert line["sha256"] == "abc"
     assert line["level"] == "INFO"
