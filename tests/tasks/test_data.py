@@ -77,3 +77,20 @@ def test_recreated_data_that_does_not_match_is_an_error_and_data_dvc_is_kept(rep
     with pytest.raises(DataError, match=r"hashes to .* not the .* that"):
         task.materialise(repo / "data.dvc", repo / "params.yaml", cache)
     assert (repo / "data.dvc").read_text() == recorded
+
+
+def test_a_configured_remote_is_pulled_first(
+    repo: Path, cache: Path, tmp_path_factory: pytest.TempPathFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    task.materialise(repo / "data.dvc", repo / "params.yaml", cache)
+    remote = tmp_path_factory.mktemp("remote")
+    assert task.dvc("remote", "add", "-d", "local", str(remote)).returncode == 0
+    assert task.dvc("push", "-q").returncode == 0
+    shutil.rmtree(repo / "data")
+    shutil.rmtree(repo / ".dvc" / "cache")
+    empty = tmp_path_factory.mktemp("no-wheels")
+    with caplog.at_level("INFO"):
+        task.materialise(repo / "data.dvc", repo / "params.yaml", empty)
+    assert "pulling data.dvc from the DVC remote" in caplog.text.replace(str(repo) + "/", "")
+    assert task.in_sync(repo / "data.dvc")
+    assert not any(empty.iterdir())  # the example source was never needed
