@@ -42,3 +42,16 @@ def test_types_outside_the_trusted_list_are_refused_even_with_a_good_hash(tmp_pa
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ModelIntegrityError, match="model file not found"):
         load_model(tmp_path / "nope.skops", "0" * 64)
+
+
+def test_the_same_model_always_gets_the_same_bytes(tmp_path: Path) -> None:
+    """skops names files after id(); save_model canonicalises, so hashes identify models."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    shas = {
+        save_model(HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(X, Y), tmp_path / f"{i}.skops")
+        for i in range(2)
+    }
+    assert len(shas) == 1
+    loaded = load_model(tmp_path / "0.skops", shas.pop())
+    assert loaded.predict(X).shape == (10,)

@@ -8,7 +8,10 @@ sha256 matched the one recorded at training time.
 
 from __future__ import annotations
 
+import io
 import logging
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +46,47 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
 
 
 def save_model(model: Any, path: str | Path) -> str:
-    """Write atomically and return the file's sha256 (to be recorded beside it)."""
+    """Write atomically and return the file's sha256 (to be recorded beside it).
+
+    The bytes are canonical (see ``_canonical``), so retraining on the same data and params
+    gives a file with the same hash.
+    """
     with atomic_path(path) as tmp:
-        sio.dump(model, tmp)
+        tmp.write_bytes(_canonical(sio.dumps(model)))
     return sha256_file(path)
+
+
+_ID = re.compile(rb'("__id__": |")(\d{6,})(\.npy"|[,\n}])')
+
+
+def _canonical(data: bytes) -> bytes:
+    """Make skops output depend only on the model: same model, same bytes, same hash.
+
+    skops names array files and memo keys after ``id()`` of live objects and stamps zip
+    entries with the current time. Ids are renumbered in order of first appearance in the
+    schema (a bijection, so shared references stay shared) and timestamps fixed.
+    """
+    src = zipfile.ZipFile(io.BytesIO(data))
+    schema = src.read("schema.json")
+    mapping: dict[bytes, bytes] = {}
+    for m in _ID.finditer(schema):
+        mapping.setdefault(m.group(2), str(len(mapping) + 1).encode())
+    renamed = _ID.sub(lambda m: m.group(1) + mapping[m.group(2)] + m.group(3), schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in sorted(src.infolist(), key=lambda i: _rename(i.filename, mapping)):
+            name = _rename(info.filename, mapping)
+            fixed = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, renamed if name == "schema.json" else src.read(info.filename))
+    return out.getvalue()
+
+
+def _rename(filename: str, mapping: dict[bytes, bytes]) -> str:
+    stem, dot, ext = filename.partition(".")
+    new = mapping.get(stem.encode())
+    return f"{new.decode()}{dot}{ext}" if new is not None else filename
 
 
 def load_model(path: str | Path, expected_sha256: str) -> Any:

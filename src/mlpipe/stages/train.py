@@ -60,7 +60,6 @@ def main(argv: list[str] | None = None) -> None:
             "kind": spec.kind,
             "params": spec.model_dump(),
             "sha256": save_model(est, path),
-            "fit_seconds": round(fit_s, 3),
         }
         log.info("%s fitted in %.2fs -> %s", role, fit_s, path)
     split = read_json(args.split_summary)
