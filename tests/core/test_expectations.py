@@ -27,3 +27,12 @@ def test_leakage_flags_a_copy_of_the_target_only(raw_sample: pd.DataFrame, contr
     assert leakage_findings(raw_sample, contract) == {}
     leaked = raw_sample.assign(MIL=raw_sample["employed"] + 1)
     assert set(leakage_findings(leaked, contract)) == {"MIL"}
+
+
+def test_nonconforming_finds_the_cells_that_break_a_dtype() -> None:
+    from mlpipe.core.expectations import nonconforming
+
+    col = pd.Series(["1", "2", "abc", None, "2.5"], dtype=object)
+    assert nonconforming(col, "int").tolist() == ["abc", "2.5"]
+    assert nonconforming(col, "float").tolist() == ["abc"]
+    assert nonconforming(pd.Series(["x"]), "str").empty

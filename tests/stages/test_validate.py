@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import Contract
+from mlpipe.core.expectations import TYPE_CHECK
 from mlpipe.errors import ValidationFailed
 from mlpipe.stages import validate as stage
 
@@ -95,6 +96,14 @@ def test_truncated_file(raw_sample: pd.DataFrame, contract: Contract, tmp_path: 
     f.write_bytes(content[: len(content) // 2 - 7])  # cut mid-line
     report = stage.validate(data, contract)
     assert ("expect_column_values_to_not_be_null", "year") in failed(report)
+
+
+def test_a_wrong_type_names_the_offending_cells(raw_sample: pd.DataFrame, contract: Contract, tmp_path: Path) -> None:
+    report = stage.validate(write_years(_set("AGEP", slice(7, 8), "forty")(raw_sample), tmp_path / "d"), contract)
+    check = next(c for c in report["checks"] if c["expectation"] == TYPE_CHECK and not c["success"])
+    assert check["column"] == "AGEP"
+    assert check["examples"] == ["forty"]
+    assert check["unexpected_count"] == 1
 
 
 def test_stage_writes_both_reports_then_fails_naming_each_problem(

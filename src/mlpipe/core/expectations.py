@@ -43,7 +43,7 @@ def suite_specs(contract: Contract) -> list[Spec]:
     for name, col in contract.columns.items():
         if not col.nullable:
             specs.append(Spec("expect_column_values_to_not_be_null", {"column": name}))
-        specs.append(Spec("expect_column_values_to_be_in_type_list", {"column": name, "type_list": DTYPES[col.dtype]}))
+        specs.append(Spec(TYPE_CHECK, {"column": name, "type_list": DTYPES[col.dtype]}))
         if col.min is not None or col.max is not None:
             specs.append(
                 Spec("expect_column_values_to_be_between", {"column": name, "min_value": col.min, "max_value": col.max})
@@ -55,6 +55,7 @@ def suite_specs(contract: Contract) -> list[Spec]:
 
 
 LEAKAGE = "expect_column_to_not_determine_target"
+TYPE_CHECK = "expect_column_values_to_be_in_type_list"
 
 
 def leakage_findings(df: pd.DataFrame, contract: Contract, purity: float = 0.999) -> dict[str, float]:
@@ -77,3 +78,21 @@ def leakage_findings(df: pd.DataFrame, contract: Contract, purity: float = 0.999
         if share >= purity:
             found[name] = share
     return found
+
+
+def nonconforming(values: pd.Series, dtype: str) -> pd.Series:
+    """The values that stop a column from having the contract's dtype (nulls excluded).
+
+    When one cell of an integer column reads ``abc``, pandas types the whole column as
+    strings and great-expectations reports every row; this finds the cells to blame.
+    """
+    present = values.dropna()
+    if dtype in ("int", "float"):
+        numbers = pd.to_numeric(present, errors="coerce")
+        bad = numbers.isna()
+        if dtype == "int":
+            bad |= numbers.notna() & (numbers % 1 != 0)
+        return present[bad]
+    if dtype == "bool":
+        return present[~present.astype(str).str.lower().isin(["true", "false", "0", "1"])]
+    return present.iloc[0:0]

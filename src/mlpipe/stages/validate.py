@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from mlpipe.config import Contract, parse_contract
-from mlpipe.core.expectations import LEAKAGE, Spec, leakage_findings, suite_specs
+from mlpipe.core.expectations import LEAKAGE, TYPE_CHECK, Spec, leakage_findings, nonconforming, suite_specs
 from mlpipe.errors import ConfigError, ValidationFailed
 from mlpipe.io.files import data_files, load_yaml, read_csv_dir, sha256_dir, write_json, write_text
 from mlpipe.stages import run_stage
@@ -95,10 +95,25 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def explain_types(check: dict[str, Any], df: pd.DataFrame, contract: Contract) -> dict[str, Any]:
+    """Point a failed type check at the offending cells instead of every row of the column."""
+    column = check.get("column")
+    if check["success"] or check["expectation"] != TYPE_CHECK or column not in df or column not in contract.columns:
+        return check
+    bad = nonconforming(df[column], contract.columns[column].dtype)
+    if bad.empty:
+        return check
+    return check | {
+        "unexpected_count": len(bad),
+        "examples": [_plain(v) for v in bad.head(EXAMPLES).tolist()],
+        "message": f"read as {df[column].dtype}, not {contract.columns[column].dtype}",
+    }
+
+
 def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
     df, problems = read_csv_dir(data_dir)
     checks = [_check(p["expectation"], None, False, file=p["file"], message=p["message"]) for p in problems]
-    checks.extend(run_gx(df, suite_specs(contract)))
+    checks.extend(explain_types(c, df, contract) for c in run_gx(df, suite_specs(contract)))
     leaks = leakage_findings(df, contract)
     checks.append(
         _check(
