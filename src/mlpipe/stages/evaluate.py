@@ -125,14 +125,15 @@ def main(argv: list[str] | None = None) -> None:
     baseline = load_model(card["baseline"]["path"], card["baseline"]["sha256"])
     p_model, p_base = positive_proba(model, X), positive_proba(baseline, X)
     calib = calibration_table(y, p_model, ev.calibration_bins)
+    sl = slices(test, p_model, params, contract)
     metrics = {
         "model": rounded(classification_metrics(y, p_model, ev.threshold)),
         "baseline": rounded(classification_metrics(y, p_base, ev.threshold)),
         "calibration_error": round(expected_calibration_error(calib), 6),
+        "slice_gaps": {a: v["gap"] for a, v in sl["attributes"].items()},
         "test": {"rows": len(test), "positive_rate": round(float(y.mean()), 6), "sha256": card["test_sha256"]},
         "model_sha256": card["model"]["sha256"],
     }
-    sl = slices(test, p_model, params, contract)
     plots = Path(args.plots)
     write_json(plots / "roc.json", roc_curve(y, p_model, ev.curve_points))
     write_json(plots / "precision_recall.json", pr_curve(y, p_model, ev.curve_points))

@@ -109,14 +109,12 @@ def main(argv: list[str] | None = None) -> None:
     paths = pipeline_paths(args.dvc_yaml)
     params, contract = load_config(paths["params"], paths["contract"])
     metrics = read_json(paths["metrics"])
-    slices = read_json(paths["slices"])
     preds = read_frame(paths["predictions"])
     test = read_frame(paths["test"])
     y, p = preds["y"].to_numpy(), preds["model"].to_numpy()
     rev = resolve_base(args.base)
     deltas, label, notes = reference_deltas(rev, paths, y, p, test, contract, params)
-    gaps = {a: v["gap"] for a, v in slices["attributes"].items()}
-    verdict = decide(params.gate, metrics["model"], metrics["baseline"], deltas, gaps, label, notes)
+    verdict = decide(params.gate, metrics["model"], metrics["baseline"], deltas, metrics["slice_gaps"], label, notes)
     out = verdict.to_dict() | {"base": args.base, "model_sha256": metrics["model_sha256"]}
     write_json(paths["gate_json"], out)
     write_text(paths["gate_md"], markdown(verdict))
