@@ -17,7 +17,7 @@ from mlpipe.config import Contract, Estimator, HistGradientBoosting, LogisticReg
 def _preprocessor(contract: Contract, estimator: Estimator) -> ColumnTransformer:
     cat, num = contract.feature_kinds()
     if isinstance(estimator, LogisticRegression):
-        cat_enc: OneHotEncoder | OrdinalEncoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        cat_enc: OneHotEncoder | OrdinalEncoder = OneHotEncoder(handle_unknown="ignore")
         num_enc: StandardScaler | str = StandardScaler()
     else:
         # Unknown categories at serving time become NaN, which HistGradientBoosting routes as missing.
