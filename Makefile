@@ -12,7 +12,7 @@ export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export ITERATIVE_DO_NOT_TRACK := 1
 
-.PHONY: help setup data add-year repro gate test test-all lint dag bench golden clean
+.PHONY: help setup data add-year repro gate report test test-all lint dag bench golden clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ repro: data ## set everything up and run the pipeline (dvc repro)
 
 gate: setup ## compare with the $(BASE) branch's model; exits 1 when the change must not merge
 	$(BIN)/python -m mlpipe.tasks.gate --base $(BASE)
+
+report: setup ## the pull-request report vs the $(BASE) branch (reports/report.md)
+	$(BIN)/python -m mlpipe.tasks.report --base $(BASE)
 
 test: data ## the default test suite (everything but @slow)
 	$(BIN)/pytest

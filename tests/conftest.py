@@ -48,7 +48,7 @@ def raw(paths: dict[str, str]) -> pd.DataFrame:
     data_dir = ROOT / paths["data"]
     if not data_dir.is_dir():
         pytest.fail(f"{data_dir} is missing: run `make data` (make test does it for you)")
-    df, problems = read_csv_dir(data_dir)
+    df, problems, _ = read_csv_dir(data_dir)
     assert not problems, problems
     return df
 

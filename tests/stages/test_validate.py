@@ -34,6 +34,8 @@ def test_real_data_passes(paths: dict[str, str], root: Path, contract: Contract)
     report = stage.validate(root / paths["data"], contract)
     assert report["success"], [stage.describe(c) for c in report["checks"] if not c["success"]]
     assert report["rows"] > 100_000
+    assert report["profile"]["files"] == {"acs_ma_2015.csv": 68785, "acs_ma_2016.csv": 69126}
+    assert report["profile"]["columns"]["SEX"]["kind"] == "categorical"
     assert report["evaluated"] > 50
 
 

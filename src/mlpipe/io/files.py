@@ -112,13 +112,13 @@ def data_files(data_dir: str | Path) -> list[Path]:
     return files
 
 
-def read_csv_dir(data_dir: str | Path) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+def read_csv_dir(data_dir: str | Path) -> tuple[pd.DataFrame, list[dict[str, str]], dict[str, int]]:
     """Read and stack every CSV; unreadable or empty files are returned as problems, not raised.
 
     Files with different headers are stacked on the union of columns, so the contract's
     column checks (not a pandas error) report what is missing or extra.
     """
-    frames, problems = [], []
+    frames, problems, rows = [], [], {}
     for f in data_files(data_dir):
         try:
             frame = pd.read_csv(f, low_memory=False)
@@ -130,9 +130,10 @@ def read_csv_dir(data_dir: str | Path) -> tuple[pd.DataFrame, list[dict[str, str
             continue
         if frame.empty:
             problems.append({"file": str(f), "expectation": "expect_file_to_have_rows", "message": "header only"})
+        rows[f.name] = len(frame)
         frames.append(frame)
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else pd.DataFrame())
-    return df, problems
+    return df, problems, rows
 
 
 def read_frame(path: str | Path) -> pd.DataFrame:

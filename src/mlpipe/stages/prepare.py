@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     _, contract = load_config(args.params, args.contract)
     if not read_json(args.validation).get("success"):
         raise DataError(f"{args.validation} records a failed validation; fix the data first")
-    raw, problems = read_csv_dir(args.data)
+    raw, problems, _ = read_csv_dir(args.data)
     if problems:
         raise DataError(f"{args.data}: {problems}")
     prepared = prepare(raw, contract)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from mlpipe.config import Contract, parse_contract
 from mlpipe.core.expectations import LEAKAGE, TYPE_CHECK, Spec, leakage_findings, nonconforming, suite_specs
+from mlpipe.core.profile import profile
 from mlpipe.errors import ConfigError, ValidationFailed
 from mlpipe.io.files import data_files, load_yaml, read_csv_dir, sha256_dir, write_json, write_text
 from mlpipe.stages import run_stage
@@ -111,7 +112,7 @@ def explain_types(check: dict[str, Any], df: pd.DataFrame, contract: Contract) -
 
 
 def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
-    df, problems = read_csv_dir(data_dir)
+    df, problems, rows_per_file = read_csv_dir(data_dir)
     checks = [_check(p["expectation"], None, False, file=p["file"], message=p["message"]) for p in problems]
     checks.extend(explain_types(c, df, contract) for c in run_gx(df, suite_specs(contract)))
     leaks = leakage_findings(df, contract)
@@ -133,6 +134,7 @@ def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
         "evaluated": len(checks),
         "failed": len(failed),
         "checks": checks,
+        "profile": profile(df, contract, rows_per_file),
     }
 
 

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     _, contract = load_config(paths["params"], paths["contract"])
     card = read_json(paths["card"])
     model = load_model(card["model"]["path"], card["model"]["sha256"])
-    raw, _ = read_csv_dir(paths["data"])
+    raw, _, _ = read_csv_dir(paths["data"])
     frame = golden_frame(raw, model, contract)
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n")

@@ -1,0 +1,120 @@
+"""The PR report against golden Markdown. Re-record with UPDATE_GOLDEN=1 after an intended change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from mlpipe.config import Contract
+from mlpipe.core.profile import data_diff, profile, psi
+from mlpipe.core.report import ReportInputs, build
+
+pytestmark = pytest.mark.unit
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} differs; re-record with UPDATE_GOLDEN=1 if intended"
+
+
+METRICS = {"roc_auc": 0.90, "pr_auc": 0.88, "f1": 0.83, "accuracy": 0.82, "log_loss": 0.38, "brier": 0.12}
+BASELINE = {"roc_auc": 0.87, "pr_auc": 0.84, "f1": 0.81, "accuracy": 0.80, "log_loss": 0.42, "brier": 0.14}
+SLICES = {
+    "metric": "accuracy",
+    "min_size": 100,
+    "attributes": {"SEX": {"gap": 0.04, "best": "Male", "worst": "Female", "groups": {}, "skipped": {}}},
+}
+
+
+def _metrics(model: dict[str, float], gaps: dict[str, float]) -> dict[str, Any]:
+    return {"model": model, "baseline": BASELINE, "test": {"rows": 1000}, "slice_gaps": gaps}
+
+
+def _validation(df: pd.DataFrame, contract: Contract, sha: str, failed: list[dict[str, Any]] | None = None) -> dict:  # type: ignore[type-arg]
+    checks = failed or []
+    return {
+        "success": not checks,
+        "evaluated": 63,
+        "failed": len(checks),
+        "rows": len(df),
+        "data_sha256": sha,
+        "checks": checks,
+        "profile": profile(df, contract, {f"acs_ma_{y}.csv": int(n) for y, n in df["year"].value_counts().items()}),
+    }
+
+
+@pytest.fixture(scope="module")
+def frames(raw_sample: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    base = raw_sample[raw_sample["year"] <= 2015]
+    head = raw_sample[raw_sample["year"] <= 2016].copy()
+    head.loc[head["year"] == 2016, "AGEP"] = head.loc[head["year"] == 2016, "AGEP"] + 15
+    return base, head
+
+
+def test_report_for_a_regressing_pr_with_new_data(
+    frames: tuple[pd.DataFrame, pd.DataFrame], contract: Contract, params: Any
+) -> None:
+    base, head = frames
+    worse = METRICS | {"roc_auc": 0.89}
+    gate = {
+        "passed": False,
+        "reasons": ["roc_auc 0.8900 vs reference 0.9000: delta -0.0100 [-0.0150, -0.0050], tolerance 0.0050"],
+        "notes": ["reference: the main model re-scored on this test set (paired bootstrap)"],
+        "deltas": {"roc_auc": {"reference": 0.90, "delta": -0.01, "low": -0.015, "high": -0.005}},
+    }
+    new_params = params.model_dump(mode="json")
+    new_params["train"]["model"]["max_iter"] = 50
+    failed = [{"expectation": "expect_column_values_to_be_in_set", "column": "SCHL", "success": False,
+               "unexpected_count": 2, "examples": [99, 99]}]  # fmt: skip
+    text = build(
+        ReportInputs(
+            base="main",
+            params=new_params,
+            metrics=_metrics(worse, {"SEX": 0.05}),
+            validation=_validation(head, contract, "b" * 64, failed),
+            slices=SLICES,
+            gate=gate,
+            base_params=params.model_dump(mode="json"),
+            base_metrics=_metrics(METRICS, {"SEX": 0.04}),
+            base_validation=_validation(base, contract, "a" * 64),
+            plots=["reports/plots/roc.json"],
+        )
+    )
+    assert "❌ Gate failed" in text
+    assert "| `train.model.max_iter` | 100 | 50 |" in text
+    assert "| `acs_ma_2016.csv` | – | 1000 |" in text
+    check_golden("report_regression.md", text)
+
+
+def test_report_when_the_base_has_no_pipeline_yet(
+    frames: tuple[pd.DataFrame, pd.DataFrame], contract: Contract, params: Any
+) -> None:
+    _, head = frames
+    text = build(
+        ReportInputs(
+            base="main",
+            params=params.model_dump(mode="json"),
+            metrics=_metrics(METRICS, {"SEX": 0.04}),
+            validation=_validation(head, contract, "b" * 64),
+            slices=SLICES,
+        )
+    )
+    assert "No metrics on `main` to compare with" in text
+    check_golden("report_no_base.md", text)
+
+
+def test_psi_and_data_diff(frames: tuple[pd.DataFrame, pd.DataFrame], contract: Contract) -> None:
+    assert psi([10, 10], [10, 10]) == 0
+    assert psi([90, 10], [10, 90]) > 1
+    base, head = frames
+    diff = data_diff(profile(base, contract, {}), profile(head.drop(columns=["DIS"]), contract, {}))
+    assert diff["schema"]["removed"] == ["DIS"]
+    assert diff["shift"]["AGEP"]["psi"] > 0.1
+    assert diff["shift"]["SEX"]["psi"] < 0.05
