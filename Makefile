@@ -7,12 +7,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 BASE ?= main
+CML_VERSION ?= 0.20.6
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export ITERATIVE_DO_NOT_TRACK := 1
 
-.PHONY: help setup data add-year repro gate report test test-all lint dag bench golden clean
+.PHONY: help setup data add-year repro gate report test test-all lint dag bench golden clean \
+	remote pull push check-lock pr-number gate-failed comment retrain-pr
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,10 +51,12 @@ test: data ## the default test suite (everything but @slow)
 test-all: data ## every test, including @slow ones
 	$(BIN)/pytest -m ''
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, mypy, actionlint and zizmor
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/actionlint
+	$(BIN)/zizmor --offline --min-severity medium .github/workflows
 
 dag: setup ## print the pipeline graph
 	$(BIN)/dvc dag
@@ -62,6 +66,47 @@ bench: data ## time and peak memory of every stage on the full data
 
 golden: repro ## re-record the golden predictions (after an intended model change)
 	$(BIN)/python -m mlpipe.tasks.golden
+
+# ---- CI/CD plumbing: what the GitHub workflows run (see README "CI/CD") ----
+
+remote: setup ## configure the default DVC remote from $$DVC_REMOTE_URL (no-op when unset)
+	@if [ -n "$${DVC_REMOTE_URL:-}" ]; then $(BIN)/dvc remote add --local --force --default storage "$$DVC_REMOTE_URL"; \
+	else echo "DVC_REMOTE_URL not set: working without a DVC remote"; fi
+
+pull: remote ## pull data and the run-cache from the DVC remote, if one is configured
+	@if [ -n "$$($(BIN)/dvc remote list)" ]; then $(BIN)/dvc pull --run-cache --allow-missing; \
+	else echo "no DVC remote: nothing to pull"; fi
+
+push: remote ## push data, outputs and the run-cache to the DVC remote, if one is configured
+	@if [ -n "$$($(BIN)/dvc remote list)" ]; then $(BIN)/dvc push --run-cache; \
+	else echo "no DVC remote: nothing to push"; fi
+
+check-lock: ## fail when dvc repro changed committed files (the author must commit them)
+	@if ! git diff --quiet -- dvc.lock; then \
+	  git --no-pager diff --stat; \
+	  echo "::error::dvc.lock is not what the pipeline produces. Run 'make repro' and commit dvc.lock and the reports."; \
+	  exit 1; fi
+
+pr-number: ## record the pull-request number for the comment workflow
+	@[[ "$$PR" =~ ^[0-9]+$$ ]] || { echo "PR must be a number, got '$$PR'"; exit 1; }
+	@mkdir -p reports && echo "$$PR" > reports/pr-number.txt
+
+gate-failed: ## the gate blocked the change: show why and fail
+	@cat reports/gate.md 2>/dev/null || true
+	@exit 1
+
+comment: ## post/update the ONE report comment on the pull request (CML; images not uploaded unless CML_PUBLISH=true)
+	@pr="$$(cat reports/pr-number.txt)"; [[ "$$pr" =~ ^[0-9]+$$ ]] || { echo "bad PR number '$$pr'"; exit 1; }; \
+	publish="--no-publish"; [ "$${CML_PUBLISH:-}" = "true" ] && publish="--publish"; \
+	npx --yes "@dvcorg/cml@$(CML_VERSION)" comment update --target="pr/$$pr" \
+	  --watermark-title="mlpipe model report" $$publish reports/report.md
+
+retrain-pr: repro ## retrain and open a pull request with the new lock file and reports (workflow_dispatch)
+	@branch="retrain/$$(date -u +%Y%m%d-%H%M%S)"; git switch -c "$$branch"; \
+	git add dvc.lock reports models/model.json tests/golden; \
+	git -c user.name="github-actions[bot]" -c user.email="41898282+github-actions[bot]@users.noreply.github.com" \
+	  commit -m "Retrain on current data" || { echo "nothing changed: no pull request"; exit 0; }; \
+	git push origin "$$branch" && gh pr create --fill --head "$$branch"
 
 clean: ## remove pipeline outputs (data and the DVC cache stay)
 	rm -rf artifacts reports models .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,126 @@
+"""The GitHub workflows' rules, enforced: what CI does must stay boring and safe."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+TELEMETRY = {"DVC_NO_ANALYTICS": "1", "GX_ANALYTICS_ENABLED": "false", "ITERATIVE_DO_NOT_TRACK": "1"}
+PINNED = re.compile(r"^\s*(?:-\s*)?uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(path.read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as True
+    return dict(doc)
+
+
+def steps(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    return [(name, job, step) for name, job in doc["jobs"].items() for step in job["steps"]]
+
+
+def make_targets() -> set[str]:
+    return set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
+
+
+def test_there_are_few_short_workflows() -> None:
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "pipeline.yml", "pr-comment.yml"}
+    assert all(len(p.read_text().splitlines()) < 160 for p in WORKFLOWS)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_permissions_timeouts_and_triggers(path: Path) -> None:
+    doc = load(path)
+    assert doc["permissions"] == {}, "grant permissions per job, none at the top"
+    assert "pull_request_target" not in doc["on"]
+    for name, job in doc["jobs"].items():
+        assert "timeout-minutes" in job, name
+        assert isinstance(job.get("permissions"), dict), name
+        if job["permissions"].get("pull-requests") == "write":
+            assert (path.name, name) in {("pr-comment.yml", "comment"), ("pipeline.yml", "retrain-pr")}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actions_are_pinned_by_sha_with_a_version_comment(path: Path) -> None:
+    uses = [line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s*)?uses:", line)]
+    assert uses
+    bad = [line.strip() for line in uses if not PINNED.match(line)]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_run_steps_call_make_targets_and_never_interpolate(path: Path) -> None:
+    targets = make_targets()
+    for job, _, step in steps(load(path)):
+        if "run" not in step:
+            continue
+        cmd = step["run"].strip()
+        assert "${{" not in cmd, f"{job}: pass values through env:, not ${{{{ }}}} in run: {cmd}"
+        assert re.fullmatch(r'make [a-z-]+( [A-Z]+="\$[A-Z_]+")?', cmd), f"{job}: {cmd}"
+        assert cmd.split()[1] in targets, f"{job}: no make target {cmd.split()[1]}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_checkouts_do_not_keep_credentials_unless_the_job_pushes(path: Path) -> None:
+    for job, spec, step in steps(load(path)):
+        if "actions/checkout" in step.get("uses", ""):
+            pushes = spec["permissions"].get("contents") == "write"
+            assert step.get("with", {}).get("persist-credentials") is pushes, job
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_telemetry_is_off(path: Path) -> None:
+    doc = load(path)
+    env = dict(doc.get("env", {}))
+    for job in doc["jobs"].values():
+        env.update(job.get("env", {}))
+    needed = TELEMETRY if path.name != "pr-comment.yml" else {"ITERATIVE_DO_NOT_TRACK": "1"}
+    assert {k: env.get(k) for k in needed} == needed
+
+
+def test_ci_and_pipeline_cancel_superseded_runs() -> None:
+    for name in ("ci.yml", "pipeline.yml"):
+        assert load(ROOT / ".github/workflows" / name)["concurrency"]["cancel-in-progress"] is True
+
+
+def test_pipeline_triggers_on_what_changes_the_model() -> None:
+    doc = load(ROOT / ".github/workflows/pipeline.yml")
+    for event in ("push", "pull_request"):
+        assert {"data.dvc", "params.yaml", "dvc.yaml", "src/**"} <= set(doc["on"][event]["paths"])
+    assert doc["on"]["push"]["branches"] == ["main"]
+    assert "workflow_dispatch" in doc["on"]
+    repro = doc["jobs"]["repro"]
+    checkout = repro["steps"][0]
+    assert checkout["with"]["fetch-depth"] == 0, "diffs against the base need history"
+    runs = [s.get("run", "") for s in repro["steps"]]
+    assert runs.index('make gate BASE="$BASE"') < runs.index('make report BASE="$BASE"')
+    push = next(s for s in repro["steps"] if s.get("run") == "make push")
+    assert push["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    lock = next(s for s in repro["steps"] if s.get("run") == "make check-lock")
+    assert lock["if"] == "github.event_name == 'pull_request'"
+
+
+def test_fork_comments_come_from_workflow_run_reading_only_the_artifact() -> None:
+    doc = load(ROOT / ".github/workflows/pr-comment.yml")
+    assert doc["on"] == {"workflow_run": {"workflows": ["pipeline"], "types": ["completed"]}}
+    job = doc["jobs"]["comment"]
+    assert job["if"] == "github.event.workflow_run.event == 'pull_request'"
+    checkout = next(s for s in job["steps"] if "actions/checkout" in s.get("uses", ""))
+    assert "ref" not in checkout.get("with", {}), "check out the default branch, never the PR head"
+    assert any("download-artifact" in s.get("uses", "") for s in job["steps"])
+
+
+def test_dependabot_covers_actions_and_pip_weekly_grouped() -> None:
+    doc = yaml.safe_load((ROOT / ".github/dependabot.yml").read_text())
+    ecosystems = {u["package-ecosystem"]: u for u in doc["updates"]}
+    assert set(ecosystems) == {"github-actions", "pip"}
+    for u in ecosystems.values():
+        assert u["schedule"]["interval"] == "weekly"
+        assert u["groups"]
