@@ -69,8 +69,10 @@ golden: repro ## re-record the golden predictions (after an intended model chang
 
 # ---- CI/CD plumbing: what the GitHub workflows run (see README "CI/CD") ----
 
-remote: setup ## configure the default DVC remote from $$DVC_REMOTE_URL (no-op when unset)
+remote: setup ## configure the default DVC remote from $$DVC_REMOTE_URL (+ optional $$DVC_REMOTE_ENDPOINT_URL)
 	@if [ -n "$${DVC_REMOTE_URL:-}" ]; then $(BIN)/dvc remote add --local --force --default storage "$$DVC_REMOTE_URL"; \
+	  if [ -n "$${DVC_REMOTE_ENDPOINT_URL:-}" ]; then \
+	    $(BIN)/dvc remote modify --local storage endpointurl "$$DVC_REMOTE_ENDPOINT_URL"; fi; \
 	else echo "DVC_REMOTE_URL not set: working without a DVC remote"; fi
 
 pull: remote ## pull data and the run-cache from the DVC remote, if one is configured
