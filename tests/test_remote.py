@@ -61,7 +61,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             f"-filer.port={filer}",
             "-s3",
             f"-s3.port={s3_port}",
-        ],  # fmt: skip
+        ],
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
@@ -126,6 +126,8 @@ def test_second_machine_reuses_the_run_cache(tmp_path: Path, s3: str, raw: pd.Da
     make(b, "pull", env=env)
     again = make(b, "repro", env=env)
     assert "Running stage" not in again, again
-    status = subprocess.run([str(VENV / "bin/dvc"), "status"], cwd=b, capture_output=True, text=True, env=env)
+    status = subprocess.run(
+        [str(VENV / "bin/dvc"), "status"], cwd=b, capture_output=True, text=True, env=env, check=True
+    )
     assert "up to date" in status.stdout
     assert (b / "models/model.skops").read_bytes() == (a / "models/model.skops").read_bytes()
