@@ -83,11 +83,8 @@ push: remote ## push data, outputs and the run-cache to the DVC remote, if one i
 	@if [ -n "$$($(BIN)/dvc remote list)" ]; then $(BIN)/dvc push --run-cache; \
 	else echo "no DVC remote: nothing to push"; fi
 
-check-lock: ## fail when dvc repro changed committed files (the author must commit them)
-	@if ! git diff --quiet -- dvc.lock; then \
-	  git --no-pager diff --stat; \
-	  echo "::error::dvc.lock is not what the pipeline produces. Run 'make repro' and commit dvc.lock and the reports."; \
-	  exit 1; fi
+check-lock: data ## fail when the committed dvc.lock is stale for the committed code/params/data
+	$(BIN)/python -m mlpipe.tasks.lockcheck
 
 pr-number: ## record the pull-request number for the comment workflow
 	@[[ "$$PR" =~ ^[0-9]+$$ ]] || { echo "PR must be a number, got '$$PR'"; exit 1; }

@@ -100,7 +100,8 @@ def test_pipeline_triggers_on_what_changes_the_model() -> None:
     checkout = repro["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0, "diffs against the base need history"
     runs = [s.get("run", "") for s in repro["steps"]]
-    assert runs.index('make gate BASE="$BASE"') < runs.index('make report BASE="$BASE"')
+    assert runs.index("make pull") < runs.index("make check-lock") < runs.index("make repro")
+    assert runs.index("make repro") < runs.index('make gate BASE="$BASE"') < runs.index('make report BASE="$BASE"')
     push = next(s for s in repro["steps"] if s.get("run") == "make push")
     assert push["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     lock = next(s for s in repro["steps"] if s.get("run") == "make check-lock")

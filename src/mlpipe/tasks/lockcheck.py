@@ -1,0 +1,60 @@
+"""``make check-lock``: is the committed ``dvc.lock`` current for the committed code, params and data?
+
+Run before ``dvc repro`` on a fresh checkout. Outputs that are merely missing here (not
+pulled, not in this machine's cache) are fine; a dependency, parameter or command that differs
+from what ``dvc.lock`` records means the author changed something without re-running the
+pipeline. CI must not commit for them, so it fails and says what to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+from typing import Any
+
+from mlpipe.errors import PipelineError
+from mlpipe.stages import run_stage
+
+log = logging.getLogger(__name__)
+MISSING = {"deleted", "not in cache"}
+
+
+def stale_stages(status: dict[str, list[Any]]) -> dict[str, list[str]]:
+    """Stage -> reasons, from ``dvc status --json``, ignoring deps and outs that are only missing."""
+    stale: dict[str, list[str]] = {}
+    for stage, entries in status.items():
+        reasons = []
+        for entry in entries:
+            if isinstance(entry, str):  # "changed command", "always changed", ...
+                reasons.append(entry)
+                continue
+            for path, state in entry.get("changed deps", {}).items():
+                if isinstance(state, dict):
+                    reasons += [f"params {path}:{key} {how}" for key, how in state.items()]
+                elif state not in MISSING:
+                    reasons.append(f"{path} {state}")
+        if reasons:
+            stale[stage] = reasons
+    return stale
+
+
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    res = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise PipelineError(f"dvc status failed: {res.stderr.strip()}")
+    stale = stale_stages(json.loads(res.stdout or "{}"))
+    if stale:
+        lines = [f"  - {stage}: {', '.join(reasons)}" for stage, reasons in stale.items()]
+        raise PipelineError(
+            "dvc.lock is not current for this commit:\n" + "\n".join(lines) + "\n"
+            "Run `make repro` and commit dvc.lock and reports/ (CI does not commit for you)."
+        )
+    log.info("dvc.lock is current")
+
+
+if __name__ == "__main__":
+    run_stage(main)
