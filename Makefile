@@ -96,6 +96,8 @@ gate-failed: ## the gate blocked the change: show why and fail
 
 comment: ## post/update the ONE report comment on the pull request (CML; images not uploaded unless CML_PUBLISH=true)
 	@pr="$$(cat reports/pr-number.txt)"; [[ "$$pr" =~ ^[0-9]+$$ ]] || { echo "bad PR number '$$pr'"; exit 1; }; \
+	head="$$(gh api "repos/$$GITHUB_REPOSITORY/pulls/$$pr" --jq .head.sha)"; \
+	[ "$$head" = "$$HEAD_SHA" ] || { echo "PR $$pr's head $$head is not the commit that ran ($$HEAD_SHA)"; exit 1; }; \
 	publish="--no-publish"; [ "$${CML_PUBLISH:-}" = "true" ] && publish="--publish"; \
 	npx --yes "@dvcorg/cml@$(CML_VERSION)" comment update --target="pr/$$pr" \
 	  --watermark-title="mlpipe model report" $$publish reports/report.md

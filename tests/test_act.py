@@ -93,7 +93,9 @@ def test_pipeline_on_a_push_to_main(act_setup: tuple[Path, list[str]]) -> None:
     assert "Check that the committed dvc.lock" not in out
 
 
-def test_ci_lint_job(act_setup: tuple[Path, list[str]]) -> None:
+@pytest.mark.parametrize("event", ["push", "pull_request"])
+def test_ci_lint_job(act_setup: tuple[Path, list[str]], event: str) -> None:
     repo, args = act_setup
-    out = run_act(repo, args, "push", {"ref": "refs/heads/main"}, "ci.yml", "lint")
+    payload = PR if event == "pull_request" else {"ref": "refs/heads/main"}
+    out = run_act(repo, args, event, payload, "ci.yml", "lint")
     assert "Success - Main Lint (ruff, mypy, actionlint, zizmor)" in out

@@ -116,6 +116,8 @@ def test_fork_comments_come_from_workflow_run_reading_only_the_artifact() -> Non
     checkout = next(s for s in job["steps"] if "actions/checkout" in s.get("uses", ""))
     assert "ref" not in checkout.get("with", {}), "check out the default branch, never the PR head"
     assert any("download-artifact" in s.get("uses", "") for s in job["steps"])
+    post = next(s for s in job["steps"] if s.get("run") == "make comment")
+    assert post["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}", "verify the artifact's PR number"
 
 
 def test_dependabot_covers_actions_and_pip_weekly_grouped() -> None:
