@@ -22,6 +22,7 @@ from mlpipe.config import ExampleData, parse_params
 from mlpipe.errors import ConfigError, DataError
 from mlpipe.io.example_data import fetch_wheel, load_all_years, write_years
 from mlpipe.io.files import load_yaml, write_text
+from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def materialise(dvc_file: Path, params_path: Path, cache: Path) -> None:
             return
         log.warning("dvc pull did not restore the data (%s); re-creating the example data", res.stderr.strip()[-300:])
     spec = example_spec(params_path)
-    data_dir = tracked_dir(dvc_file) if dvc_file.exists() else Path("data")
+    data_dir = tracked_dir(dvc_file) if dvc_file.exists() else Path(pipeline_paths()["data"])
     write_years(load_all_years(fetch_wheel(spec, cache)), spec.years, data_dir)
     if not dvc_file.exists():
         _dvc_add(data_dir)
