@@ -39,10 +39,10 @@ add-year: setup ## "new data arrives": add the next example year and update data
 repro: data ## set everything up and run the pipeline (dvc repro)
 	$(BIN)/dvc repro
 
-gate: setup ## compare with the $(BASE) branch's model; exits 1 when the change must not merge
+gate: setup ## compare with the BASE branch's model (default main); exits 1 when the change must not merge
 	$(BIN)/python -m mlpipe.tasks.gate --base $(BASE)
 
-report: setup ## the pull-request report vs the $(BASE) branch (reports/report.md)
+report: setup ## the pull-request report vs the BASE branch (reports/report.md)
 	$(BIN)/python -m mlpipe.tasks.report --base $(BASE)
 
 test: data ## the default test suite (everything but @slow)
@@ -69,7 +69,7 @@ golden: repro ## re-record the golden predictions (after an intended model chang
 
 # ---- CI/CD plumbing: what the GitHub workflows run (see README "CI/CD") ----
 
-remote: setup ## configure the default DVC remote from $$DVC_REMOTE_URL (+ optional $$DVC_REMOTE_ENDPOINT_URL)
+remote: setup ## configure the default DVC remote from DVC_REMOTE_URL (+ optional DVC_REMOTE_ENDPOINT_URL)
 	@if [ -n "$${DVC_REMOTE_URL:-}" ]; then $(BIN)/dvc remote add --local --force --default storage "$$DVC_REMOTE_URL"; \
 	  if [ -n "$${DVC_REMOTE_ENDPOINT_URL:-}" ]; then \
 	    $(BIN)/dvc remote modify --local storage endpointurl "$$DVC_REMOTE_ENDPOINT_URL"; fi; \
