@@ -9,7 +9,6 @@ differently shaped dataset with only a new contract and params: no Python edited
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,15 +20,14 @@ import pytest
 import yaml
 
 from mlpipe.io.files import sha256_file
+from mlpipe.io.pipeline import child_env
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(cwd: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "PYTHONPATH": str(cwd / "src"), "DVC_NO_ANALYTICS": "1", "GX_ANALYTICS_ENABLED": "false"}  # fmt: skip
-    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    res = subprocess.run(cmd, cwd=cwd, env=child_env(cwd), capture_output=True, text=True, check=False)
     if check and res.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} exited {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
     return res

@@ -94,3 +94,12 @@ def test_slice_gap_respects_lower_is_better_metrics() -> None:
     groups = np.array(["sharp"] * 100 + ["vague"] * 100)
     rep = slice_report("g", groups, y, p, "log_loss", 0.5, min_size=10)
     assert (rep.best, rep.worst) == ("sharp", "vague")
+
+
+def test_config_accepts_exactly_the_metrics_we_compute() -> None:
+    """MetricName (a Literal, for strict params) must name the same metrics DIRECTION defines."""
+    from typing import get_args
+
+    from mlpipe.config import MetricName
+
+    assert set(get_args(MetricName)) == set(METRICS)

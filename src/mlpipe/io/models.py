@@ -9,7 +9,6 @@ sha256 matched the one recorded at training time.
 from __future__ import annotations
 
 import io
-import logging
 import re
 import zipfile
 from pathlib import Path
@@ -19,8 +18,6 @@ import skops.io as sio
 
 from mlpipe.errors import ModelIntegrityError
 from mlpipe.io.files import atomic_path, sha256_file
-
-log = logging.getLogger(__name__)
 
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {

@@ -21,21 +21,16 @@ from pathlib import Path
 from mlpipe.core.features import TARGET, feature_frame
 from mlpipe.core.model import build_estimator, positive_proba
 from mlpipe.io.files import load_config, load_yaml, read_frame
-from mlpipe.io.pipeline import pipeline_paths
+from mlpipe.io.pipeline import child_env, pipeline_paths
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 
 
-def _env(repo: Path) -> dict[str, str]:
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-            "PYTHONPATH": str(repo / "src"), "DVC_NO_ANALYTICS": "1", "GX_ANALYTICS_ENABLED": "false"}  # fmt: skip
-
-
 def measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of one child process, from wait4's own rusage."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=_env(cwd), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=child_env(cwd), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -52,7 +47,7 @@ def copy_repo(src: Path, dst: Path) -> None:
     shutil.copytree(src / "src", dst / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(src / paths["data"], dst / paths["data"])
     for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["dvc", "add", "-q", paths["data"]]):
-        subprocess.run(cmd, cwd=dst, env=_env(dst), check=True, capture_output=True)
+        subprocess.run(cmd, cwd=dst, env=child_env(dst), check=True, capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> None:
