@@ -55,7 +55,7 @@ def make_repo(tmp: Path, data: pd.DataFrame, params: dict[str, Any], contract: d
 
 def outputs(repo: Path) -> list[Path]:
     paths = yaml.safe_load((repo / "dvc.yaml").read_text())["vars"][0]["paths"]
-    skip = {"data", "params", "contract", "gate_json", "gate_md", "report"}
+    skip = {"data", "params", "contract", "gate_json", "gate_md", "report", "prediction_log"}
     return [repo / v for k, v in paths.items() if k not in skip]
 
 

@@ -219,12 +219,37 @@ class GateParams(Strict):
     bootstrap: BootstrapParams = BootstrapParams()
 
 
+class MicroBatch(Strict):
+    """Concurrent single-record requests are scored together: one model call costs about the
+    same for 1 row as for 64, so waiting ``window_ms`` for company raises throughput."""
+
+    enabled: bool = True
+    window_ms: float = Field(default=2.0, ge=0, le=1000)
+    max_rows: int = Field(default=64, ge=1)
+
+
+class PredictionLogParams(Strict):
+    """Append-only JSON-lines files, rotated at ``max_bytes``; the oldest beyond ``keep_files`` go."""
+
+    max_bytes: int = Field(default=64_000_000, ge=1_000)
+    keep_files: int | None = Field(default=None, ge=1)
+
+
+class ServeParams(Strict):
+    max_batch_rows: int = Field(default=1000, ge=1)
+    max_body_bytes: int = Field(default=4_000_000, ge=1_000)
+    micro_batch: MicroBatch = MicroBatch()
+    prediction_log: PredictionLogParams = PredictionLogParams()
+    score_chunk_rows: int = Field(default=50_000, ge=1, description="batch scoring reads this many rows at a time")
+
+
 class Params(Strict):
     example_data: ExampleData | None = None
     split: SplitParams = SplitParams()
     train: TrainParams
     evaluate: EvaluateParams = EvaluateParams()
     gate: GateParams = GateParams()
+    serve: ServeParams = ServeParams()
 
 
 def check_against_contract(params: Params, contract: Contract) -> None:

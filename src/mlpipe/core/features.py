@@ -25,8 +25,19 @@ def prepare(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     for name in [*contract.features, *contract.sensitive]:
         if name not in keep:
             keep.append(name)
+    out = encode_columns(raw, contract, keep)
+    out[TARGET] = (raw[contract.target] == contract.positive).astype(np.int8)
+    return out.sort_values(contract.id, kind="mergesort").reset_index(drop=True)
+
+
+def encode_columns(raw: pd.DataFrame, contract: Contract, names: list[str]) -> pd.DataFrame:
+    """Raw values -> what the model sees: codes become labels, other categories strings, numbers float64.
+
+    Training (via ``prepare``), batch scoring and the service all go through this one function,
+    which is what makes their predictions identical for the same rows.
+    """
     out = pd.DataFrame(index=raw.index)
-    for name in keep:
+    for name in names:
         col = contract.columns[name]
         values = raw[name]
         if col.labels is not None:
@@ -37,8 +48,12 @@ def prepare(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
             out[name] = values
         else:
             out[name] = values.astype(np.float64)
-    out[TARGET] = (raw[contract.target] == contract.positive).astype(np.int8)
-    return out.sort_values(contract.id, kind="mergesort").reset_index(drop=True)
+    return out
+
+
+def model_input(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Raw records (as in the data files or a request) -> the model's input columns."""
+    return encode_columns(raw, contract, contract.features)
 
 
 def feature_frame(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:

@@ -1,0 +1,122 @@
+"""The service's request/response models, generated from the data contract.
+
+A request record has exactly the contract's feature columns (plus, optionally, the id column),
+with the contract's types, bounds and allowed codes, so the OpenAPI document is exact and a new
+dataset changes the API with no code edit. Pure: pydantic only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from mlpipe.config import Column, Contract
+
+_PY_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def _field(col: Column, required: bool) -> tuple[Any, Any]:
+    values = col.value_set
+    annotation: Any = Literal[tuple(values)] if values is not None else _PY_TYPES[col.dtype]
+    if col.nullable:
+        annotation = annotation | None
+    bounds: dict[str, Any] = {} if values is not None else {"ge": col.min, "le": col.max}
+    desc = col.description
+    if col.labels is not None:
+        desc = f"{desc}. Codes: " + "; ".join(f"{k} = {v}" for k, v in col.labels.items())
+    default: Any = ... if required else None
+    return annotation, Field(default, description=desc, **bounds)
+
+
+class Record(BaseModel):
+    """Base of the generated record model: unknown fields are an error naming the field."""
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+def record_model(contract: Contract) -> type[Record]:
+    fields: dict[str, Any] = {name: _field(contract.columns[name], True) for name in contract.features}
+    if contract.id not in fields:
+        fields[contract.id] = _field(contract.columns[contract.id], False)
+    return create_model("Record", __base__=Record, __doc__=contract.description or None, **fields)
+
+
+def batch_model(record: type[Record], max_rows: int) -> type[BaseModel]:
+    return create_model(
+        "BatchRequest",
+        __config__=ConfigDict(extra="forbid"),
+        records=(list[record], Field(min_length=1, max_length=max_rows)),  # type: ignore[valid-type]
+    )
+
+
+def target_values(contract: Contract) -> tuple[Any, Any]:
+    """(negative, positive) target values, for answering with the label a user knows."""
+    values = contract.columns[contract.target].value_set
+    if values is not None and len(values) == 2:
+        negative = next(v for v in values if v != contract.positive)
+        return negative, contract.positive
+    return f"not {contract.positive}", contract.positive
+
+
+class Prediction(BaseModel):
+    request_id: str
+    id: Any = None
+    prediction: Any = Field(description="the target value predicted at the configured threshold")
+    probability: float = Field(description="probability of the positive class")
+    model_version: str
+
+
+class BatchItem(BaseModel):
+    id: Any = None
+    prediction: Any
+    probability: float
+
+
+class BatchPrediction(BaseModel):
+    request_id: str
+    model_version: str
+    predictions: list[BatchItem]
+
+
+def frame_problems(df: pd.DataFrame, contract: Contract, first_row: int = 0, examples: int = 3) -> list[str]:
+    """What stops a frame of raw records from being scored, one line per column, naming rows.
+
+    The batch-scoring counterpart of the request model's validation (same rules: the features
+    must be present, typed, in range and among the allowed codes).
+    """
+    problems = []
+    missing = [f for f in contract.features if f not in df.columns]
+    if missing:
+        return [f"missing feature columns {missing} (found {list(df.columns)})"]
+    for name in contract.features:
+        col = contract.columns[name]
+        values = df[name]
+        bad = pd.Series(False, index=df.index)
+        reason = []
+        if not col.nullable and values.isna().any():
+            bad |= values.isna()
+            reason.append("empty")
+        present = values.notna()
+        if col.value_set is not None:
+            out = present & ~values.isin(col.value_set)
+            if out.any():
+                bad |= out
+                reason.append(f"not one of {col.value_set}")
+        elif col.dtype in ("int", "float"):
+            numbers = pd.to_numeric(values, errors="coerce")
+            notnum = present & numbers.isna()
+            if notnum.any():
+                bad |= notnum
+                reason.append(f"not a number ({col.dtype})")
+            low = numbers < col.min if col.min is not None else pd.Series(False, index=df.index)
+            high = numbers > col.max if col.max is not None else pd.Series(False, index=df.index)
+            if (low | high).any():
+                bad |= low | high
+                reason.append(f"outside [{col.min}, {col.max}]")
+        if bad.any():
+            pos = [i for i, b in enumerate(bad.to_numpy()) if b][:examples]
+            shown = ", ".join(f"row {first_row + i + 1}: {values.iloc[i]!r}" for i in pos)
+            problems.append(f"{name}: {int(bad.sum())} values {' or '.join(reason)} (e.g. {shown})")
+    return problems

@@ -1,0 +1,49 @@
+"""``python -m mlpipe.serving``: run the service under uvicorn (``make serve``, the container's entrypoint).
+
+Options become ``MLPIPE_*`` variables so every uvicorn worker builds the same app
+(see ``Settings.from_env``); the variables can be set directly instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from mlpipe.logs import setup_logging
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m mlpipe.serving", description=__doc__)
+    ap.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    ap.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+    ap.add_argument("--root", help="repository root holding dvc.yaml (default: .)")
+    ap.add_argument("--card", help="model card (default: paths.card in dvc.yaml)")
+    ap.add_argument("--prediction-log", help="directory, or 'off' (default: paths.prediction_log in dvc.yaml)")
+    ap.add_argument("--micro-batch", choices=["on", "off"], help="override serve.micro_batch.enabled")
+    args = ap.parse_args(argv)
+    for opt, var in (
+        ("root", "MLPIPE_ROOT"),
+        ("card", "MLPIPE_CARD"),
+        ("prediction_log", "MLPIPE_PREDICTION_LOG"),
+        ("micro_batch", "MLPIPE_MICRO_BATCH"),
+    ):
+        if getattr(args, opt) is not None:
+            os.environ[var] = getattr(args, opt)
+    setup_logging()
+    uvicorn.run(
+        "mlpipe.serving.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,380 @@
+"""The model service (FastAPI): predict one record or a batch, health, readiness, metrics, version.
+
+The request schema comes from the data contract (mlpipe.core.schema). The model is loaded after
+its hash check; if that fails the process stays up with ``/ready`` answering 503 and the reason,
+so an orchestrator shows the cause instead of a crash loop. Build it with :func:`create_app`;
+``python -m mlpipe.serving`` (the container's entrypoint, ``make serve``) runs it under uvicorn.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the generated Record/Batch classes
+# from the endpoints' annotations at runtime.
+import asyncio
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from mlpipe.config import Contract, Params
+from mlpipe.core.schema import BatchPrediction, Prediction, batch_model, record_model
+from mlpipe.io.files import load_config
+from mlpipe.io.pipeline import pipeline_paths
+from mlpipe.io.predlog import PredictionLog
+from mlpipe.logs import setup_logging
+from mlpipe.serving.batcher import MicroBatcher, Rows
+from mlpipe.serving.scorer import Scorer, load_scorer, new_id
+
+log = logging.getLogger(__name__)
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ENDPOINTS = ("/predict", "/predict/batch", "/health", "/ready", "/metrics", "/version", "/docs", "/openapi.json")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+@dataclass
+class Settings:
+    params: Params
+    contract: Contract
+    card: Path
+    root: Path = Path(".")
+    prediction_log: Path | None = Path("logs/predictions")
+    api_key: str | None = None
+    micro_batch: bool | None = None  # None: as params.yaml says
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """``MLPIPE_*`` variables over the paths in dvc.yaml (how uvicorn workers get their settings)."""
+        env = os.environ
+        root = Path(env.get("MLPIPE_ROOT", "."))
+        paths = pipeline_paths(root / "dvc.yaml")
+        params, contract = load_config(
+            root / env.get("MLPIPE_PARAMS", paths["params"]), root / env.get("MLPIPE_CONTRACT", paths["contract"])
+        )
+        log_dir = env.get("MLPIPE_PREDICTION_LOG", str(root / paths["prediction_log"]))
+        mb = env.get("MLPIPE_MICRO_BATCH")
+        return cls(
+            params=params,
+            contract=contract,
+            card=Path(env.get("MLPIPE_CARD", paths["card"])),
+            root=root,
+            prediction_log=None if log_dir.lower() in ("", "off", "none") else Path(log_dir),
+            api_key=env.get("MLPIPE_API_KEY") or None,
+            micro_batch=None if mb is None else mb.lower() in ("1", "true", "yes", "on"),
+        )
+
+
+class Metrics:
+    """Prometheus metrics in the app's own registry (several apps in one test process do not clash)."""
+
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry()
+        self.requests = Counter("mlpipe_requests", "HTTP requests", ["endpoint", "status"], registry=r)
+        self.errors = Counter(
+            "mlpipe_request_errors", "HTTP requests answered 4xx/5xx", ["endpoint", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "mlpipe_request_latency_seconds",
+            "time from request to response",
+            ["endpoint"],
+            buckets=(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=r,
+        )
+        self.predictions = Counter(
+            "mlpipe_predictions", "predictions made", ["model", "role", "prediction"], registry=r
+        )
+        self.model_info = Gauge(
+            "mlpipe_model_info", "the loaded model (value 1)", ["model", "role", "data_sha256"], registry=r
+        )
+        self.ready = Gauge("mlpipe_ready", "1 when the model is loaded and verified", registry=r)
+        self.batch_rows = Histogram(
+            "mlpipe_micro_batch_rows",
+            "requests scored per model call",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
+
+
+@dataclass
+class State:
+    settings: Settings
+    metrics: Metrics
+    columns: list[str]
+    scorer: Scorer | None = None
+    reason: str = "starting"
+    plog: PredictionLog | None = None
+    batcher: MicroBatcher | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def frame(self, rows: Rows) -> pd.DataFrame:
+        return pd.DataFrame.from_records(rows, columns=self.columns)
+
+    def score(self, rows: Rows, request_ids: list[str]) -> Any:
+        assert self.scorer is not None
+        return self.scorer.proba(self.frame(rows))
+
+    def write_log(self, rows: Rows, request_ids: list[str], proba: Any) -> None:
+        scorer = self.scorer
+        assert scorer is not None
+        preds = scorer.predictions(proba)
+        for value, count in zip(*_counts(preds), strict=True):
+            self.metrics.predictions.labels(scorer.version, scorer.role, str(value)).inc(count)
+        if self.plog is not None:
+            try:
+                self.plog.write(scorer.event(self.frame(rows), proba, "api", request_ids=request_ids))
+            except Exception:  # a full disk must not take predictions down; it is loud in the logs
+                log.exception("could not write the prediction log")
+
+
+def _counts(values: Any) -> tuple[list[Any], list[int]]:
+    s = pd.Series(values).value_counts()
+    return s.index.tolist(), s.tolist()
+
+
+def _problems(err: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for e in err.errors():
+        loc = [p for p in e["loc"] if p != "body"]
+        name = ""
+        for p in loc:
+            name += f"[{p}]" if isinstance(p, int) else (f".{p}" if name else str(p))
+        if e["type"] == "json_invalid":
+            name = "(body)"
+        item = {"field": name or "(body)", "problem": e["msg"]}
+        if "input" in e and e["type"] not in ("missing", "json_invalid") and not isinstance(e["input"], dict | list):
+            item["input"] = e["input"]
+        out.append(item)
+    return out
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(
+        orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status, media_type="application/json"
+    )
+
+
+class Edge:
+    """Outermost ASGI layer: request ids, body-size limit, latency and status metrics.
+
+    Pure ASGI (no BaseHTTPMiddleware) because it runs on every request of the hot path.
+    """
+
+    def __init__(self, app: FastAPI, state: State) -> None:
+        self.app, self.state = app, state
+        self.limit = state.settings.params.serve.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        headers = dict(scope["headers"])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = rid if _REQUEST_ID.match(rid) else new_id()
+        scope.setdefault("state", {})["request_id"] = rid
+        path = scope["path"]
+        endpoint = path if path in ENDPOINTS else "other"
+        status = 500
+        rid_header = (b"x-request-id", rid.encode())
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), rid_header]
+            await send(message)
+
+        received = 0
+
+        async def receive_wrapper() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(413, f"request body is larger than the limit of {self.limit} bytes")
+            return message
+
+        try:
+            declared = headers.get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.limit:
+                body = {
+                    "error": f"request body of {int(declared)} bytes is larger than the limit of {self.limit} bytes"
+                }
+                await _json(body, 413)(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, receive_wrapper, send_wrapper)
+        finally:
+            m = self.state.metrics
+            m.requests.labels(endpoint, str(status)).inc()
+            if status >= 400:
+                m.errors.labels(endpoint, str(status)).inc()
+            m.latency.labels(endpoint).observe(time.perf_counter() - t0)
+
+
+def create_app(settings: Settings) -> Edge:
+    params, contract = settings.params, settings.contract
+    serve = params.serve
+    Record = record_model(contract)
+    Batch = batch_model(Record, serve.max_batch_rows)
+    columns = list(Record.model_fields)
+    state = State(settings, Metrics(), columns)
+    micro = serve.micro_batch.enabled if settings.micro_batch is None else settings.micro_batch
+
+    def load() -> None:
+        try:
+            state.scorer = load_scorer(settings.card, contract, params.evaluate.threshold, root=settings.root)
+        except Exception as err:  # the process stays up and says why it is not ready
+            state.scorer, state.reason = None, f"{type(err).__name__}: {err}"
+            log.error("model not loaded, /ready is false: %s", state.reason)
+            state.metrics.ready.set(0)
+            return
+        state.reason = ""
+        state.metrics.ready.set(1)
+        p = state.scorer.provenance()
+        state.metrics.model_info.labels(p["model_version"], p["role"], str(p["data_sha256"])).set(1)
+        log.info(
+            "ready: model %s trained on data %s (commit %s)", p["model_version"], p["data_sha256"], p["git_commit"]
+        )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.get_running_loop().run_in_executor(None, load)
+        if settings.prediction_log is not None:
+            pl = serve.prediction_log
+            state.plog = PredictionLog(settings.prediction_log, pl.max_bytes, pl.keep_files)
+        mb = serve.micro_batch
+        state.batcher = MicroBatcher(
+            state.score,
+            state.write_log,
+            window_s=mb.window_ms / 1000 if micro else 0.0,
+            max_rows=mb.max_rows if micro else 1,
+            on_batch=state.metrics.batch_rows.observe,
+        )
+        state.batcher.start()
+        try:
+            yield
+        finally:
+            await state.batcher.stop()
+            if state.plog is not None:
+                state.plog.close()
+
+    app = FastAPI(
+        title=f"{contract.name} model service",
+        description=contract.description,
+        version="1",
+        lifespan=lifespan,
+    )
+
+    def require_key(request: Request) -> None:
+        if settings.api_key is None:
+            return
+        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not given or not secrets.compare_digest(given.encode(), settings.api_key.encode()):
+            raise HTTPException(401, "missing or wrong API key: send it in the X-API-Key header")
+
+    def ready_scorer() -> Scorer:
+        if state.scorer is None:
+            raise HTTPException(503, f"model not ready: {state.reason}")
+        return state.scorer
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, err: RequestValidationError) -> Response:
+        return _json({"error": "invalid request", "problems": _problems(err)}, 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, err: HTTPException) -> Response:
+        return _json({"error": err.detail}, err.status_code)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, err: Exception) -> Response:
+        rid = request.scope.get("state", {}).get("request_id")
+        log.exception("request %s failed", rid)
+        return _json({"error": "internal error; the service logged it", "request_id": rid}, 500)
+
+    @app.get("/health", summary="the process is up")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", summary="the model is loaded and its hash verified")
+    async def ready() -> Response:
+        if state.scorer is None:
+            return _json({"ready": False, "reason": state.reason}, 503)
+        return _json({"ready": True, "model_version": state.scorer.version})
+
+    @app.get("/version", summary="which model, trained on which data, from which commit")
+    async def version() -> Response:
+        return _json(ready_scorer().provenance())
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post(
+        "/predict",
+        response_model=Prediction,
+        summary="score one record",
+        dependencies=[Depends(require_key)],
+        responses={422: {"description": "a field is missing, unknown, of the wrong type or out of range"}},
+    )
+    async def predict(record: Record, request: Request) -> Response:  # type: ignore[valid-type]
+        scorer = ready_scorer()
+        rid: str = request.scope["state"]["request_id"]
+        row = tuple(getattr(record, c) for c in columns)
+        assert state.batcher is not None
+        p = await state.batcher.submit(row, rid)
+        neg, pos = scorer.labels
+        return _json(
+            {
+                "request_id": rid,
+                "id": getattr(record, contract.id, None),
+                "prediction": pos if p >= scorer.threshold else neg,
+                "probability": p,
+                "model_version": scorer.version,
+            }
+        )
+
+    @app.post(
+        "/predict/batch",
+        response_model=BatchPrediction,
+        summary=f"score up to {serve.max_batch_rows} records",
+        dependencies=[Depends(require_key)],
+    )
+    async def predict_batch(batch: Batch, request: Request) -> Response:  # type: ignore[valid-type]
+        scorer = ready_scorer()
+        rid: str = request.scope["state"]["request_id"]
+        records = batch.records  # type: ignore[attr-defined]
+        rows = [tuple(getattr(r, c) for c in columns) for r in records]
+        assert state.batcher is not None
+        loop = asyncio.get_running_loop()
+        rids = [f"{rid}:{i}" for i in range(len(rows))]
+        proba = await loop.run_in_executor(state.batcher.executor, state.score, rows, rids)
+        loop.run_in_executor(state.batcher.log_executor, state.write_log, rows, rids, proba)
+        preds = scorer.predictions(proba)
+        id_index = columns.index(contract.id)
+        items = [
+            {"id": r[id_index], "prediction": y, "probability": p}
+            for r, y, p in zip(rows, preds.tolist(), proba.tolist(), strict=True)
+        ]
+        return _json({"request_id": rid, "model_version": scorer.version, "predictions": items})
+
+    app.state.mlpipe = state
+    return Edge(app, state)
+
+
+def app_from_env() -> Edge:
+    """uvicorn factory: each worker reads its settings from ``MLPIPE_*`` variables."""
+    setup_logging()
+    return create_app(Settings.from_env())

@@ -1,0 +1,93 @@
+"""Micro-batching: concurrent single-record requests scored in one model call.
+
+A model call has a large fixed cost (scikit-learn's per-call validation, one Python call per
+tree) and a small cost per row, so the first request waits up to ``window`` seconds for others
+(at most ``max_rows``) and they are scored together. The model runs in one worker thread, so
+the event loop keeps accepting requests meanwhile; the prediction log is written after the
+answers are handed back, off the requests' latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Rows = Sequence[tuple[Any, ...]]
+# score(rows, request_ids) -> probabilities; log(rows, request_ids, probabilities) -> None
+ScoreFn = Callable[[Rows, list[str]], np.ndarray]
+LogFn = Callable[[Rows, list[str], np.ndarray], None]
+
+
+class MicroBatcher:
+    def __init__(
+        self, score: ScoreFn, write_log: LogFn, window_s: float, max_rows: int, on_batch: Callable[[int], None]
+    ) -> None:
+        self.score, self.write_log = score, write_log
+        self.window_s, self.max_rows = window_s, max_rows
+        self.on_batch = on_batch
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
+        self.log_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predlog")
+        self._queue: asyncio.Queue[tuple[tuple[Any, ...], str, asyncio.Future[float]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="micro-batcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.executor.shutdown(wait=True)
+        self.log_executor.shutdown(wait=True)
+
+    async def submit(self, row: tuple[Any, ...], request_id: str) -> float:
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        await self._queue.put((row, request_id, fut))
+        return await fut
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            items = [await self._queue.get()]
+            deadline = loop.time() + self.window_s
+            while len(items) < self.max_rows:
+                try:
+                    items.append(self._queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    items.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            await self._score(items)
+
+    async def _score(self, items: list[tuple[tuple[Any, ...], str, asyncio.Future[float]]]) -> None:
+        rows = [i[0] for i in items]
+        rids = [i[1] for i in items]
+        loop = asyncio.get_running_loop()
+        try:
+            proba = await loop.run_in_executor(self.executor, self.score, rows, rids)
+        except Exception as err:  # the requests fail, the batcher lives on
+            log.exception("scoring a micro-batch of %d failed", len(items))
+            for _, _, fut in items:
+                if not fut.done():
+                    fut.set_exception(err)
+            return
+        for (_, _, fut), p in zip(items, proba.tolist(), strict=True):
+            if not fut.done():  # a client that went away cancelled its future
+                fut.set_result(p)
+        self.on_batch(len(items))
+        loop.run_in_executor(self.log_executor, self.write_log, rows, rids, proba)

@@ -1,0 +1,121 @@
+"""The one scoring path: the trained Pipeline, loaded after its hash check, fed by ``model_input``.
+
+The service and batch scoring both use :class:`Scorer`; training's evaluate stage uses the same
+``model_input``/``positive_proba`` functions on the same Pipeline, so a row gets the same
+probability everywhere (tests/serving/test_parity.py proves it).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlpipe.config import Contract
+from mlpipe.core.features import model_input
+from mlpipe.core.model import positive_proba
+from mlpipe.core.schema import target_values
+from mlpipe.io.files import read_json
+from mlpipe.io.models import load_model
+from mlpipe.io.predlog import PredictionLog, utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scorer:
+    pipeline: Any
+    card: dict[str, Any]
+    contract: Contract
+    threshold: float
+    role: str = "champion"
+    labels: tuple[Any, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", target_values(self.contract))
+
+    @property
+    def sha256(self) -> str:
+        return str(self.card["model"]["sha256"])
+
+    @property
+    def version(self) -> str:
+        """The first 12 hex digits of the model file's sha256: same bytes, same version."""
+        return self.sha256[:12]
+
+    def provenance(self) -> dict[str, Any]:
+        c = self.card
+        return {
+            "model_version": self.version,
+            "model_sha256": self.sha256,
+            "model_kind": c["model"]["kind"],
+            "role": self.role,
+            "dataset": c.get("dataset"),
+            "data_sha256": c.get("data_sha256"),
+            "train_sha256": c.get("train_sha256"),
+            "train_rows": c.get("train_rows"),
+            "git_commit": c.get("git_commit"),
+            "libraries": c.get("libraries"),
+        }
+
+    def proba(self, raw: pd.DataFrame) -> np.ndarray:
+        p: np.ndarray = positive_proba(self.pipeline, model_input(raw, self.contract))
+        return p
+
+    def predictions(self, proba: np.ndarray) -> np.ndarray:
+        neg, pos = self.labels
+        out: np.ndarray = np.where(proba >= self.threshold, pos, neg)
+        return out
+
+    def event(self, raw: pd.DataFrame, proba: np.ndarray, source: str, **extra: Any) -> dict[str, Any]:
+        """A prediction-log line (see mlpipe.io.predlog for the format)."""
+        ids = None
+        if self.contract.id in raw:  # optional in requests: missing ones are logged as null
+            col = raw[self.contract.id]
+            ids = col.astype(object).where(col.notna(), None).tolist()
+        return {
+            "ts": utc_now(),
+            "source": source,
+            "role": self.role,
+            "model_version": self.version,
+            "model_sha256": self.sha256,
+            "data_sha256": self.card.get("data_sha256"),
+            "rows": len(raw),
+            **extra,
+            "ids": ids,
+            "features": {f: raw[f].to_numpy() for f in self.contract.features},
+            "probability": proba,
+            "prediction": self.predictions(proba),
+        }
+
+
+def load_scorer(
+    card_path: str | Path, contract: Contract, threshold: float, role: str = "champion", root: str | Path = "."
+) -> Scorer:
+    """Read the model card, check the model file's sha256 against it, load with trusted types only.
+
+    Paths in the card are relative to the repository root (where ``dvc repro`` ran): ``root``.
+    """
+    card = read_json(Path(root) / card_path)
+    pipeline = load_model(Path(root) / card["model"]["path"], card["model"]["sha256"])
+    scorer = Scorer(pipeline, card, contract, threshold, role)
+    log.info("loaded %s model %s (%s) from %s", role, scorer.version, card["model"]["kind"], card["model"]["path"])
+    return scorer
+
+
+def score_and_log(
+    scorer: Scorer, raw: pd.DataFrame, plog: PredictionLog | None, source: str, **extra: Any
+) -> np.ndarray:
+    proba = scorer.proba(raw)
+    if plog is not None:
+        plog.write(scorer.event(raw, proba, source, **extra))
+    return proba
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
