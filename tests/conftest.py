@@ -13,6 +13,7 @@ from mlpipe.io.files import load_config, read_csv_dir
 from mlpipe.io.pipeline import pipeline_paths
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.servers"]  # the served pipeline fixture, for serving and batch-scoring tests
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 

@@ -117,6 +117,10 @@ def frame_problems(df: pd.DataFrame, contract: Contract, first_row: int = 0, exa
                 reason.append(f"outside [{col.min}, {col.max}]")
         if bad.any():
             pos = [i for i, b in enumerate(bad.to_numpy()) if b][:examples]
-            shown = ", ".join(f"row {first_row + i + 1}: {values.iloc[i]!r}" for i in pos)
+            shown = ", ".join(f"row {first_row + i + 1}: {_plain(values.iloc[i])!r}" for i in pos)
             problems.append(f"{name}: {int(bad.sum())} values {' or '.join(reason)} (e.g. {shown})")
     return problems
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v

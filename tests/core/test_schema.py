@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from mlpipe.config import Contract, parse_contract
+from mlpipe.core.schema import batch_model, frame_problems, record_model, target_values
+
+pytestmark = pytest.mark.unit
+
+
+def other_contract() -> Contract:
+    """A different dataset: the API follows the contract with no code edit."""
+    return parse_contract(
+        {
+            "name": "churn",
+            "id": "customer",
+            "target": "churned",
+            "positive": "yes",
+            "columns": {
+                "customer": {"dtype": "str"},
+                "tenure": {"dtype": "float", "min": 0},
+                "plan": {"dtype": "str", "allowed": ["basic", "pro"]},
+                "churned": {"dtype": "str", "allowed": ["yes", "no"]},
+            },
+            "features": ["tenure", "plan"],
+        }
+    )
+
+
+def test_record_model_follows_the_contract() -> None:
+    Record = record_model(other_contract())
+    assert set(Record.model_fields) == {"tenure", "plan", "customer"}
+    ok = Record.model_validate({"tenure": 3.5, "plan": "pro"})
+    assert ok.customer is None  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError, match="plan"):
+        Record.model_validate({"tenure": 3.5, "plan": "gold"})
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        Record.model_validate({"tenure": -1, "plan": "pro"})
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        Record.model_validate({"tenure": 1, "plan": "pro", "churned": "yes"})  # the target is not an input
+    Batch = batch_model(Record, 2)
+    with pytest.raises(ValidationError, match="at most 2"):
+        Batch.model_validate({"records": [{"tenure": 1, "plan": "pro"}] * 3})
+    assert target_values(other_contract()) == ("no", "yes")
+
+
+def test_frame_problems_name_column_problem_and_rows() -> None:
+    c = other_contract()
+    df = pd.DataFrame({"tenure": [1.0, -2.0, None], "plan": ["pro", "gold", "basic"]})
+    found = frame_problems(df, c, first_row=100)
+    assert any(p.startswith("tenure: 2 values empty or outside [0.0, None]") and "row 102" in p for p in found), found
+    assert any(p.startswith("plan: 1 values not one of ['basic', 'pro']") and "row 102: 'gold'" in p for p in found)
+    assert frame_problems(df.drop(columns="plan"), c) == ["missing feature columns ['plan'] (found ['tenure'])"]
+    assert frame_problems(pd.DataFrame({"tenure": [1.0], "plan": ["pro"]}), c) == []

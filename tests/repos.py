@@ -1,0 +1,43 @@
+"""Throw-away repositories for integration tests: a copy of this repo's pipeline on chosen data."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from mlpipe.io.pipeline import child_env
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(cwd: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(cmd, cwd=cwd, env=child_env(cwd), capture_output=True, text=True, check=False)
+    if check and res.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} exited {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
+    return res
+
+
+def make_repo(tmp: Path, data: pd.DataFrame, params: dict[str, Any], contract: dict[str, Any], by: str) -> Path:
+    repo = tmp / "repo"
+    repo.mkdir()
+    shutil.copy(ROOT / "dvc.yaml", repo)
+    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "contract.yaml").write_text(yaml.safe_dump(contract, sort_keys=False, allow_unicode=True))
+    (repo / "data").mkdir()
+    for key, part in data.groupby(by):
+        part.to_csv(repo / "data" / f"part_{key}.csv", index=False, lineterminator="\n")
+    run(repo, "git", "init", "-q", "-b", "main")
+    run(repo, "git", "config", "user.email", "test@example.com")
+    run(repo, "git", "config", "user.name", "test")
+    run(repo, "dvc", "init", "-q")
+    run(repo, "dvc", "add", "-q", "data")
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "init")
+    return repo

@@ -1,0 +1,113 @@
+"""A real pipeline run (dvc repro on a small sample) whose model the serving tests load and call."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import pandas as pd
+import pytest
+import yaml
+
+from mlpipe.config import Contract, Params
+from mlpipe.io.files import load_config, read_json
+from mlpipe.io.pipeline import child_env
+from mlpipe.serving.app import Settings
+from tests.repos import ROOT, make_repo, run
+
+
+@dataclass(frozen=True)
+class Served:
+    repo: Path
+    params: Params
+    contract: Contract
+    test_raw: pd.DataFrame  # raw rows of the test split, as in the data files
+    trained: pd.Series  # evaluate stage's probability for each test id
+    card: dict[str, Any]
+
+    def settings(self, log_dir: Path | None, **kw: Any) -> Settings:
+        return Settings(
+            self.params, self.contract, Path("models/model.json"), root=self.repo, prediction_log=log_dir, **kw
+        )
+
+    def record(self, i: int = 0) -> dict[str, Any]:
+        row = self.test_raw.iloc[i]
+        return {c: row[c].item() for c in [self.contract.id, *self.contract.features]}
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory, raw: pd.DataFrame) -> Served:
+    sample = raw.groupby("year", group_keys=False).sample(n=1000, random_state=1)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["gate"].update(minimums={}, maximums={}, max_slice_gap={})
+    params["gate"]["bootstrap"]["n_resamples"] = 20
+    contract = yaml.safe_load((ROOT / "contract.yaml").read_text())
+    repo = make_repo(tmp_path_factory.mktemp("served"), sample, params, contract, by="year")
+    run(repo, "dvc", "repro")
+    p, c = load_config(repo / "params.yaml", repo / "contract.yaml")
+    preds = pd.read_parquet(repo / "artifacts/predictions.parquet").set_index(c.id)["model"]
+    test_raw = sample[sample[c.id].isin(preds.index)].sort_values(c.id).reset_index(drop=True)
+    assert len(test_raw) == len(preds) > 500
+    return Served(repo, p, c, test_raw, preds, read_json(repo / "models/model.json"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen[bytes]
+    log_dir: Path
+    stderr: IO[bytes]
+
+
+def start_server(repo: Path, log_dir: Path, *args: str, env: dict[str, str] | None = None) -> Server:
+    """The container's entrypoint command, on 127.0.0.1, waited for until /health answers."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "mlpipe.serving", "--root", str(repo), "--port", str(port)]
+    cmd += ["--prediction-log", str(log_dir), *args]
+    err = (log_dir.parent / f"server-{port}.log").open("wb")  # read it when a test fails
+    proc = subprocess.Popen(cmd, cwd=repo, env={**child_env(repo), **(env or {})}, stderr=err)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err.close()
+            pytest.fail(f"server exited with {proc.returncode}: {' '.join(cmd)}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return Server(url, proc, log_dir, err)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    err.close()
+    pytest.fail("server did not answer /health within 60 s")
+
+
+def stop_server(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+    server.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def server(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = start_server(served.repo, tmp_path_factory.mktemp("plog"), env={"LOG_FORMAT": os.environ.get("LOG_FORMAT", "")})
+    yield s
+    stop_server(s)

@@ -1,0 +1,217 @@
+"""The service in-process (Starlette's TestClient runs the lifespan, no socket): every endpoint."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mlpipe.io.predlog import read_prediction_log
+from mlpipe.serving.app import create_app
+from tests.servers import Served
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def client(served: Served, tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(served.settings(tmp_path / "log"))) as c:
+        yield c
+
+
+def problems(resp: Any) -> dict[str, str]:
+    return {p["field"]: p["problem"] for p in resp.json()["problems"]}
+
+
+def test_health_ready_version(client: TestClient, served: Served) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    version = served.card["model"]["sha256"][:12]
+    assert client.get("/ready").json() == {"ready": True, "model_version": version}
+    v = client.get("/version").json()
+    assert v["model_sha256"] == served.card["model"]["sha256"]
+    assert v["data_sha256"] == served.card["data_sha256"]
+    assert v["git_commit"] == served.card["git_commit"]
+    assert len(v["git_commit"]) == 40
+
+
+def test_predict_one_and_batch_match_training(client: TestClient, served: Served) -> None:
+    rec = served.record(3)
+    r = client.post("/predict", json=rec, headers={"X-Request-ID": "req-1"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["request_id"] == "req-1"
+    assert r.headers["x-request-id"] == "req-1"
+    assert body["id"] == rec["id"]
+    assert body["probability"] == served.trained[rec["id"]]
+    assert body["prediction"] == (1 if body["probability"] >= served.params.evaluate.threshold else 0)
+    recs = [served.record(i) for i in range(25)]
+    out = client.post("/predict/batch", json={"records": recs}).json()
+    assert [p["id"] for p in out["predictions"]] == [r["id"] for r in recs]
+    assert [p["probability"] for p in out["predictions"]] == [served.trained[r["id"]] for r in recs]
+
+
+def test_the_id_is_optional(client: TestClient, served: Served) -> None:
+    rec = served.record(0)
+    del rec["id"]
+    body = client.post("/predict", json=rec).json()
+    assert body["id"] is None
+    assert 0 <= body["probability"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "says"),
+    [
+        ({"AGEP": None}, "AGEP", "valid integer"),
+        ({"AGEP": 130}, "AGEP", "less than or equal to 99"),
+        ({"AGEP": -1}, "AGEP", "greater than or equal to 0"),
+        ({"AGEP": "forty"}, "AGEP", "valid integer"),
+        ({"SCHL": 99}, "SCHL", "Input should be 0, 1, 2"),
+        ({"SEX": "male"}, "SEX", "Input should be 1 or 2"),
+        ({"colour": "red"}, "colour", "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_fields_get_422_naming_them(
+    client: TestClient, served: Served, change: dict[str, Any], field: str, says: str
+) -> None:
+    r = client.post("/predict", json={**served.record(0), **change})
+    assert r.status_code == 422
+    assert says in problems(r)[field]
+
+
+def test_missing_field_and_bad_json(client: TestClient, served: Served) -> None:
+    rec = served.record(0)
+    del rec["SCHL"]
+    assert problems(client.post("/predict", json=rec)) == {"SCHL": "Field required"}
+    r = client.post("/predict", content=b'{"AGEP": 4', headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert "JSON" in problems(r)["(body)"]
+
+
+def test_batch_errors_name_the_record(client: TestClient, served: Served) -> None:
+    recs = [served.record(i) for i in range(3)]
+    recs[2]["MAR"] = 42
+    assert "Input should be" in problems(client.post("/predict/batch", json={"records": recs}))["records[2].MAR"]
+    assert client.post("/predict/batch", json={"records": []}).status_code == 422
+
+
+def test_batch_size_is_bounded(served: Served, tmp_path: Path) -> None:
+    params = served.params.model_copy(update={"serve": served.params.serve.model_copy(update={"max_batch_rows": 5})})
+    settings = served.settings(None)
+    settings.params = params
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/predict/batch", json={"records": [served.record(i) for i in range(6)]})
+        assert r.status_code == 422
+        assert "at most 5 items" in problems(r)["records"]
+
+
+def test_oversize_bodies_are_refused(client: TestClient, served: Served) -> None:
+    limit = served.params.serve.max_body_bytes
+    big = b'{"records": [' + b" " * limit + b"]}"
+    r = client.post("/predict/batch", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert str(limit) in r.json()["error"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted while it arrives
+        yield b'{"records": ['
+        for _ in range(limit // 65536 + 2):
+            yield b" " * 65536
+
+    r = client.post("/predict/batch", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert "larger than the limit" in r.json()["error"]
+    assert client.get("/health").status_code == 200
+
+
+def test_api_key(served: Served) -> None:
+    with TestClient(create_app(served.settings(None, api_key="s3cret"))) as c:
+        assert c.post("/predict", json=served.record(0)).status_code == 401
+        assert c.post("/predict", json=served.record(0), headers={"X-API-Key": "wrong"}).status_code == 401
+        assert c.post("/predict", json=served.record(0), headers={"X-API-Key": "s3cret"}).status_code == 200
+        assert c.post("/predict", json=served.record(0), headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert c.get("/health").status_code == 200  # probes need no key
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_a_bad_model_leaves_the_service_up_and_not_ready(served: Served, tmp_path: Path, damage: str) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(served.repo, repo, ignore=shutil.ignore_patterns(".git", ".dvc", "data", "src"))
+    model = repo / "models/model.skops"
+    if damage == "corrupt":
+        data = bytearray(model.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        model.write_bytes(bytes(data))
+    else:
+        model.unlink()
+    settings = served.settings(None)
+    settings.root = repo
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/health").status_code == 200
+        r = c.get("/ready")
+        assert r.status_code == 503
+        assert ("does not match the recorded" if damage == "corrupt" else "not found") in r.json()["reason"]
+        p = c.post("/predict", json=served.record(0))
+        assert p.status_code == 503
+        assert "model not ready" in p.json()["error"]
+        assert "mlpipe_ready 0.0" in c.get("/metrics").text
+
+
+def test_an_exception_in_scoring_is_a_500_and_the_worker_lives_on(served: Served) -> None:
+    class Broken:
+        def predict_proba(self, X: Any) -> Any:
+            raise RuntimeError("boom")
+
+    with TestClient(create_app(served.settings(None)), raise_server_exceptions=False) as c:
+        scorer = c.app.app.state.mlpipe.scorer  # type: ignore[attr-defined]
+        good = scorer.pipeline
+        object.__setattr__(scorer, "pipeline", Broken())
+        r = c.post("/predict", json=served.record(0), headers={"X-Request-ID": "bad-1"})
+        assert r.status_code == 500
+        assert r.json()["request_id"] == "bad-1"
+        object.__setattr__(scorer, "pipeline", good)
+        assert c.post("/predict", json=served.record(0)).status_code == 200
+
+
+def test_metrics(client: TestClient, served: Served) -> None:
+    client.post("/predict", json=served.record(0))
+    client.post("/predict", json={"AGEP": 1})
+    text = client.get("/metrics").text
+    version = served.card["model"]["sha256"][:12]
+    assert 'mlpipe_requests_total{endpoint="/predict",status="200"} 1.0' in text
+    assert 'mlpipe_request_errors_total{endpoint="/predict",status="422"} 1.0' in text
+    assert 'mlpipe_request_latency_seconds_count{endpoint="/predict"} 2.0' in text
+    assert f'mlpipe_predictions_total{{model="{version}",prediction=' in text
+    assert (
+        f'mlpipe_model_info{{data_sha256="{served.card["data_sha256"]}",model="{version}",role="champion"}} 1.0' in text
+    )
+
+
+def test_every_prediction_is_logged(client: TestClient, served: Served, tmp_path: Path) -> None:
+    one = client.post("/predict", json=served.record(1)).json()
+    many = client.post("/predict/batch", json={"records": [served.record(i) for i in range(4)]}).json()
+    client.close()  # the log is written off the request path: wait for the lifespan to finish it
+    df = read_prediction_log(tmp_path / "log")
+    assert len(df) == 5
+    assert one["request_id"] in set(df["request_id"])
+    assert {f"{many['request_id']}:{i}" for i in range(4)} <= set(df["request_id"])
+    row = df[df["request_id"] == one["request_id"]].iloc[0]
+    assert row["probability"] == one["probability"]
+    assert row["model_version"] == one["model_version"]
+    assert row["AGEP"] == served.record(1)["AGEP"]
+    assert row["id"] == served.record(1)["id"]
+    assert row["ts"].endswith("Z")
+
+
+def test_openapi_schema_comes_from_the_contract(client: TestClient, served: Served) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    rec = schemas["Record"]
+    assert set(rec["required"]) == set(served.contract.features)
+    assert rec["additionalProperties"] is False
+    assert rec["properties"]["AGEP"]["minimum"] == 0
+    assert rec["properties"]["AGEP"]["maximum"] == 99
+    assert rec["properties"]["SCHL"]["enum"] == list(range(25))
+    assert "21 = Bachelor's degree" in rec["properties"]["SCHL"]["description"]
+    assert schemas["BatchRequest"]["properties"]["records"]["maxItems"] == served.params.serve.max_batch_rows

@@ -1,0 +1,98 @@
+"""The service over a real socket, started with the container's entrypoint command.
+
+Also the train/serve parity proof: the same test rows scored by the evaluate stage (training),
+by batch scoring and by the service give identical probabilities, bit for bit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from mlpipe.io.pipeline import child_env
+from mlpipe.io.predlog import read_prediction_log
+from tests.servers import Served, Server, start_server, stop_server
+
+pytestmark = pytest.mark.integration
+
+
+def test_endpoints_over_a_socket(server: Server, served: Served) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.get("/health").json() == {"status": "ok"}
+        assert c.get("/ready").json()["ready"] is True
+        assert c.get("/version").json()["model_sha256"] == served.card["model"]["sha256"]
+        r = c.post("/predict", json=served.record(0))
+        assert r.status_code == 200
+        assert r.json()["probability"] == served.trained[served.record(0)["id"]]
+        bad = c.post("/predict", json={**served.record(0), "RAC1P": 0})
+        assert bad.status_code == 422
+        assert bad.json()["problems"][0]["field"] == "RAC1P"
+        big = c.post("/predict", content=b"x" * (served.params.serve.max_body_bytes + 1))
+        assert big.status_code == 413
+        assert "mlpipe_request_latency_seconds_bucket" in c.get("/metrics").text
+
+
+async def _concurrent(url: str, records: list[dict[str, object]]) -> list[float]:
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=64)) as c:
+        responses = await asyncio.gather(*(c.post("/predict", json=r) for r in records))
+    assert all(r.status_code == 200 for r in responses)
+    return [r.json()["probability"] for r in responses]
+
+
+def _batch_stats(metrics: str) -> tuple[float, float]:
+    count = float(re.search(r"^mlpipe_micro_batch_rows_count (\S+)$", metrics, re.M).group(1))  # type: ignore[union-attr]
+    total = float(re.search(r"^mlpipe_micro_batch_rows_sum (\S+)$", metrics, re.M).group(1))  # type: ignore[union-attr]
+    return count, total
+
+
+def test_concurrent_requests_are_micro_batched(server: Server, served: Served) -> None:
+    records = [served.record(i) for i in range(200)]
+    before = _batch_stats(httpx.get(f"{server.url}/metrics").text)
+    got = asyncio.run(_concurrent(server.url, records))
+    assert got == [served.trained[r["id"]] for r in records]  # every answer went back to its own request
+    count, total = (a - b for a, b in zip(_batch_stats(httpx.get(f"{server.url}/metrics").text), before, strict=True))
+    assert total == 200
+    assert count < 200, "200 concurrent requests were scored one by one"
+
+
+def test_without_micro_batching_each_request_is_scored_alone(served: Served, tmp_path: Path) -> None:
+    s = start_server(served.repo, tmp_path / "log", "--micro-batch", "off")
+    try:
+        records = [served.record(i) for i in range(30)]
+        assert asyncio.run(_concurrent(s.url, records)) == [served.trained[r["id"]] for r in records]
+        assert _batch_stats(httpx.get(f"{s.url}/metrics").text) == (30.0, 30.0)
+    finally:
+        stop_server(s)
+
+
+def test_train_batch_and_service_give_identical_predictions(server: Server, served: Served, tmp_path: Path) -> None:
+    rows = served.test_raw.sample(n=300, random_state=3)
+    # batch scoring: the command users run, on a raw file like the ones in data/
+    src, out = tmp_path / "rows.csv", tmp_path / "scored.parquet"
+    rows.to_csv(src, index=False)
+    cmd = [sys.executable, "-m", "mlpipe.tasks.score", str(src), str(out), "--no-progress"]
+    res = subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    batch = pd.read_parquet(out).set_index(served.contract.id)["probability"]
+    # the service, one record at a time and as one batch
+    records = [{c: r[c].item() for c in [served.contract.id, *served.contract.features]} for _, r in rows.iterrows()]
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        single = {r["id"]: c.post("/predict", json=r).json()["probability"] for r in records[:50]}
+        many = c.post("/predict/batch", json={"records": records}).json()["predictions"]
+    trained = served.trained
+    ids = rows[served.contract.id].tolist()
+    assert [batch[i] for i in ids] == [trained[i] for i in ids]
+    assert [p["probability"] for p in many] == [trained[i] for i in ids]
+    assert all(single[i] == trained[i] for i in single)
+    # and batch scoring logged what it scored, with the model version
+    logged = read_prediction_log(served.repo / "logs/predictions")
+    logged = logged[logged["source"] == "batch"]
+    assert len(logged) >= 300
+    assert set(logged["model_version"]) == {served.card["model"]["sha256"][:12]}

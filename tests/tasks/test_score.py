@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlpipe.io.pipeline import child_env
+from tests.servers import Served
+
+pytestmark = pytest.mark.integration
+
+
+def score(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "mlpipe.tasks.score", *args, "--no-progress", "--prediction-log", "off"]
+    return subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), capture_output=True, text=True, check=False)
+
+
+def test_csv_and_parquet_in_chunks(served: Served, tmp_path: Path) -> None:
+    rows = served.test_raw
+    rows.to_parquet(tmp_path / "in.parquet")
+    rows.to_csv(tmp_path / "in.csv", index=False)
+    for src, dst in (("in.parquet", "out.csv"), ("in.csv", "out.parquet")):
+        res = score(served, str(tmp_path / src), str(tmp_path / dst))
+        assert res.returncode == 0, res.stderr
+        out = pd.read_csv(tmp_path / dst) if dst.endswith(".csv") else pd.read_parquet(tmp_path / dst)
+        assert out["id"].tolist() == rows["id"].tolist()
+        assert out["probability"].tolist() == [served.trained[i] for i in rows["id"]]
+        assert set(out["prediction"]) <= {0, 1}
+
+
+def test_bad_rows_stop_the_run_and_keep_the_previous_output(served: Served, tmp_path: Path) -> None:
+    rows = served.test_raw.copy()
+    rows.loc[7, "SCHL"] = 99
+    rows.to_csv(tmp_path / "in.csv", index=False)
+    (tmp_path / "out.csv").write_text("previous results\n")
+    res = score(served, str(tmp_path / "in.csv"), str(tmp_path / "out.csv"))
+    assert res.returncode == 1
+    assert "SCHL: 1 values not one of" in res.stderr
+    assert "row 8: 99" in res.stderr
+    assert (tmp_path / "out.csv").read_text() == "previous results\n"
+    assert "Traceback" not in res.stderr
+
+
+def test_unknown_format_and_missing_file(served: Served, tmp_path: Path) -> None:
+    (tmp_path / "in.xlsx").write_text("x")
+    assert "can score .csv or .parquet" in score(served, str(tmp_path / "in.xlsx"), str(tmp_path / "o.csv")).stderr
+    assert "no such file" in score(served, str(tmp_path / "nope.csv"), str(tmp_path / "o.csv")).stderr
