@@ -235,11 +235,21 @@ class PredictionLogParams(Strict):
     keep_files: int | None = Field(default=None, ge=1)
 
 
+class SmokeParams(Strict):
+    """The post-deploy smoke test (mlpipe.tasks.smoke)."""
+
+    known_rows: int = Field(default=5, ge=1)
+    latency_requests: int = Field(default=20, ge=1)
+    max_latency_ms: float = Field(default=500, gt=0)
+    timeout_s: float = Field(default=10, gt=0)
+
+
 class ServeParams(Strict):
     max_batch_rows: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=4_000_000, ge=1_000)
     micro_batch: MicroBatch = MicroBatch()
     prediction_log: PredictionLogParams = PredictionLogParams()
+    smoke: SmokeParams = SmokeParams()
     score_chunk_rows: int = Field(default=50_000, ge=1, description="batch scoring reads this many rows at a time")
 
 

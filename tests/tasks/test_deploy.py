@@ -1,0 +1,116 @@
+"""Deploy, smoke test and automatic rollback, for real: servers on 127.0.0.1 stand in for images.
+
+The deploy target is a shell command; here it (re)starts ``python -m mlpipe.serving`` (the
+image's entrypoint) on a checkout named by ``$IMAGE`` instead of running a container.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlpipe.io.files import read_json
+from mlpipe.io.pipeline import child_env
+from mlpipe.tasks.smoke import smoke
+from tests.servers import Served, free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    port, pidfile = free_port(), tmp_path / "server.pid"
+    command = f"""
+        if [ -f {pidfile} ]; then
+          pid=$(cat {pidfile}); kill $pid; while kill -0 $pid 2>/dev/null; do sleep 0.1; done
+        fi
+        nohup {sys.executable} -m mlpipe.serving --root "$IMAGE" --port {port} --prediction-log off \
+          >>{tmp_path}/server.log 2>&1 &
+        echo $! > {pidfile}
+    """
+    yield command, f"http://127.0.0.1:{port}"
+    if pidfile.exists():
+        subprocess.run(["kill", pidfile.read_text().strip()], check=False)
+
+
+def run(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", *args]
+    return subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def known(served: Served) -> dict[str, object]:
+    res = run(served, "mlpipe.tasks.smoke", "--record")
+    assert res.returncode == 0, res.stderr
+    return read_json(served.repo / "models/smoke.json")  # type: ignore[no-any-return]
+
+
+def broken_copy(served: Served, tmp_path: Path) -> Path:
+    bad = tmp_path / "bad-image"
+    shutil.copytree(served.repo, bad, ignore=shutil.ignore_patterns(".git", ".dvc", "data", "artifacts"))
+    model = bad / "models/model.skops"
+    model.write_bytes(model.read_bytes()[:-100])
+    return bad
+
+
+def test_a_good_version_deploys_and_passes(served: Served, known: object, target: tuple[str, str]) -> None:
+    command, url = target
+    res = run(served, "mlpipe.tasks.deploy", "--image", str(served.repo), "--command", command, "--url", url)
+    assert res.returncode == 0, res.stderr
+    assert "smoke test passed" in res.stderr
+
+
+def test_a_failing_version_is_rolled_back_and_the_run_fails(
+    served: Served, known: object, target: tuple[str, str], tmp_path: Path
+) -> None:
+    command, url = target
+    bad = broken_copy(served, tmp_path)
+    res = run(
+        served,
+        "mlpipe.tasks.deploy",
+        "--image", str(bad),
+        "--previous", str(served.repo),
+        "--previous-known", str(served.repo / "models/smoke.json"),
+        "--command", command,
+        "--url", url,
+    )  # fmt: skip
+    assert res.returncode == 1
+    assert f"rolled back to {served.repo}, which is serving" in res.stderr
+    assert "/ready answered 503" in res.stderr
+    assert "does not match the recorded" in res.stderr
+    assert httpx.get(f"{url}/version").json()["model_sha256"] == served.card["model"]["sha256"]
+
+
+def test_no_previous_version_fails_loudly(
+    served: Served, known: object, target: tuple[str, str], tmp_path: Path
+) -> None:
+    command, url = target
+    res = run(
+        served, "mlpipe.tasks.deploy", "--image", str(broken_copy(served, tmp_path)), "--command", command, "--url", url
+    )
+    assert res.returncode == 1
+    assert "there is no previous version" in res.stderr
+
+
+def test_smoke_catches_a_wrong_answer_and_a_wrong_model(
+    served: Served, known: dict[str, object], target: tuple[str, str]
+) -> None:
+    command, url = target
+    assert (
+        run(served, "mlpipe.tasks.deploy", "--image", str(served.repo), "--command", command, "--url", url).returncode
+        == 0
+    )
+    assert smoke(url, known, served.params) == []
+    wrong = {**known, "model_sha256": "0" * 64, "requests": [{**known["requests"][0], "probability": 0.5}]}  # type: ignore[index]
+    found = smoke(url, wrong, served.params)
+    assert any("expected 0000" in f for f in found)
+    assert any(f.startswith("known request 0: got 200") for f in found)
+    slow = served.params.model_copy(deep=True)
+    object.__setattr__(slow.serve.smoke, "max_latency_ms", 0.001)
+    assert any("p95 latency" in f for f in smoke(url, known, slow))
