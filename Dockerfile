@@ -1,0 +1,35 @@
+# The serving image: the trained model baked in, nothing but the service's own dependencies.
+# Build after `make repro` (the model files are pipeline outputs): `make image`.
+# tests/serving/test_image.py checks this file and runs its entrypoint the same way, outside Docker.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONPATH=/app/src
+
+WORKDIR /app
+
+# Dependencies first (cached layer): hash-pinned, serving only (no DVC, no great-expectations).
+COPY requirements/serve.txt requirements/serve.txt
+RUN pip install --no-deps --require-hashes -r requirements/serve.txt
+
+COPY src/ src/
+COPY dvc.yaml params.yaml contract.yaml ./
+# The model, its card (sha256 checked at start-up) and the smoke test's known answers.
+COPY models/model.skops models/model.json models/smoke.json models/
+
+RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin mlpipe \
+    && mkdir -p /app/logs && chown mlpipe /app/logs
+USER 10001
+
+ENV HOST=0.0.0.0 \
+    PORT=8000 \
+    LOG_FORMAT=json
+EXPOSE 8000
+# Healthy = ready: the model loaded and its hash matched.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/ready' % os.environ['PORT'], timeout=2)"]
+
+ENTRYPOINT ["python", "-m", "mlpipe.serving"]

@@ -1,0 +1,103 @@
+"""The container, without Docker: the Dockerfile's promises checked, and its entrypoint run as it
+would run in the image (a fresh venv from requirements/serve.txt only, the image's file layout,
+its environment), then smoke-tested and probed with the image's own HEALTHCHECK command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mlpipe.io.pipeline import pipeline_paths
+from mlpipe.tasks.smoke import smoke
+from tests.repos import ROOT
+from tests.servers import Served, free_port
+
+pytestmark = pytest.mark.integration
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def instructions(name: str) -> list[str]:
+    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    return [line.split(None, 1)[1] for line in joined.splitlines() if line.startswith(f"{name} ")]
+
+
+def test_dockerfile_promises() -> None:
+    assert instructions("FROM") == ["python:3.11-slim"]
+    assert json.loads(instructions("ENTRYPOINT")[0]) == ["python", "-m", "mlpipe.serving"]  # what the tests start
+    user = instructions("USER")[-1]
+    assert user not in ("root", "0")
+    assert any("--require-hashes -r requirements/serve.txt" in r for r in instructions("RUN"))
+    assert "/ready" in instructions("HEALTHCHECK")[0]
+    paths = pipeline_paths(ROOT / "dvc.yaml")
+    copied = " ".join(instructions("COPY"))
+    for key in ("model", "card", "smoke", "params", "contract"):
+        assert paths[key] in copied, f"the image does not get {key} ({paths[key]})"
+    allowed = {line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")}
+    for src in (s.split()[0] for s in instructions("COPY")):
+        assert src in allowed or src.rstrip("/") + "/" in allowed, f".dockerignore hides {src}"
+
+
+def test_the_service_needs_neither_dvc_nor_great_expectations() -> None:
+    block = "import sys; sys.modules.update(dvc=None, great_expectations=None)"
+    code = f"{block}; import mlpipe.serving.app, mlpipe.tasks.score"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+
+
+@pytest.fixture(scope="module")
+def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    venv = tmp_path_factory.mktemp("image") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
+    cmd = [uv, "pip", "install", "-q", "--python", str(venv / "bin/python"), "--require-hashes"]
+    subprocess.run([*cmd, "-r", str(ROOT / "requirements/serve.txt")], check=True, timeout=600)
+    return venv
+
+
+def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    (app / "models").mkdir(parents=True)
+    shutil.copytree(ROOT / "src", app / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("dvc.yaml", "params.yaml", "contract.yaml"):
+        shutil.copy(served.repo / name, app / name)
+    rec = subprocess.run(
+        [sys.executable, "-m", "mlpipe.tasks.smoke", "--record"],
+        cwd=served.repo,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        check=False,
+    )
+    assert rec.returncode == 0, rec.stderr
+    for name in ("model.skops", "model.json", "smoke.json"):
+        shutil.copy(served.repo / "models" / name, app / "models" / name)
+    port = free_port()
+    env = {"PATH": f"{image_venv / 'bin'}:/usr/bin:/bin", "PYTHONPATH": str(app / "src"), "PORT": str(port)}
+    env |= {"HOST": "127.0.0.1", "LOG_FORMAT": "json", "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.Popen(["python", "-m", "mlpipe.serving"], cwd=app, env=env, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        healthcheck = json.loads(instructions("HEALTHCHECK")[0].split("CMD", 1)[1])
+        assert subprocess.run(healthcheck, env=env, check=False).returncode == 0
+        known = json.loads((app / "models/smoke.json").read_text())
+        assert smoke(url, known, served.params) == []
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+    first = json.loads(err.decode().splitlines()[0])  # LOG_FORMAT=json: one JSON object per line
+    assert {"ts", "level", "logger", "msg"} <= set(first)
+    assert (app / "logs/predictions").is_dir()
