@@ -14,7 +14,8 @@ export GX_ANALYTICS_ENABLED := false
 export ITERATIVE_DO_NOT_TRACK := 1
 
 .PHONY: help setup data add-year repro gate report test test-all lint dag bench golden clean \
-	remote pull push check-lock pr-number gate-failed comment retrain-pr
+	remote pull push check-lock pr-number gate-failed comment retrain-pr \
+	serve score smoke bench-serve image push-image release deploy
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,6 +68,22 @@ bench: data ## time and peak memory of every stage on the full data
 golden: repro ## re-record the golden predictions (after an intended model change)
 	$(BIN)/python -m mlpipe.tasks.golden
 
+# ---- serving ----
+PORT ?= 8000
+
+serve: setup ## serve the trained model on http://127.0.0.1:$(PORT) (the image's entrypoint; after make repro)
+	$(BIN)/python -m mlpipe.serving --port $(PORT)
+
+score: setup ## batch-score a file: make score IN=new.csv OUT=scored.parquet
+	$(BIN)/python -m mlpipe.tasks.score "$(IN)" "$(OUT)"
+
+smoke: setup ## smoke-test the service at URL (health, ready, known answers, latency)
+	$(BIN)/python -m mlpipe.tasks.smoke --url "$(URL)"
+
+bench-serve: data ## serving benchmarks: /predict latency and throughput, batch endpoint, batch scoring
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements/bench.txt
+	$(BIN)/python -m mlpipe.tasks.bench_serve
+
 # ---- CI/CD plumbing: what the GitHub workflows run (see README "CI/CD") ----
 
 remote: setup ## configure the default DVC remote from DVC_REMOTE_URL (+ optional DVC_REMOTE_ENDPOINT_URL)
@@ -109,6 +126,48 @@ retrain-pr: repro ## retrain and open a pull request with the new lock file and 
 	git -c user.name="github-actions[bot]" -c user.email="41898282+github-actions[bot]@users.noreply.github.com" \
 	  commit -m "Retrain on current data" || { echo "nothing changed: no pull request"; exit 0; }; \
 	git push origin "$$branch" && gh pr create --fill --head "$$branch"
+
+# ---- deployment (deploy.yml; the defaults work on a fork with no cloud account, see README "Deploy") ----
+SHA ?= $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE_REPO ?= ghcr.io/$(shell echo "$${GITHUB_REPOSITORY:-local/mlpipe}" | tr '[:upper:]' '[:lower:]')
+IMAGE ?= $(IMAGE_REPO):$(SHA)
+RELEASE ?= release-$(shell echo "$(SHA)" | cut -c1-12)
+MODEL_VERSION = $$($(BIN)/python -c 'import json; print(json.load(open("models/model.json"))["model"]["sha256"][:12])')
+# The deploy target: a command run with $$IMAGE set, and the URL it then serves. Default: the
+# image runs on this machine (the Actions runner). Override both for a real platform.
+DEPLOY_COMMAND := $(or $(DEPLOY_COMMAND),docker rm -f mlpipe-production >/dev/null 2>&1 || true; \
+	docker run -d --name mlpipe-production -p 8000:8000 "$$IMAGE")
+DEPLOY_URL := $(or $(DEPLOY_URL),http://127.0.0.1:8000)
+export DEPLOY_COMMAND DEPLOY_URL
+
+image: repro ## build the serving image IMAGE, model and its known answers baked in (Docker)
+	$(BIN)/python -m mlpipe.tasks.smoke --record
+	docker build -t "$(IMAGE)" .
+
+push-image: ## push IMAGE to ghcr.io, also tagged model-<version>
+	@echo "$$GH_TOKEN" | docker login ghcr.io -u "$${GITHUB_ACTOR:-$$USER}" --password-stdin
+	docker tag "$(IMAGE)" "$(IMAGE_REPO):model-$(MODEL_VERSION)"
+	docker push "$(IMAGE)"
+	docker push "$(IMAGE_REPO):model-$(MODEL_VERSION)"
+
+release: ## GitHub pre-release RELEASE: model, card, known answers, metrics, model card, validation report
+	gh release create "$(RELEASE)" --target "$(SHA)" --prerelease --title "model $(MODEL_VERSION) ($(RELEASE))" \
+	  --notes "Image: $(IMAGE) (also $(IMAGE_REPO):model-$(MODEL_VERSION)). Marked latest once deployed and smoke-tested." \
+	  models/model.skops models/model.json models/smoke.json reports/metrics.json reports/model_card.md \
+	  reports/validation.md
+
+deploy: setup ## deploy RELEASE, smoke-test it; on failure redeploy the last good release and fail
+	@rm -rf .deploy && mkdir -p .deploy/new .deploy/previous; \
+	sha="$$(gh api "repos/$$GITHUB_REPOSITORY/commits/$(RELEASE)" --jq .sha)"; \
+	gh release download "$(RELEASE)" -p smoke.json -D .deploy/new; \
+	prev="$$(gh release list --exclude-pre-releases --limit 1 --json tagName --jq '.[0].tagName // ""')"; \
+	args=(); if [ -n "$$prev" ] && [ "$$prev" != "$(RELEASE)" ]; then \
+	  gh release download "$$prev" -p smoke.json -D .deploy/previous; \
+	  args=(--previous "$(IMAGE_REPO):$$(gh api "repos/$$GITHUB_REPOSITORY/commits/$$prev" --jq .sha)" \
+	        --previous-known .deploy/previous/smoke.json); fi; \
+	echo "$$GH_TOKEN" | docker login ghcr.io -u "$${GITHUB_ACTOR:-$$USER}" --password-stdin; \
+	$(BIN)/python -m mlpipe.tasks.deploy --image "$(IMAGE_REPO):$$sha" --known .deploy/new/smoke.json "$${args[@]}"
+	gh release edit "$(RELEASE)" --prerelease=false --latest
 
 clean: ## remove pipeline outputs (data and the DVC cache stay)
 	rm -rf artifacts reports models .pytest_cache .mypy_cache .ruff_cache

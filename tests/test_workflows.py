@@ -31,7 +31,7 @@ def make_targets() -> set[str]:
 
 
 def test_there_are_few_short_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} == {"ci.yml", "pipeline.yml", "pr-comment.yml"}
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "pipeline.yml", "pr-comment.yml", "deploy.yml"}
     assert all(len(p.read_text().splitlines()) < 160 for p in WORKFLOWS)
 
 
@@ -69,9 +69,9 @@ def test_run_steps_call_make_targets_and_never_interpolate(path: Path) -> None:
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_checkouts_do_not_keep_credentials_unless_the_job_pushes(path: Path) -> None:
-    for job, spec, step in steps(load(path)):
+    for job, _, step in steps(load(path)):
         if "actions/checkout" in step.get("uses", ""):
-            pushes = spec["permissions"].get("contents") == "write"
+            pushes = (path.name, job) == ("pipeline.yml", "retrain-pr")  # the one job that git-pushes
             assert step.get("with", {}).get("persist-credentials") is pushes, job
 
 
@@ -127,3 +127,33 @@ def test_dependabot_covers_actions_and_pip_weekly_grouped() -> None:
     for u in ecosystems.values():
         assert u["schedule"]["interval"] == "weekly"
         assert u["groups"]
+
+
+def test_deploy_runs_after_ci_on_main_only_and_rolls_back() -> None:
+    doc = load(ROOT / ".github/workflows/deploy.yml")
+    assert doc["on"]["workflow_run"] == {"workflows": ["ci"], "types": ["completed"], "branches": ["main"]}
+    assert doc["on"]["workflow_dispatch"]["inputs"]["release"]["required"] is True
+    build, deploy, rollback = (doc["jobs"][j] for j in ("build", "deploy", "rollback"))
+    for cond in (
+        "github.event.workflow_run.conclusion == 'success'",
+        "github.event.workflow_run.event == 'push'",  # never a pull request's run, even from a fork's main
+        "github.event.workflow_run.head_repository.full_name == github.repository",
+    ):
+        assert cond in build["if"]
+    runs = [s.get("run") for s in build["steps"] if "run" in s]
+    assert runs == ["make pull", "make image", "make push-image", "make release"]
+    assert build["permissions"] == {"contents": "write", "packages": "write"}
+    assert deploy["needs"] == "build"
+    for job in (deploy, rollback):
+        assert job["environment"] == "production"
+        assert job["concurrency"] == {"group": "deploy-production", "cancel-in-progress": False}
+        assert job["permissions"] == {"contents": "write", "packages": "read"}
+        assert job["env"] == {"DEPLOY_COMMAND": "${{ vars.DEPLOY_COMMAND }}", "DEPLOY_URL": "${{ vars.DEPLOY_URL }}"}
+    assert [s["run"] for s in deploy["steps"] if "run" in s] == ["make deploy"]
+    step = next(s for s in rollback["steps"] if "run" in s)
+    assert step["run"] == 'make deploy RELEASE="$RELEASE"'
+    assert step["env"]["RELEASE"] == "${{ inputs.release }}"
+    assert rollback["if"] == "github.event_name == 'workflow_dispatch'"
+    for job in (build, deploy):
+        checkout = next(s for s in job["steps"] if "actions/checkout" in s.get("uses", ""))
+        assert checkout["with"]["ref"] == "${{ github.event.workflow_run.head_sha }}", "deploy what CI tested"
