@@ -21,9 +21,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 Rows = Sequence[tuple[Any, ...]]
-# score(rows, request_ids) -> probabilities; log(rows, request_ids, probabilities) -> None
-ScoreFn = Callable[[Rows, list[str]], np.ndarray]
-LogFn = Callable[[Rows, list[str], np.ndarray], None]
+# score(rows, request_ids) -> (what the log needs, probabilities); log(that, request_ids, probabilities)
+ScoreFn = Callable[[Rows, list[str]], tuple[Any, np.ndarray]]
+LogFn = Callable[[Any, list[str], np.ndarray], None]
 
 
 class MicroBatcher:
@@ -79,7 +79,7 @@ class MicroBatcher:
         rids = [i[1] for i in items]
         loop = asyncio.get_running_loop()
         try:
-            proba = await loop.run_in_executor(self.executor, self.score, rows, rids)
+            scored, proba = await loop.run_in_executor(self.executor, self.score, rows, rids)
         except Exception as err:  # the requests fail, the batcher lives on
             log.exception("scoring a micro-batch of %d failed", len(items))
             for _, _, fut in items:
@@ -90,4 +90,4 @@ class MicroBatcher:
             if not fut.done():  # a client that went away cancelled its future
                 fut.set_result(p)
         self.on_batch(len(items))
-        loop.run_in_executor(self.log_executor, self.write_log, rows, rids, proba)
+        loop.run_in_executor(self.log_executor, self.write_log, scored, rids, proba)
