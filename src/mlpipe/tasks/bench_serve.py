@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import pandas as pd
 
 from mlpipe.io.files import data_files, load_config
 from mlpipe.io.pipeline import child_env, pipeline_paths
+from mlpipe.io.predlog import PredictionLog
 from mlpipe.serving.scorer import Scorer, load_scorer
 from mlpipe.stages import run_stage
 from mlpipe.tasks.score import score_file
@@ -99,17 +101,24 @@ def locust(
     }
 
 
-def batch_endpoint(url: str, rows: pd.DataFrame, cols: list[str], n: int = 30) -> float:
+def batch_endpoint(url: str, rows: pd.DataFrame, cols: list[str], clients: int, n: int = 40) -> float:
+    """Rows/s of 1,000-row POST /predict/batch requests from ``clients`` concurrent connections."""
     bodies = []
     for i in range(n):
         part = rows.iloc[(i * 1000) % (len(rows) - 1000) :][:1000]
         bodies.append(orjson.dumps({"records": part[cols].to_dict("records")}))
-    with httpx.Client(base_url=url, timeout=60) as c:
-        c.post("/predict/batch", content=bodies[0], headers={"content-type": "application/json"}).raise_for_status()
-        t0 = time.perf_counter()
-        for b in bodies:
-            c.post("/predict/batch", content=b, headers={"content-type": "application/json"}).raise_for_status()
-        return rate(1000 * n, time.perf_counter() - t0)
+    headers = {"content-type": "application/json"}
+
+    def send(chunk: list[bytes]) -> None:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            for b in chunk:
+                c.post("/predict/batch", content=b, headers=headers).raise_for_status()
+
+    send(bodies[:1])
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, [bodies[k::clients] for k in range(clients)]))
+    return rate(1000 * n, time.perf_counter() - t0)
 
 
 def score_child(src: str, dst: str) -> None:
@@ -117,8 +126,6 @@ def score_child(src: str, dst: str) -> None:
     paths = pipeline_paths()
     params, contract = load_config(paths["params"], paths["contract"])
     scorer = load_scorer(paths["card"], contract, params.evaluate.threshold)
-    from mlpipe.io.predlog import PredictionLog
-
     plog = PredictionLog(Path(dst).parent / "log", params.serve.prediction_log.max_bytes)
     t0 = time.perf_counter()
     n = score_file(Path(src), Path(dst), scorer, params.serve.score_chunk_rows, plog, progress=False)
@@ -145,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     newest = data_files(paths["data"])[-1]
     rows = pd.read_csv(newest)
     cols = [contract.id, *contract.features]
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     log.info("model %s, %d rows of %s, %d cores", scorer.version, len(rows), newest.name, os.cpu_count())
     raw = raw_figures(scorer, rows)
     res: dict[str, Any] = {"raw": raw}
@@ -161,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
                 res[f"fixed_100rps_{micro}"] = locust(url, records, 20, 5.0, args.seconds, tmp / f"fixed-{micro}")
                 res[f"saturation_{micro}"] = locust(url, records, 64, None, args.seconds, tmp / f"sat-{micro}")
                 if micro == "on":
-                    res["batch_endpoint_rows_s"] = batch_endpoint(url, rows, cols)
+                    for clients in (1, 2):
+                        res[f"batch_endpoint_{clients}_rows_s"] = batch_endpoint(url, rows, cols, clients)
             finally:
                 proc.terminate()
                 proc.wait(30)
@@ -200,10 +209,13 @@ def report(res: dict[str, Any]) -> None:
             f"p50 {s['p50_ms']:.0f} ms p99 {s['p99_ms']:.0f} ms = "
             f"{s['rps'] / raw['one_row_per_call_rows_s']:.1f}x raw one-row rate"
         )
-    be = res["batch_endpoint_rows_s"]
-    lines.append(
-        f"/predict/batch 1,000 rows: {be:.0f} rows/s = {be / raw['batch_1000_rows_s']:.0%} of raw 1,000-row calls"
-    )
+    for clients in (1, 2):
+        be = res[f"batch_endpoint_{clients}_rows_s"]
+        lines.append(
+            f"/predict/batch 1,000 rows, {clients} client(s): {be:.0f} rows/s = "
+            f"{be / raw['batch_1000_rows_s']:.0%} of raw 1,000-row calls, "
+            f"{be / raw['batch_rows_s']:.0%} of raw all-at-once"
+        )
     s1, s10 = res["score_x1"], res["score_x10"]
     for key, s in (("1x", s1), ("10x", s10)):
         r = s["rows"] / s["seconds"]

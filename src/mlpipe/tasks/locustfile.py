@@ -12,7 +12,7 @@ from pathlib import Path
 
 from locust import FastHttpUser, constant, constant_throughput, task
 
-_BODIES = Path(os.environ["BENCH_RECORDS"]).read_bytes().splitlines()
+_BODIES = Path(os.environ["BENCH_RECORDS"]).read_text().splitlines()
 _RATE = os.environ.get("BENCH_RATE_PER_USER")
 
 
