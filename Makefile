@@ -133,19 +133,15 @@ IMAGE_REPO ?= ghcr.io/$(shell echo "$${GITHUB_REPOSITORY:-local/mlpipe}" | tr '[
 IMAGE ?= $(IMAGE_REPO):$(SHA)
 RELEASE ?= release-$(shell echo "$(SHA)" | cut -c1-12)
 MODEL_VERSION = $$($(BIN)/python -c 'import json; print(json.load(open("models/model.json"))["model"]["sha256"][:12])')
-# The deploy target: a command run with $$IMAGE set, and the URL it then serves. Default: the
-# image runs on this machine (the Actions runner). Override both for a real platform.
-DEPLOY_COMMAND := $(or $(DEPLOY_COMMAND),docker rm -f mlpipe-production >/dev/null 2>&1 || true; \
-	docker run -d --name mlpipe-production -p 8000:8000 "$$IMAGE")
-DEPLOY_URL := $(or $(DEPLOY_URL),http://127.0.0.1:8000)
-export DEPLOY_COMMAND DEPLOY_URL
+# The deploy target is the environment's DEPLOY_COMMAND (run with $$IMAGE set) and DEPLOY_URL;
+# unset or empty, the image runs on this machine (mlpipe.tasks.deploy has the defaults).
 
 image: repro ## build the serving image IMAGE, model and its known answers baked in (Docker)
 	$(BIN)/python -m mlpipe.tasks.smoke --record
 	docker build -t "$(IMAGE)" .
 
 push-image: ## push IMAGE to ghcr.io, also tagged model-<version>
-	@echo "$$GH_TOKEN" | docker login ghcr.io -u "$${GITHUB_ACTOR:-$$USER}" --password-stdin
+	@echo "$$GH_TOKEN" | docker login ghcr.io -u "$${GITHUB_ACTOR:-$${USER:-ci}}" --password-stdin
 	docker tag "$(IMAGE)" "$(IMAGE_REPO):model-$(MODEL_VERSION)"
 	docker push "$(IMAGE)"
 	docker push "$(IMAGE_REPO):model-$(MODEL_VERSION)"
@@ -165,7 +161,7 @@ deploy: setup ## deploy RELEASE, smoke-test it; on failure redeploy the last goo
 	  gh release download "$$prev" -p smoke.json -D .deploy/previous; \
 	  args=(--previous "$(IMAGE_REPO):$$(gh api "repos/$$GITHUB_REPOSITORY/commits/$$prev" --jq .sha)" \
 	        --previous-known .deploy/previous/smoke.json); fi; \
-	echo "$$GH_TOKEN" | docker login ghcr.io -u "$${GITHUB_ACTOR:-$$USER}" --password-stdin; \
+	echo "$$GH_TOKEN" | docker login ghcr.io -u "$${GITHUB_ACTOR:-$${USER:-ci}}" --password-stdin; \
 	$(BIN)/python -m mlpipe.tasks.deploy --image "$(IMAGE_REPO):$$sha" --known .deploy/new/smoke.json "$${args[@]}"
 	gh release edit "$(RELEASE)" --prerelease=false --latest
 

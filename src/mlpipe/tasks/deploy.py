@@ -30,6 +30,12 @@ from mlpipe.stages import run_stage
 from mlpipe.tasks.smoke import smoke
 
 log = logging.getLogger(__name__)
+# The default target: the image on this machine (on GitHub, the Actions runner), port 8000.
+RUNNER_COMMAND = (
+    "docker rm -f mlpipe-production >/dev/null 2>&1 || true; "
+    'docker run -d --name mlpipe-production -p 8000:8000 "$IMAGE"'
+)
+RUNNER_URL = "http://127.0.0.1:8000"
 
 
 class DeployFailed(PipelineError):
@@ -66,12 +72,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--previous", default="", help="the last good version, redeployed if this one fails")
     ap.add_argument("--known", type=Path, help="known answers of --image (default: paths.smoke in dvc.yaml)")
     ap.add_argument("--previous-known", type=Path, help="known answers of --previous (default: health/ready only)")
-    ap.add_argument("--command", default=os.environ.get("DEPLOY_COMMAND", ""))
-    ap.add_argument("--url", default=os.environ.get("DEPLOY_URL", "http://127.0.0.1:8000"))
+    ap.add_argument("--command", default=os.environ.get("DEPLOY_COMMAND") or RUNNER_COMMAND)
+    ap.add_argument("--url", default=os.environ.get("DEPLOY_URL") or RUNNER_URL)
     ap.add_argument("--wait", type=float, default=120, help="seconds to wait for /health after deploying")
     args = ap.parse_args(argv)
-    if not args.command:
-        ap.error("no deploy command: set DEPLOY_COMMAND (the Makefile gives a default)")
     paths = pipeline_paths()
     params, _ = load_config(paths["params"], paths["contract"])
     known = read_json(args.known or paths["smoke"])
