@@ -88,7 +88,8 @@ def world(served: Served, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]
 
 
 def make_deploy(work: Path, env: dict[str, str], release: str) -> subprocess.CompletedProcess[str]:
-    cmd = ["make", "--no-print-directory", "deploy", f"RELEASE={release}"]
+    # -o: take the shared .venv as installed (never reinstall it from this copy of the repository)
+    cmd = ["make", "--no-print-directory", "-o", f"{env['VENV']}/.installed", "deploy", f"RELEASE={release}"]
     return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=False, timeout=600)
 
 

@@ -87,8 +87,9 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def make(repo: Path, *args: str, env: dict[str, str]) -> str:
-    res = subprocess.run(["make", f"VENV={VENV}", *args], cwd=repo, env=env, capture_output=True, text=True,
-                         check=False)  # fmt: skip
+    # -o: the shared .venv counts as installed, so make never reinstalls it from this copy of the repo
+    cmd = ["make", f"VENV={VENV}", "-o", f"{VENV}/.installed", *args]
+    res = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         pytest.fail(f"make {' '.join(args)} failed\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}")
     return res.stdout + res.stderr

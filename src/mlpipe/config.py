@@ -253,6 +253,19 @@ class ServeParams(Strict):
     score_chunk_rows: int = Field(default=50_000, ge=1, description="batch scoring reads this many rows at a time")
 
 
+class MonitorParams(Strict):
+    """Thresholds of ``make monitor`` (mlpipe.core.drift explains each)."""
+
+    min_rows: int = Field(default=500, ge=1)
+    bins: int = Field(default=10, ge=2)
+    psi: float = Field(default=0.1, gt=0)
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    min_effect: float = Field(default=0.1, gt=0, le=1)
+    prediction_psi: float = Field(default=0.1, gt=0)
+    max_metric_drop: dict[MetricName, float] = Field(default_factory=dict)
+    max_failed_expectations: int = Field(default=0, ge=0)
+
+
 class Params(Strict):
     example_data: ExampleData | None = None
     split: SplitParams = SplitParams()
@@ -260,6 +273,7 @@ class Params(Strict):
     evaluate: EvaluateParams = EvaluateParams()
     gate: GateParams = GateParams()
     serve: ServeParams = ServeParams()
+    monitor: MonitorParams = MonitorParams()
 
 
 def check_against_contract(params: Params, contract: Contract) -> None:
