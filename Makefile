@@ -15,7 +15,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 
 .PHONY: help setup data add-year repro gate report test test-all lint dag bench golden clean \
 	remote pull push check-lock pr-number gate-failed comment retrain-pr \
-	serve score smoke bench-serve image push-image release deploy
+	serve score smoke bench-serve image push-image release deploy monitor monitor-issue
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,15 @@ smoke: setup ## smoke-test the service at URL (health, ready, known answers, lat
 bench-serve: data ## serving benchmarks: /predict latency and throughput, batch endpoint, batch scoring
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements/bench.txt
 	$(BIN)/python -m mlpipe.tasks.bench_serve
+
+# ---- operating ----
+WINDOW ?= auto
+
+monitor: repro ## drift, quality and (with labels) metrics of WINDOW vs the training data (auto: log, else next example year)
+	$(BIN)/python -m mlpipe.tasks.monitor --window "$(WINDOW)"
+
+monitor-issue: setup ## after make monitor: open or update the one monitoring issue when it alerted (gh)
+	$(BIN)/python -m mlpipe.tasks.alert
 
 # ---- CI/CD plumbing: what the GitHub workflows run (see README "CI/CD") ----
 

@@ -31,7 +31,7 @@ def make_targets() -> set[str]:
 
 
 def test_there_are_few_short_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} == {"ci.yml", "pipeline.yml", "pr-comment.yml", "deploy.yml"}
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "pipeline.yml", "pr-comment.yml", "deploy.yml", "monitor.yml"}
     assert all(len(p.read_text().splitlines()) < 160 for p in WORKFLOWS)
 
 
@@ -157,3 +157,18 @@ def test_deploy_runs_after_ci_on_main_only_and_rolls_back() -> None:
     for job in (build, deploy):
         checkout = next(s for s in job["steps"] if "actions/checkout" in s.get("uses", ""))
         assert checkout["with"]["ref"] == "${{ github.event.workflow_run.head_sha }}", "deploy what CI tested"
+
+
+def test_monitor_runs_on_a_schedule_and_keeps_one_issue() -> None:
+    doc = load(ROOT / ".github/workflows/monitor.yml")
+    assert doc["on"]["schedule"][0]["cron"]
+    assert "workflow_dispatch" in doc["on"]
+    assert doc["concurrency"] == {"group": "monitor", "cancel-in-progress": False}
+    job = doc["jobs"]["monitor"]
+    assert job["permissions"] == {"contents": "read", "issues": "write", "actions": "write"}
+    runs = [s.get("run") for s in job["steps"] if "run" in s]
+    assert runs == ["make pull", 'make monitor WINDOW="$WINDOW"', "make monitor-issue"]
+    upload = next(i for i, s in enumerate(job["steps"]) if "upload-artifact" in s.get("uses", ""))
+    assert job["steps"][upload]["with"]["path"] == "reports/monitor/"
+    issue = next(s for s in job["steps"] if s.get("run") == "make monitor-issue")
+    assert issue["env"] == {"GH_TOKEN": "${{ github.token }}", "MONITOR_RETRAIN": "${{ vars.MONITOR_RETRAIN }}"}

@@ -10,6 +10,7 @@ The thresholds are conventions (PSI 0.1 = "moderate shift"), set in params.yaml,
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -61,11 +62,13 @@ def numeric_drift(name: str, ref: np.ndarray, cur: np.ndarray, m: MonitorParams)
     value = psi(r, c)
     ks = stats.ks_2samp(ref, cur)
     drifted, reasons = _decide(name, value, float(ks.pvalue), float(ks.statistic), m)
-    labels = [f"< {_fmt(inner[0])}"] + [f"{_fmt(a)}–{_fmt(b)}" for a, b in zip(inner[:-1], inner[1:], strict=True)]
-    labels.append(f"≥ {_fmt(inner[-1])}") if len(inner) else None
+    labels = ["all"]
+    if len(inner):
+        labels = [f"< {_fmt(inner[0])}", *(f"{_fmt(a)}–{_fmt(b)}" for a, b in itertools.pairwise(inner))]
+        labels.append(f"≥ {_fmt(inner[-1])}")
     return Drift(
         name, "numeric", value, "ks", float(ks.statistic), float(ks.pvalue), float(ks.statistic), drifted, reasons,
-        labels if len(inner) else ["all"], _shares(r), _shares(c),
+        labels, _shares(r), _shares(c),
     )  # fmt: skip
 
 

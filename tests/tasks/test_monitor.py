@@ -1,0 +1,120 @@
+"""``make monitor`` on a real pipeline run: next year's real data, a drifted window, the prediction log;
+and ``make monitor-issue`` with a stand-in ``gh`` (one issue, never a duplicate)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from mlpipe.io.example_data import load_all_years
+from mlpipe.io.pipeline import child_env
+from tests.repos import ROOT
+from tests.servers import Served
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def next_year(served: Served) -> pd.DataFrame:
+    wheel = next((ROOT / ".cache/wheels").glob("nannyml-*.whl"), None)
+    if wheel is None:
+        pytest.fail("the example wheel is not in .cache/wheels: run `make data`")
+    df = load_all_years(wheel)
+    return df[df["year"] == 2017].sample(n=4000, random_state=0)
+
+
+def monitor(served: Served, window: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    cmd = [sys.executable, "-m", "mlpipe.tasks.monitor", "--window", str(window)]
+    res = subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    return res, json.loads((served.repo / "reports/monitor/monitor.json").read_text())
+
+
+def test_the_next_real_year_shows_mild_drift_honestly(served: Served, next_year: pd.DataFrame, tmp_path: Path) -> None:
+    next_year.to_csv(tmp_path / "2017.csv", index=False)
+    _res, report = monitor(served, tmp_path / "2017.csv")
+    assert report["window"]["rows"] == 4000
+    assert report["verdict"] == {"alert": False, "judged": True, "reasons": []}
+    psi = {f["name"]: f["psi"] for f in report["features"]}
+    assert 0 < max(psi.values()) < 0.1  # real but mild
+    assert report["quality"]["failed"] == 0
+    assert set(report["metrics"]) == {"roc_auc", "pr_auc", "f1", "accuracy", "log_loss", "brier"}
+    assert set(report["slices"]) == {"SEX", "RAC1P", "AGEP"}
+    md = (served.repo / "reports/monitor/monitor.md").read_text()
+    assert "✅ No alert" in md
+    assert "| roc_auc |" in md
+    assert (served.repo / "reports/monitor/prediction.svg").read_text().startswith("<svg")
+
+
+def test_a_drifted_window_alerts_and_plots_the_drifted_features(
+    served: Served, next_year: pd.DataFrame, tmp_path: Path
+) -> None:
+    shifted = next_year.assign(AGEP=(next_year["AGEP"] + 25).clip(upper=99))  # an older population
+    shifted.loc[shifted.index[:40], "SCHL"] = 99  # and a few codes the contract does not know
+    shifted.to_csv(tmp_path / "shifted.csv", index=False)
+    _, report = monitor(served, tmp_path / "shifted.csv")
+    v = report["verdict"]
+    assert v["alert"]
+    assert any(r.startswith("1 feature(s) drifted: AGEP") or "AGEP" in r for r in v["reasons"])
+    assert any("data-quality expectation(s) failed" in r for r in v["reasons"])
+    assert (served.repo / "reports/monitor/AGEP.svg").exists()
+    failed = [c for c in report["quality"]["checks"] if not c["success"]]
+    assert any(c["column"] == "SCHL" for c in failed)
+
+
+def test_the_prediction_log_as_window(served: Served, next_year: pd.DataFrame, tmp_path: Path) -> None:
+    rows = next_year.drop(columns=["employed", "year"])
+    rows.to_csv(tmp_path / "in.csv", index=False)
+    log_dir = tmp_path / "log"
+    cmd = [sys.executable, "-m", "mlpipe.tasks.score", str(tmp_path / "in.csv"), str(tmp_path / "out.csv")]
+    cmd += ["--prediction-log", str(log_dir), "--no-progress"]
+    subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), check=True, capture_output=True)
+    _, report = monitor(served, log_dir)
+    assert report["window"]["from_prediction_log"] is True
+    assert report["window"]["rows"] == 4000
+    assert report["metrics"] == {}  # no labels in traffic
+    assert report["quality"]["failed"] == 0  # no target, time or unique-id checks on traffic
+    assert not report["verdict"]["alert"]
+
+
+GH = r"""#!/usr/bin/env bash
+echo "$*" >> "$GH_CALLS"
+case "$1 $2" in
+  "issue list") if [ -f "$GH_STATE" ]; then echo '[{"number": 7, "title": "Model monitor"}]'; else echo '[]'; fi ;;
+  "issue create") touch "$GH_STATE"; echo "https://github.com/o/r/issues/7" ;;
+esac
+"""
+
+
+def test_one_issue_opened_then_updated_never_duplicated(tmp_path: Path) -> None:
+    out = tmp_path / "reports/monitor"
+    out.mkdir(parents=True)
+    (tmp_path / "dvc.yaml").write_text("vars:\n  - paths:\n      monitor: reports/monitor\n")
+    (out / "monitor.md").write_text("# report\n")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "gh").write_text(GH)
+    (fake / "gh").chmod(0o755)
+    calls = tmp_path / "calls"
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT / "src")}
+    env |= {"GH_CALLS": str(calls), "GH_STATE": str(tmp_path / "state")}
+
+    def alert(flag: bool, retrain: str = "") -> list[str]:
+        report = {"verdict": {"alert": flag, "reasons": ["AGEP drifted"]}, "window": {"source": "w"}}
+        (out / "monitor.json").write_text(json.dumps(report))
+        calls.write_text("")
+        res = subprocess.run([sys.executable, "-m", "mlpipe.tasks.alert"], cwd=tmp_path, check=False, text=True,
+                             env={**env, "MONITOR_RETRAIN": retrain}, capture_output=True)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        return [line.split(" --")[0] for line in calls.read_text().splitlines()]
+
+    assert alert(False) == []
+    assert alert(True) == ["issue list", "label create model-monitor", "issue create"]
+    assert alert(True, retrain="true") == ["issue list", "issue edit 7", "issue comment 7", "workflow run pipeline.yml"]
