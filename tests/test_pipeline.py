@@ -130,3 +130,16 @@ def test_swapping_the_dataset_needs_only_config(tmp_path: Path) -> None:
     importance = json.loads((repo / "reports/plots/importance.json").read_text())
     assert {r["feature"] for r in importance} == set(contract["features"])
     run(repo, sys.executable, "-m", "mlpipe.tasks.gate", "--base", "main")
+    # ... and the service follows: its API is the new contract's, with no code edited
+    from fastapi.testclient import TestClient
+
+    from mlpipe.io.files import load_config
+    from mlpipe.serving.app import Settings, create_app
+
+    p, c = load_config(repo / "params.yaml", repo / "contract.yaml")
+    with TestClient(create_app(Settings(p, c, Path("models/model.json"), root=repo, prediction_log=None))) as client:
+        record = {f: float(df[f].iloc[0]) for f in contract["features"] if f != "clinic"} | {"clinic": 1}
+        assert client.post("/predict", json=record).status_code == 200
+        assert client.post("/predict", json={**record, "clinic": 3}).status_code == 422
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["Record"]
+        assert set(schema["required"]) == set(contract["features"])
