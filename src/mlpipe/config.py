@@ -244,12 +244,26 @@ class SmokeParams(Strict):
     timeout_s: float = Field(default=10, gt=0)
 
 
+class ChallengerParams(Strict):
+    """A second model beside the champion (its card is given at start-up: ``--challenger-card``).
+
+    ``shadow``: it scores every request too, off the request path, and only its log line and metrics
+    show it. ``canary``: it answers ``fraction`` of requests, chosen by a hash of the request key
+    (``X-Canary-Key`` header, else the record id, else the request id), so a key always gets the
+    same model.
+    """
+
+    mode: Literal["shadow", "canary"] = "shadow"
+    fraction: float = Field(default=0.1, ge=0, le=1)
+
+
 class ServeParams(Strict):
     max_batch_rows: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=4_000_000, ge=1_000)
     micro_batch: MicroBatch = MicroBatch()
     prediction_log: PredictionLogParams = PredictionLogParams()
     smoke: SmokeParams = SmokeParams()
+    challenger: ChallengerParams = ChallengerParams()
     score_chunk_rows: int = Field(default=50_000, ge=1, description="batch scoring reads this many rows at a time")
 
 

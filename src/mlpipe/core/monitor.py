@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from mlpipe.config import MonitorParams
 from mlpipe.core.drift import Drift
 from mlpipe.core.metrics import DIRECTION
@@ -54,6 +56,27 @@ def verdict(
         if gap is not None and bound is not None and gap > bound:
             reasons.append(f"slice gap for {name} is {gap:.4f} (> {bound}, the gate's bound)")
     return {"alert": bool(reasons), "judged": True, "reasons": reasons}
+
+
+def compare_models(champion: dict[str, Any], challenger: dict[str, Any]) -> dict[str, Any]:
+    """Champion vs challenger on logged traffic: ``{request_id: (probability, prediction)}`` per model.
+
+    Shadow traffic has both answers for the same requests (agreement, mean |difference|); canary
+    traffic splits requests, so only the two answer distributions compare.
+    """
+    both = sorted(set(champion) & set(challenger))
+    out: dict[str, Any] = {"champion_rows": len(champion), "challenger_rows": len(challenger), "paired": len(both)}
+    if both:
+        pa = np.array([champion[k][0] for k in both])
+        pb = np.array([challenger[k][0] for k in both])
+        agree = np.mean([champion[k][1] == challenger[k][1] for k in both])
+        out.update(agreement=float(agree), mean_abs_diff=float(np.mean(np.abs(pa - pb))),
+                   champion_mean=float(pa.mean()), challenger_mean=float(pb.mean()))  # fmt: skip
+    elif champion and challenger:
+        pa = np.array([v[0] for v in champion.values()])
+        pb = np.array([v[0] for v in challenger.values()])
+        out.update(champion_mean=float(pa.mean()), challenger_mean=float(pb.mean()))
+    return out
 
 
 def status(d: Drift, m: MonitorParams) -> str:
@@ -136,6 +159,18 @@ def markdown(report: dict[str, Any], features: list[Drift], prediction: Drift, m
                 ref = "n/a" if s["reference_gap"] is None else f"{s['reference_gap']:.4f}"
                 gap = "n/a" if s["gap"] is None else f"{s['gap']:.4f}"
                 lines.append(f"| {name} | {s['metric']} | {ref} | {gap} | {s['worst']} |")
+    cc = report.get("challenger")
+    if cc:
+        lines += ["", "## Champion vs challenger (logged traffic)", ""]
+        lines.append(f"{cc['champion_rows']:,} champion and {cc['challenger_rows']:,} challenger predictions; "
+                     f"{cc['paired']:,} requests scored by both (shadow).")  # fmt: skip
+        if cc.get("paired"):
+            lines.append(f"Same prediction on {cc['agreement']:.1%} of them; mean |probability difference| "
+                         f"{cc['mean_abs_diff']:.4f}.")  # fmt: skip
+        if "champion_mean" in cc:
+            lines.append(
+                f"Mean probability: champion {cc['champion_mean']:.4f}, challenger {cc['challenger_mean']:.4f}."
+            )
     plots = report.get("plots", [])
     if plots:
         lines += ["", "## Plots", ""] + [f"- `{p}`" for p in plots]

@@ -23,12 +23,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--card", help="model card (default: paths.card in dvc.yaml)")
     ap.add_argument("--prediction-log", help="directory, or 'off' (default: paths.prediction_log in dvc.yaml)")
     ap.add_argument("--micro-batch", choices=["on", "off"], help="override serve.micro_batch.enabled")
+    ap.add_argument("--challenger-card", help="a second model's card: shadow or canary (serve.challenger)")
     args = ap.parse_args(argv)
     for opt, var in (
         ("root", "MLPIPE_ROOT"),
         ("card", "MLPIPE_CARD"),
         ("prediction_log", "MLPIPE_PREDICTION_LOG"),
         ("micro_batch", "MLPIPE_MICRO_BATCH"),
+        ("challenger_card", "MLPIPE_CHALLENGER_CARD"),
     ):
         if getattr(args, opt) is not None:
             os.environ[var] = getattr(args, opt)

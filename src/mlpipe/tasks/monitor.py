@@ -25,7 +25,7 @@ from mlpipe.core.drift import feature_drift, prediction_drift
 from mlpipe.core.expectations import suite_specs
 from mlpipe.core.features import model_input, prepare, slice_groups
 from mlpipe.core.metrics import classification_metrics, slice_report
-from mlpipe.core.monitor import bar_svg, markdown, metric_drops, verdict
+from mlpipe.core.monitor import bar_svg, compare_models, markdown, metric_drops, verdict
 from mlpipe.errors import DataError
 from mlpipe.io.example_data import fetch_wheel, load_all_years
 from mlpipe.io.files import load_config, read_csv_dir, read_frame, read_json, write_json, write_text
@@ -47,27 +47,34 @@ def next_example_year(params: Params) -> tuple[pd.DataFrame, str]:
     return df[df["year"] == unseen[0]].reset_index(drop=True), f"example year {unseen[0]} (not in data/)"
 
 
-def load_window(source: str, paths: dict[str, str], params: Params, role: str) -> tuple[pd.DataFrame, str, bool]:
-    """(raw rows, description, came from the prediction log)."""
+def load_window(
+    source: str, paths: dict[str, str], params: Params, role: str
+) -> tuple[pd.DataFrame, str, bool, dict[str, Any] | None]:
+    """(raw rows of ``role``, description, came from the prediction log, champion vs challenger if logged)."""
     if source == "auto":
         source = paths["prediction_log"] if log_files(paths["prediction_log"]) else "next-year"
     if source == "next-year":
         df, what = next_example_year(params)
-        return df, what, False
+        return df, what, False, None
     p = Path(source)
     if p.is_dir() and log_files(p):
-        df = read_prediction_log(p)
-        df = df[df["role"] == role]
-        return df.reset_index(drop=True), f"prediction log {p} ({role}, {df['ts'].min()} to {df['ts'].max()})", True
+        logged = read_prediction_log(p)
+        by_role = {
+            r: dict(zip(g["request_id"], zip(g["probability"], g["prediction"], strict=True), strict=True))
+            for r, g in logged.groupby("role")
+        }
+        compared = compare_models(by_role["champion"], by_role["challenger"]) if len(by_role) == 2 else None
+        df = logged[logged["role"] == role].reset_index(drop=True)
+        return df, f"prediction log {p} ({role}, {df['ts'].min()} to {df['ts'].max()})", True, compared
     if p.is_dir():
         df, problems, _ = read_csv_dir(p)
         if problems:
             raise DataError(f"{p}: " + "; ".join(x["message"] for x in problems))
-        return df, f"data in {p}", False
+        return df, f"data in {p}", False, None
     if p.suffix in (".parquet", ".pq"):
-        return pd.read_parquet(p), f"file {p}", False
+        return pd.read_parquet(p), f"file {p}", False, None
     if p.suffix == ".csv":
-        return pd.read_csv(p), f"file {p}", False
+        return pd.read_csv(p), f"file {p}", False, None
     raise DataError(f"{source}: not a prediction-log directory, a data directory, a .csv or a .parquet file")
 
 
@@ -111,7 +118,7 @@ def monitor(source: str, role: str = "champion") -> dict[str, Any]:
     paths = pipeline_paths()
     params, contract = load_config(paths["params"], paths["contract"])
     m = params.monitor
-    raw, what, from_log = load_window(source, paths, params, role)
+    raw, what, from_log, compared = load_window(source, paths, params, role)
     if raw.empty:
         raise DataError(f"{what}: the window has no rows")
     missing = [f for f in contract.features if f not in raw]
@@ -156,6 +163,7 @@ def monitor(source: str, role: str = "champion") -> dict[str, Any]:
         "metrics": drops,
         "slices": slices,
         "plots": plots,
+        "challenger": compared,
     }
     write_json(out / "monitor.json", report)
     write_text(out / "monitor.md", markdown(report, features, pred, m))
