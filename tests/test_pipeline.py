@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 def outputs(repo: Path) -> list[Path]:
     paths = yaml.safe_load((repo / "dvc.yaml").read_text())["vars"][0]["paths"]
-    skip = {"data", "params", "contract", "gate_json", "gate_md", "report", "prediction_log", "smoke"}
+    skip = {"data", "params", "contract", "gate_json", "gate_md", "report", "prediction_log", "smoke", "monitor"}
     return [repo / v for k, v in paths.items() if k not in skip]
 
 
