@@ -14,16 +14,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlpipe.io.example_data import load_all_years
+from mlpipe.io.example_data import WHEEL_CACHE, load_all_years
 from tests.repos import ROOT, make_repo, run
 
 pytestmark = pytest.mark.integration
 
 
 def test_new_year_validate_retrain_gate_report(tmp_path: Path) -> None:
-    wheel = next((ROOT / ".cache/wheels").glob("nannyml-*.whl"), None)
+    wheel = next((ROOT / WHEEL_CACHE).glob("nannyml-*.whl"), None)
     if wheel is None:
-        pytest.fail("the example wheel is not in .cache/wheels: run `make data`")
+        pytest.fail(f"the example wheel is not in {WHEEL_CACHE}: run `make data`")
     years = load_all_years(wheel)
     sample = years.groupby("year", group_keys=False).sample(n=1200, random_state=2)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())

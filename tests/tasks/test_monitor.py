@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mlpipe.io.example_data import load_all_years
+from mlpipe.io.example_data import WHEEL_CACHE, load_all_years
 from mlpipe.io.pipeline import child_env
 from tests.repos import ROOT
 from tests.servers import Served
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def next_year(served: Served) -> pd.DataFrame:
-    wheel = next((ROOT / ".cache/wheels").glob("nannyml-*.whl"), None)
+    wheel = next((ROOT / WHEEL_CACHE).glob("nannyml-*.whl"), None)
     if wheel is None:
-        pytest.fail("the example wheel is not in .cache/wheels: run `make data`")
+        pytest.fail(f"the example wheel is not in {WHEEL_CACHE}: run `make data`")
     df = load_all_years(wheel)
     return df[df["year"] == 2017].sample(n=4000, random_state=0)
 

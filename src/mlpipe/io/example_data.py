@@ -30,6 +30,10 @@ COLUMNS = [
 ]  # fmt: skip
 
 
+#: Where the downloaded wheel is kept (the workflows cache this directory).
+WHEEL_CACHE = Path(".cache/wheels")
+
+
 def file_name(year: int) -> str:
     return f"acs_ma_{year}.csv"
 

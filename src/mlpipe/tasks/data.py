@@ -20,7 +20,7 @@ import yaml
 
 from mlpipe.config import ExampleData, parse_params
 from mlpipe.errors import ConfigError, DataError
-from mlpipe.io.example_data import fetch_wheel, load_all_years, write_years
+from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, load_all_years, write_years
 from mlpipe.io.files import load_yaml, write_text
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.stages import run_stage
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("command", choices=["materialise", "add-year"])
     ap.add_argument("--dvc-file", default="data.dvc", type=Path)
     ap.add_argument("--params", default="params.yaml", type=Path)
-    ap.add_argument("--cache", default=".cache/wheels", type=Path)
+    ap.add_argument("--cache", default=WHEEL_CACHE, type=Path)
     args = ap.parse_args(argv)
     if args.command == "materialise":
         materialise(args.dvc_file, args.params, args.cache)

