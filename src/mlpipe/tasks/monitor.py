@@ -3,7 +3,8 @@
 The window is one of: the prediction log (``logs/predictions``: what the service and batch scoring
 saw and answered), a data file or directory shaped like ``data/`` (scored here; its labels give
 metrics and slice metrics), or ``next-year``: the next example year the model has not seen.
-``auto`` (the default) takes the log when it has predictions, else the next example year.
+``auto`` (the default) takes the log when it holds at least ``monitor.min_rows`` predictions, else
+the next example year (when the example data is configured).
 Writes ``monitor.json``, ``monitor.md`` and one SVG per drifted feature (plus the predictions')
 under ``paths.monitor``; exits 0 whatever it finds (``monitor.json`` says ``"alert"``), or 3 with
 ``--fail-on-alert``.
@@ -51,7 +52,11 @@ def load_window(
 ) -> tuple[pd.DataFrame, str, bool, dict[str, Any] | None]:
     """(raw rows of ``role``, description, came from the prediction log, champion vs challenger if logged)."""
     if source == "auto":
-        source = paths["prediction_log"] if log_files(paths["prediction_log"]) else "next-year"
+        logged = len(read_prediction_log(paths["prediction_log"])) if log_files(paths["prediction_log"]) else 0
+        enough = logged >= params.monitor.min_rows
+        source = paths["prediction_log"] if enough or params.example_data is None else "next-year"
+        if not enough and source == "next-year":
+            log.info("%d logged predictions (< %d): monitoring the next example year", logged, params.monitor.min_rows)
     if source == "next-year":
         df, what = next_example_year(params)
         return df, what, False, None
