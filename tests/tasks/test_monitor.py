@@ -118,3 +118,29 @@ def test_one_issue_opened_then_updated_never_duplicated(tmp_path: Path) -> None:
     assert alert(False) == []
     assert alert(True) == ["issue list", "label create model-monitor", "issue create"]
     assert alert(True, retrain="true") == ["issue list", "issue edit 7", "issue comment 7", "workflow run pipeline.yml"]
+
+
+def test_auto_takes_the_log_once_it_is_big_enough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlpipe.config import Params
+    from mlpipe.io.files import load_config
+    from mlpipe.io.predlog import PredictionLog
+    from mlpipe.tasks import monitor as mon
+
+    params: Params = load_config(ROOT / "params.yaml", ROOT / "contract.yaml")[0]
+    monkeypatch.setattr(mon, "next_example_year", lambda p: (pd.DataFrame({"AGEP": [1]}), "next year"))
+    paths = {"prediction_log": str(tmp_path / "log")}
+    assert mon.load_window("auto", paths, params, "champion")[1] == "next year"  # no log at all
+    log = PredictionLog(tmp_path / "log", 10_000_000)
+
+    def write(n: int) -> None:
+        base = {"ts": "2026-01-01T00:00:00Z", "source": "api", "model_version": "v", "rows": n, "ids": None}
+        log.write(base | {"request_ids": [f"r{i}" for i in range(n)], "features": {"AGEP": [30] * n},
+                          "probability": [0.5] * n, "prediction": [1] * n})  # fmt: skip
+
+    write(params.monitor.min_rows - 1)
+    assert mon.load_window("auto", paths, params, "champion")[1] == "next year"  # too few to judge
+    write(1)
+    _, what, from_log, _ = mon.load_window("auto", paths, params, "champion")
+    log.close()
+    assert from_log
+    assert what.startswith("prediction log")

@@ -52,11 +52,13 @@ def load_window(
 ) -> tuple[pd.DataFrame, str, bool, dict[str, Any] | None]:
     """(raw rows of ``role``, description, came from the prediction log, champion vs challenger if logged)."""
     if source == "auto":
-        logged = len(read_prediction_log(paths["prediction_log"])) if log_files(paths["prediction_log"]) else 0
-        enough = logged >= params.monitor.min_rows
+        n_logged = len(read_prediction_log(paths["prediction_log"])) if log_files(paths["prediction_log"]) else 0
+        enough = n_logged >= params.monitor.min_rows
         source = paths["prediction_log"] if enough or params.example_data is None else "next-year"
         if not enough and source == "next-year":
-            log.info("%d logged predictions (< %d): monitoring the next example year", logged, params.monitor.min_rows)
+            log.info(
+                "%d logged predictions (< %d): monitoring the next example year", n_logged, params.monitor.min_rows
+            )
     if source == "next-year":
         df, what = next_example_year(params)
         return df, what, False, None
