@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -37,6 +38,13 @@ class Served:
         return Settings(
             self.params, self.contract, Path("models/model.json"), root=self.repo, prediction_log=log_dir, **kw
         )
+
+    def record_known(self) -> dict[str, Any]:
+        """``make image``'s first step: record the smoke test's known answers next to the model."""
+        cmd = [sys.executable, "-m", "mlpipe.tasks.smoke", "--record"]
+        res = subprocess.run(cmd, cwd=self.repo, env=child_env(self.repo), capture_output=True, text=True, check=False)
+        assert res.returncode == 0, res.stderr
+        return dict(json.loads((self.repo / "models/smoke.json").read_text()))
 
     def record(self, i: int = 0) -> dict[str, Any]:
         row = self.test_raw.iloc[i]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,14 +36,7 @@ DOCKER = '#!/usr/bin/env bash\n[ "$1" = login ] && { cat >/dev/null; exit 0; }\n
 
 @pytest.fixture
 def world(served: Served, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    known = subprocess.run(
-        [sys.executable, "-m", "mlpipe.tasks.smoke", "--record"],
-        cwd=served.repo,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        capture_output=True,
-        check=False,
-    )
-    assert known.returncode == 0, known.stderr
+    served.record_known()
     work = tmp_path / "checkout"  # what the deploy job checks out: the Makefile and requirements
     shutil.copytree(served.repo, work, ignore=shutil.ignore_patterns(".git", "data", "artifacts"))
     for name in ("Makefile", "pyproject.toml"):

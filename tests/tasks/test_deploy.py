@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mlpipe.io.files import read_json
 from mlpipe.io.pipeline import child_env
 from mlpipe.tasks.smoke import smoke
 from tests.servers import Served, free_port
@@ -46,9 +45,7 @@ def run(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def known(served: Served) -> dict[str, object]:
-    res = run(served, "mlpipe.tasks.smoke", "--record")
-    assert res.returncode == 0, res.stderr
-    return read_json(served.repo / "models/smoke.json")  # type: ignore[no-any-return]
+    return served.record_known()
 
 
 def broken_copy(served: Served, tmp_path: Path) -> Path:
