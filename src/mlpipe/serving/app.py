@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,6 @@ class State:
     challenger: Scorer | None = None
     challenger_reason: str = ""
     challenger_batcher: MicroBatcher | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def shadow(self) -> bool:
