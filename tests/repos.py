@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from mlpipe.config import parse_contract
 from mlpipe.io.pipeline import child_env
+from tests.datasets import write_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,16 +25,17 @@ def run(cwd: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProcess
     return res
 
 
-def make_repo(tmp: Path, data: pd.DataFrame, params: dict[str, Any], contract: dict[str, Any], by: str) -> Path:
+def make_repo(
+    tmp: Path, data: pd.DataFrame, params: dict[str, Any], contract: dict[str, Any], fmt: str = "csv"
+) -> Path:
+    """A git + DVC repository with this pipeline, ``data`` written as ``data/`` files, committed on main."""
     repo = tmp / "repo"
     repo.mkdir()
     shutil.copy(ROOT / "dvc.yaml", repo)
     shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (repo / "contract.yaml").write_text(yaml.safe_dump(contract, sort_keys=False, allow_unicode=True))
-    (repo / "data").mkdir()
-    for key, part in data.groupby(by):
-        part.to_csv(repo / "data" / f"part_{key}.csv", index=False, lineterminator="\n")
+    write_data(data, repo / "data", parse_contract(contract), fmt)
     run(repo, "git", "init", "-q", "-b", "main")
     run(repo, "git", "config", "user.email", "test@example.com")
     run(repo, "git", "config", "user.name", "test")

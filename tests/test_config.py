@@ -13,8 +13,15 @@ INVALID = Path(__file__).parent / "confs" / "invalid"
 
 
 def test_repo_config_is_valid(params: Params, contract: Contract) -> None:
-    assert params.train.model.kind == "hist_gradient_boosting"
     assert contract.target not in contract.features
+    cat, num = contract.feature_kinds()
+    assert sorted(cat + num) == sorted(contract.features)
+    assert set(params.gate.max_slice_gap) <= set(contract.sensitive)
+
+
+@pytest.mark.example
+def test_example_config(params: Params, contract: Contract) -> None:
+    assert params.train.model.kind == "hist_gradient_boosting"
     cat, num = contract.feature_kinds()
     assert num == ["AGEP"]
     assert "SEX" in cat

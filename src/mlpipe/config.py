@@ -61,10 +61,70 @@ class Column(Strict):
 
 
 class Expectation(Strict):
-    """An extra great-expectations expectation, by its snake_case name and kwargs."""
+    """An extra great-expectations expectation, by its snake_case name and kwargs.
+
+    ``scope: file`` (the default) checks every data file on its own, so one bad batch cannot hide
+    behind the others; ``all`` checks the stacked data (e.g. a total row count).
+    """
 
     type: Annotated[str, Field(pattern=r"^expect_[a-z0-9_]+$")]
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    scope: Literal["file", "all"] = "file"
+
+
+class FileChecks(Strict):
+    """Per-file checks of the ``validate`` stage; every reference is the *other* data files.
+
+    ``min_share_of_median``: a file with fewer rows than this share of the other files' median
+    fails (a partial export). ``collapse_min_rows``: in a file with at least this many rows, a
+    categorical feature with a single value fails when the other files have several.
+    ``max_psi``: a feature whose PSI against the other files exceeds this fails (0.25 is the
+    usual "major shift"; ``null`` turns it off, e.g. for data with strong seasonality).
+    """
+
+    min_file_rows: int | None = Field(default=None, ge=1)
+    min_share_of_median: float | None = Field(default=0.1, gt=0, le=1)
+    collapse_min_rows: int = Field(default=50, ge=2)
+    max_psi: float | None = Field(default=0.25, gt=0)
+
+
+class RowFilter(Strict):
+    """Rows whose raw value is within [min, max] and/or one of ``in``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    min: float | None = None
+    max: float | None = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+
+
+class BehaviourCheck(Strict):
+    """A domain fact the model must respect, checked on the test rows (raw values, codes not labels).
+
+    Without ``set``: minimum functionality, the share of selected rows whose probability is at
+    most ``max_probability`` (or at least ``min_probability``) must reach ``share``. With ``set``:
+    a directional check, the probability after ``set`` against the rows as they are (or after
+    ``compare``) must move in ``direction`` for ``share`` of rows, or on average by at least ``by``.
+    """
+
+    name: str
+    rows: dict[str, RowFilter] = Field(default_factory=dict)
+    set: dict[str, Scalar] = Field(default_factory=dict)
+    compare: dict[str, Scalar] = Field(default_factory=dict)
+    max_probability: float | None = Field(default=None, ge=0, le=1)
+    min_probability: float | None = Field(default=None, ge=0, le=1)
+    direction: Literal["increase", "decrease"] | None = None
+    by: float | None = None
+    share: float = Field(default=0.99, gt=0, le=1)
+    min_rows: int = Field(default=50, ge=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> BehaviourCheck:
+        bounds = self.max_probability is not None or self.min_probability is not None
+        if self.set and (bounds or self.direction is None):
+            raise ValueError("a check with 'set' needs 'direction' and no probability bounds")
+        if not self.set and (not bounds or self.direction is not None or self.compare):
+            raise ValueError("a check without 'set' needs 'max_probability' or 'min_probability' (only)")
+        return self
 
 
 class SensitiveAttribute(Strict):
@@ -93,6 +153,8 @@ class Contract(Strict):
     sensitive: dict[str, SensitiveAttribute] = Field(default_factory=dict)
     min_rows: int = Field(default=1, ge=1)
     expectations: list[Expectation] = Field(default_factory=list)
+    validation: FileChecks = FileChecks()
+    behaviour: list[BehaviourCheck] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _roles_are_columns(self) -> Contract:
@@ -120,6 +182,21 @@ class Contract(Strict):
         for name, attr in self.sensitive.items():
             if attr.bins is None and not self.columns[name].categorical:
                 raise ValueError(f"sensitive.{name}: a numeric column needs 'bins'")
+        return self
+
+    @model_validator(mode="after")
+    def _behaviour_names_columns(self) -> Contract:
+        known = set(self.columns)
+        for i, b in enumerate(self.behaviour):
+            for key, names in (("rows", list(b.rows)), ("set", list(b.set)), ("compare", list(b.compare))):
+                unknown = [n for n in names if n not in known]
+                if unknown:
+                    raise ValueError(f"behaviour.{i} ({b.name}): {key} names unknown columns {unknown}")
+            for key, values in (("set", b.set), ("compare", b.compare)):
+                for n, v in values.items():
+                    allowed = self.columns[n].value_set
+                    if allowed is not None and v not in allowed:
+                        raise ValueError(f"behaviour.{i} ({b.name}): {key}.{n} = {v!r} is not an allowed value")
         return self
 
     def feature_kinds(self) -> tuple[list[str], list[str]]:

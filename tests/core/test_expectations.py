@@ -4,35 +4,54 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import Contract
-from mlpipe.core.expectations import leakage_findings, suite_specs
+from mlpipe.core.expectations import file_specs, leakage_findings, suite_specs, whole_specs
+from mlpipe.core.validation import type_problems
+from tests.datasets import coded_feature
 
 pytestmark = pytest.mark.unit
 
 
 def test_suite_covers_every_column(contract: Contract) -> None:
-    specs = suite_specs(contract)
-    types = {(s.type, s.column) for s in specs}
-    for name in contract.columns:
-        assert ("expect_column_values_to_not_be_null", name) in types
-        assert ("expect_column_values_to_be_in_type_list", name) in types
-    assert ("expect_column_values_to_be_unique", "id") in types
-    assert ("expect_column_values_to_be_in_set", "SEX") in types
-    assert ("expect_column_values_to_be_between", "AGEP") in types
-    assert ("expect_column_mean_to_be_between", "employed") in types  # an extra from the contract
-    in_set = next(s for s in specs if s.type == "expect_column_values_to_be_in_set" and s.column == "SEX")
-    assert in_set.kwargs["value_set"] == [1, 2]
+    types = {(s.type, s.column) for s in suite_specs(contract)}
+    for name, col in contract.columns.items():
+        assert (("expect_column_values_to_not_be_null", name) in types) is not col.nullable
+        if col.value_set is not None:
+            assert ("expect_column_values_to_be_in_set", name) in types
+        if col.dtype in ("int", "float") and (col.min is not None or col.max is not None):
+            assert ("expect_column_values_to_be_between", name) in types
+    assert ("expect_column_values_to_be_unique", contract.id) in types
+    for extra in contract.expectations:
+        assert (extra.type, extra.kwargs.get("column")) in types
+    name, values = coded_feature(contract)
+    in_set = next(
+        s for s in suite_specs(contract) if s.type == "expect_column_values_to_be_in_set" and s.column == name
+    )
+    assert in_set.kwargs["value_set"] == values
 
 
-def test_leakage_flags_a_copy_of_the_target_only(raw_sample: pd.DataFrame, contract: Contract) -> None:
-    assert leakage_findings(raw_sample, contract) == {}
-    leaked = raw_sample.assign(MIL=raw_sample["employed"] + 1)
-    assert set(leakage_findings(leaked, contract)) == {"MIL"}
+def test_file_and_whole_scopes(contract: Contract) -> None:
+    whole = {s.type for s in whole_specs(contract)}
+    assert {"expect_table_row_count_to_be_between", "expect_column_values_to_be_unique"} <= whole
+    skipped = file_specs(contract, frozenset(contract.columns))
+    assert all(s.column is None for s in skipped)  # a mistyped column gets no bounds checks (noise)
 
 
-def test_nonconforming_finds_the_cells_that_break_a_dtype() -> None:
-    from mlpipe.core.expectations import nonconforming
+def test_leakage_flags_a_copy_of_the_target_only(sample: pd.DataFrame, contract: Contract) -> None:
+    assert leakage_findings(sample, contract) == {}
+    victim = contract.features[0]
+    leaked = sample.assign(**{victim: sample[contract.target].astype(str) + "!"})
+    assert set(leakage_findings(leaked, contract)) == {victim}
 
+
+def test_type_problems_find_the_cells_that_break_a_dtype() -> None:
     col = pd.Series(["1", "2", "abc", None, "2.5"], dtype=object)
-    assert nonconforming(col, "int").tolist() == ["abc", "2.5"]
-    assert nonconforming(col, "float").tolist() == ["abc"]
-    assert nonconforming(pd.Series(["x"]), "str").empty
+    assert type_problems(col, "int").tolist() == ["abc", "2.5"]
+    assert type_problems(col, "float").tolist() == ["abc"]
+    assert type_problems(pd.Series(["x"], dtype="str"), "str").empty
+    assert type_problems(pd.Series([1.0, None, 3.0]), "int").empty  # an int column with a blank reads as floats
+    as_written = pd.Series(["1", "", "46.0"])
+    assert type_problems(pd.Series([1.0, None, 46.0]), "int", as_written).tolist() == ["46.0"]
+    assert type_problems(pd.Series([1.5, 2.0]), "int").tolist() == [1.5]
+    assert type_problems(pd.Series(["true", "False", "yes"]), "bool").tolist() == ["yes"]
+    assert type_problems(pd.Series([0, 1, 2]), "bool").tolist() == [2]
+    assert type_problems(pd.Series([True, False]), "int").tolist() == [True, False]

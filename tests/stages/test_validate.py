@@ -1,4 +1,10 @@
-"""The contract's suite on real data, and on deliberately broken copies of it."""
+"""The validate stage on the real data, on good data written in many ways, and on a corpus of broken data.
+
+Every broken variant is derived from the repository's contract (rows synthesised from it, one
+file then broken in one way), so the corpus follows a fork's data with no edits. Each must be
+stopped with the expected check, reported against the broken file, and never reported against
+the other files' rows.
+"""
 
 from __future__ import annotations
 
@@ -12,115 +18,402 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import Contract
-from mlpipe.core.expectations import TYPE_CHECK
+from mlpipe.core import validation as v
 from mlpipe.errors import ValidationFailed
 from mlpipe.stages import validate as stage
+from tests.datasets import (
+    bounded_numeric,
+    coded_feature,
+    non_nullable_feature,
+    numeric_feature,
+    unknown_value,
+    write_data,
+)
 
 pytestmark = pytest.mark.data
+Check = tuple[str, str | None]
 
 
-def write_years(df: pd.DataFrame, data_dir: Path) -> Path:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for year, part in df.groupby("year"):
-        part.to_csv(data_dir / f"acs_ma_{year}.csv", index=False, lineterminator="\n")
-    return data_dir
-
-
-def failed(report: dict) -> set[tuple[str, str | None]]:  # type: ignore[type-arg]
+def failed(report: dict[str, Any]) -> set[Check]:
     return {(c["expectation"], c["column"]) for c in report["checks"] if not c["success"]}
 
 
-def test_real_data_passes(paths: dict[str, str], root: Path, contract: Contract) -> None:
+def failed_files(report: dict[str, Any]) -> set[str | None]:
+    return {c.get("file") for c in report["checks"] if not c["success"]}
+
+
+def test_real_data_passes(paths: dict[str, str], root: Path, contract: Contract, raw: pd.DataFrame) -> None:
     report = stage.validate(root / paths["data"], contract)
-    assert report["success"], [stage.describe(c) for c in report["checks"] if not c["success"]]
-    assert report["rows"] > 100_000
+    assert report["success"], [v.describe(c) for c in report["checks"] if not c["success"]]
+    assert report["rows"] == len(raw) >= contract.min_rows
+    assert sum(report["profile"]["files"].values()) == len(raw)
+
+
+@pytest.mark.example
+def test_example_data_profile(paths: dict[str, str], root: Path) -> None:
+    from mlpipe.io.files import load_config
+
+    _, contract = load_config(root / "params.yaml", root / "contract.yaml")
+    report = stage.validate(root / paths["data"], contract)
     assert report["profile"]["files"] == {"acs_ma_2015.csv": 68785, "acs_ma_2016.csv": 69126}
     assert report["profile"]["columns"]["SEX"]["kind"] == "categorical"
-    assert report["evaluated"] > 50
 
 
-def _set(col: str, rows: slice, value: Any) -> Callable[[pd.DataFrame], pd.DataFrame]:
+# --------------------------------------------------------------------------- the broken-input corpus
+# A variant gets (the data dir, the victim file, the contract) and breaks the victim in place; it
+# returns the check that must fail. Checks on the stacked data (ids, row count, leakage) have no file.
+
+
+def _frame(f: Path) -> pd.DataFrame:
+    return pd.read_csv(f, dtype=str, keep_default_na=False)
+
+
+def _save(df: pd.DataFrame, f: Path) -> None:
+    df.to_csv(f, index=False, lineterminator="\n")
+
+
+def _edit(f: Path, fn: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    _save(fn(_frame(f)), f)
+
+
+def _cells(col: str, value: Any, rows: slice = slice(0, 3)) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def f(df: pd.DataFrame) -> pd.DataFrame:
-        df = df.copy()
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            df[col] = df[col].astype(object)
-        df.loc[df.index[rows], col] = value
+        df.loc[df.index[rows], col] = str(value)
         return df
 
     return f
 
 
-BAD: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], tuple[str, str | None]]] = {
-    "nulls": (_set("AGEP", slice(0, 3), np.nan), ("expect_column_values_to_not_be_null", "AGEP")),
-    "unknown_category": (_set("SCHL", slice(5, 7), 99), ("expect_column_values_to_be_in_set", "SCHL")),
-    "out_of_range": (_set("AGEP", slice(0, 1), 150), ("expect_column_values_to_be_between", "AGEP")),
-    "wrong_type": (_set("AGEP", slice(0, 1), "forty"), ("expect_column_values_to_be_in_type_list", "AGEP")),
-    "bad_target_value": (_set("employed", slice(0, 4), 2), ("expect_column_values_to_be_in_set", "employed")),
-    "negative_id": (_set("id", slice(0, 1), -5), ("expect_column_values_to_be_between", "id")),
-    "year_out_of_range": (_set("year", slice(0, 1), 1999), ("expect_column_values_to_be_between", "year")),
-    "missing_column": (lambda df: df.drop(columns=["DIS"]), ("expect_table_columns_to_match_set", None)),
-    "extra_column": (lambda df: df.assign(income=1), ("expect_table_columns_to_match_set", None)),
-    "duplicate_ids": (
-        lambda df: df.assign(id=df["id"].where(df.index != df.index[1], df["id"].iloc[0])),
-        ("expect_column_values_to_be_unique", "id"),
-    ),
-    "target_leaked_as_feature": (
-        lambda df: df.assign(MIL=df["employed"] + 1),
-        ("expect_column_to_not_determine_target", "MIL"),
-    ),
-    "target_rate_shift": (lambda df: df.assign(employed=1), ("expect_column_mean_to_be_between", "employed")),
-    "too_few_rows": (lambda df: df.head(20), ("expect_table_row_count_to_be_between", None)),
-}
+def _first_int_column(c: Contract) -> str:
+    for name in [*c.features, c.id]:
+        if c.columns[name].dtype == "int" and c.columns[name].labels is None:
+            return name
+    pytest.skip("no integer column without labels")
 
 
-@pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_input_fails_on_the_expected_expectation(
-    case: str, raw_sample: pd.DataFrame, contract: Contract, tmp_path: Path
-) -> None:
-    corrupt, expected = BAD[case]
-    report = stage.validate(write_years(corrupt(raw_sample), tmp_path / "data"), contract)
-    assert not report["success"]
-    assert expected in failed(report), failed(report)
+Variant = Callable[[Path, Path, Contract], Check]
 
 
-def test_empty_file(raw_sample: pd.DataFrame, contract: Contract, tmp_path: Path) -> None:
-    data = write_years(raw_sample, tmp_path / "data")
-    (data / "acs_ma_2016.csv").write_bytes(b"")
-    report = stage.validate(data, contract)
-    bad = [c for c in report["checks"] if not c["success"]]
-    assert [(c["expectation"], Path(c["file"]).name) for c in bad] == [("expect_file_to_have_rows", "acs_ma_2016.csv")]
+def nulls(d: Path, f: Path, c: Contract) -> Check:
+    name = non_nullable_feature(c)
+    _edit(f, _cells(name, ""))
+    return ("expect_column_values_to_not_be_null", name)
 
 
-def test_truncated_file(raw_sample: pd.DataFrame, contract: Contract, tmp_path: Path) -> None:
-    data = write_years(raw_sample, tmp_path / "data")
-    f = data / "acs_ma_2015.csv"
+def unknown_category(d: Path, f: Path, c: Contract) -> Check:
+    name, values = coded_feature(c)
+    _edit(f, _cells(name, unknown_value(values)))
+    return ("expect_column_values_to_be_in_set", name)
+
+
+def above_max(d: Path, f: Path, c: Contract) -> Check:
+    name, col = bounded_numeric(c)
+    _edit(f, _cells(name, int(col.max or 0) + 1000))
+    return ("expect_column_values_to_be_between", name)
+
+
+def below_min(d: Path, f: Path, c: Contract) -> Check:
+    for name in c.features:
+        col = c.columns[name]
+        if not col.categorical and col.min is not None:
+            _edit(f, _cells(name, int(col.min) - 1000))
+            return ("expect_column_values_to_be_between", name)
+    pytest.skip("no numeric feature with a 'min'")
+
+
+def text_in_numbers(d: Path, f: Path, c: Contract) -> Check:
+    name = numeric_feature(c)
+    _edit(f, _cells(name, "forty", slice(4, 5)))
+    return (v.TYPE_CHECK, name)
+
+
+def na_text_in_numbers(d: Path, f: Path, c: Contract) -> Check:
+    name = numeric_feature(c)
+    _edit(f, _cells(name, "N/A?", slice(1, 2)))
+    return (v.TYPE_CHECK, name)
+
+
+def whole_float_in_int(d: Path, f: Path, c: Contract) -> Check:
+    name = _first_int_column(c)
+
+    def fn(df: pd.DataFrame) -> pd.DataFrame:
+        df.loc[df.index[2], name] = df.loc[df.index[2], name] + ".0"
+        return df
+
+    _edit(f, fn)
+    return (v.TYPE_CHECK, name)
+
+
+def duplicate_ids_in_file(d: Path, f: Path, c: Contract) -> Check:
+    def fn(df: pd.DataFrame) -> pd.DataFrame:
+        df.loc[df.index[1], c.id] = df.loc[df.index[0], c.id]
+        return df
+
+    _edit(f, fn)
+    return ("expect_column_values_to_be_unique", c.id)
+
+
+def duplicate_ids_across_files(d: Path, f: Path, c: Contract) -> Check:
+    other = sorted(p for p in d.iterdir() if p != f)[0]
+    first = _frame(other)[c.id].iloc[0]
+    _edit(f, _cells(c.id, first, slice(0, 1)))
+    return ("expect_column_values_to_be_unique", c.id)
+
+
+def duplicate_rows(d: Path, f: Path, c: Contract) -> Check:
+    _edit(f, lambda df: pd.concat([df, df.head(5)], ignore_index=True))
+    return ("expect_column_values_to_be_unique", c.id)
+
+
+def copied_file(d: Path, f: Path, c: Contract) -> Check:
+    (d / f"copy_of_{f.name}").write_bytes(f.read_bytes())
+    return ("expect_column_values_to_be_unique", c.id)
+
+
+def missing_column(d: Path, f: Path, c: Contract) -> Check:
+    _edit(f, lambda df: df.drop(columns=[c.features[-1]]))
+    return (v.COLUMNS_CHECK, c.features[-1])
+
+
+def extra_column(d: Path, f: Path, c: Contract) -> Check:
+    _edit(f, lambda df: df.assign(surprise="1"))
+    return (v.COLUMNS_CHECK, "surprise")
+
+
+def renamed_column(d: Path, f: Path, c: Contract) -> Check:
+    name = c.features[0]
+    _edit(f, lambda df: df.rename(columns={name: name + "_v2"}))
+    return (v.COLUMNS_CHECK, f"{name},{name}_v2")
+
+
+def leaked_target(d: Path, f: Path, c: Contract) -> Check:
+    name = c.features[0]
+    _edit(f, lambda df: df.assign(**{name: df[c.target]}))
+    return ("expect_column_to_not_determine_target", name)
+
+
+def empty_file(d: Path, f: Path, c: Contract) -> Check:
+    f.write_bytes(b"")
+    return (v.READ_CHECK, None)
+
+
+def header_only(d: Path, f: Path, c: Contract) -> Check:
+    f.write_text(f.read_text().splitlines()[0] + "\n")
+    return (v.ROWS_CHECK, None)
+
+
+def truncated(d: Path, f: Path, c: Contract) -> Check:
     content = f.read_bytes()
-    f.write_bytes(content[: len(content) // 2 - 7])  # cut mid-line
-    report = stage.validate(data, contract)
-    assert ("expect_column_values_to_not_be_null", "year") in failed(report)
+    cut = content.rfind(b",", 0, len(content) - 2)  # mid-row: after some fields of the last row
+    f.write_bytes(content[:cut])
+    return (v.TRUNCATED_CHECK, None)
 
 
-def test_a_wrong_type_names_the_offending_cells(raw_sample: pd.DataFrame, contract: Contract, tmp_path: Path) -> None:
-    report = stage.validate(write_years(_set("AGEP", slice(7, 8), "forty")(raw_sample), tmp_path / "d"), contract)
-    check = next(c for c in report["checks"] if c["expectation"] == TYPE_CHECK and not c["success"])
-    assert check["column"] == "AGEP"
-    assert check["examples"] == ["forty"]
-    assert check["unexpected_count"] == 1
+def wrong_delimiter(d: Path, f: Path, c: Contract) -> Check:
+    _frame(f).to_csv(f, index=False, sep=";", lineterminator="\n")
+    return (v.COLUMNS_CHECK, None)
+
+
+def binary_garbage(d: Path, f: Path, c: Contract) -> Check:
+    f.write_bytes(bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)))
+    return (v.READ_CHECK, None)
+
+
+def utf16(d: Path, f: Path, c: Contract) -> Check:
+    f.write_bytes(f.read_text().encode("utf-16"))
+    return (v.READ_CHECK, None)
+
+
+def ragged_row(d: Path, f: Path, c: Contract) -> Check:
+    lines = f.read_text().splitlines()
+    lines[3] += ",1,2,3"
+    f.write_text("\n".join(lines) + "\n")
+    return (v.READ_CHECK, None)
+
+
+def constant_category(d: Path, f: Path, c: Contract) -> Check:
+    name, _ = coded_feature(c)
+    _edit(f, lambda df: df.assign(**{name: df[name].iloc[0]}))
+    return (v.COLLAPSE_CHECK, name)
+
+
+def constant_target(d: Path, f: Path, c: Contract) -> Check:
+    _edit(f, lambda df: df.assign(**{c.target: df[c.target].iloc[0]}))
+    return (v.COLLAPSE_CHECK, c.target)
+
+
+def tiny_file(d: Path, f: Path, c: Contract) -> Check:
+    _edit(f, lambda df: df.head(3))
+    return (v.SMALL_CHECK, None)
+
+
+def shifted_distribution(d: Path, f: Path, c: Contract) -> Check:
+    name, col = bounded_numeric(c)
+
+    def fn(df: pd.DataFrame) -> pd.DataFrame:
+        x = pd.to_numeric(df[name], errors="coerce")
+        hi, lo = float(col.max or 0), float(col.min if col.min is not None else x.min())
+        moved = (hi - (hi - lo) * 0.05 * np.random.default_rng(0).random(len(x))).round()
+        df[name] = np.where(x.isna(), "", moved.astype(int).astype(str))
+        return df
+
+    _edit(f, fn)
+    return (v.SHIFT_CHECK, name)
+
+
+def bad_target_value(d: Path, f: Path, c: Contract) -> Check:
+    values = c.columns[c.target].value_set
+    if values is None:
+        pytest.skip("the target declares no allowed values")
+    _edit(f, _cells(c.target, unknown_value(list(values))))
+    return ("expect_column_values_to_be_in_set", c.target)
+
+
+def null_target(d: Path, f: Path, c: Contract) -> Check:
+    _edit(f, _cells(c.target, ""))
+    return ("expect_column_values_to_not_be_null", c.target)
+
+
+def null_id(d: Path, f: Path, c: Contract) -> Check:
+    _edit(f, _cells(c.id, "", slice(2, 3)))
+    return ("expect_column_values_to_not_be_null", c.id)
+
+
+def negative_id(d: Path, f: Path, c: Contract) -> Check:
+    if c.columns[c.id].min is None:
+        pytest.skip("the id has no 'min'")
+    _edit(f, _cells(c.id, -5, slice(0, 1)))
+    return ("expect_column_values_to_be_between", c.id)
+
+
+def time_out_of_range(d: Path, f: Path, c: Contract) -> Check:
+    if c.time is None or c.columns[c.time].min is None:
+        pytest.skip("no time column with a 'min'")
+    _edit(f, _cells(c.time, int(c.columns[c.time].min or 0) - 1, slice(0, 1)))
+    return ("expect_column_values_to_be_between", c.time)
+
+
+def too_few_rows(d: Path, f: Path, c: Contract) -> Check:
+    if c.min_rows < 10:
+        pytest.skip("min_rows is too small to undercut")
+    for p in d.iterdir():
+        _edit(p, lambda df: df.head(max(1, c.min_rows // 4 - 1)))
+    return ("expect_table_row_count_to_be_between", None)
+
+
+def wrong_type_in_parquet(d: Path, f: Path, c: Contract) -> Check:
+    name = _first_int_column(c)
+    df = pd.read_csv(f)
+    df[name] = df[name].astype(np.float64) + 0.5
+    df.to_parquet(f.with_suffix(".parquet"), index=False)
+    f.unlink()
+    return (v.TYPE_CHECK, name)
+
+
+CORPUS: dict[str, Variant] = {
+    f.__name__: f
+    for f in [
+        nulls, unknown_category, above_max, below_min, text_in_numbers, na_text_in_numbers, whole_float_in_int,
+        duplicate_ids_in_file, duplicate_ids_across_files, duplicate_rows, copied_file, missing_column, extra_column,
+        renamed_column, leaked_target, empty_file, header_only, truncated, wrong_delimiter, binary_garbage, utf16,
+        ragged_row, constant_category, constant_target, tiny_file, shifted_distribution, bad_target_value,
+        null_target, null_id, negative_id, time_out_of_range, too_few_rows, wrong_type_in_parquet,
+    ]
+}  # fmt: skip
+
+
+@pytest.fixture
+def good_dir(sample: pd.DataFrame, synth_contract: Contract, tmp_path: Path) -> Path:
+    return write_data(sample, tmp_path / "data", synth_contract)
+
+
+def victim(d: Path) -> Path:
+    return sorted(d.iterdir())[-1]
+
+
+@pytest.mark.parametrize("case", sorted(CORPUS))
+def test_broken_input_is_stopped_naming_file_and_column(case: str, good_dir: Path, synth_contract: Contract) -> None:
+    f = victim(good_dir)
+    expectation, column = CORPUS[case](good_dir, f, synth_contract)
+    report = stage.validate(good_dir, synth_contract)
+    assert not report["success"]
+    bad = [c for c in report["checks"] if not c["success"]]
+    assert any(c["expectation"] == expectation and (column is None or c["column"] == column) for c in bad), [
+        v.describe(c) for c in bad
+    ]
+    others = {p.name for p in good_dir.iterdir()} - {f.name, f.with_suffix(".parquet").name}
+    blamed = {c.get("file") for c in bad} & others
+    assert not blamed or case in ("copied_file",), [v.describe(c) for c in bad]  # never the good files' rows
+    for c in bad:
+        assert v.describe(c).startswith(c["expectation"])
+
+
+def test_the_corpus_is_big_enough() -> None:
+    assert len(CORPUS) >= 30
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["shuffled_rows", "reordered_columns", "crlf", "bom", "parquet", "quoted", "no_final_newline"],
+)
+def test_good_data_written_differently_passes(variant: str, good_dir: Path, synth_contract: Contract) -> None:
+    for f in sorted(good_dir.iterdir()):
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if variant == "shuffled_rows":
+            _save(df.sample(frac=1.0, random_state=3), f)
+        elif variant == "reordered_columns":
+            _save(df[list(reversed(df.columns))], f)
+        elif variant == "crlf":
+            f.write_bytes(f.read_bytes().replace(b"\n", b"\r\n"))
+        elif variant == "bom":
+            f.write_bytes(b"\xef\xbb\xbf" + f.read_bytes())
+        elif variant == "parquet":
+            pd.read_csv(f).to_parquet(f.with_suffix(".parquet"), index=False)
+            f.unlink()
+        elif variant == "quoted":
+            df.to_csv(f, index=False, quoting=1, lineterminator="\n")
+        else:
+            f.write_bytes(f.read_bytes().rstrip(b"\n"))
+    report = stage.validate(good_dir, synth_contract)
+    assert report["success"], [v.describe(c) for c in report["checks"] if not c["success"]]
 
 
 def test_stage_writes_both_reports_then_fails_naming_each_problem(
-    raw_sample: pd.DataFrame, contract: Contract, tmp_path: Path, root: Path
+    good_dir: Path, synth_contract: Contract, tmp_path: Path
 ) -> None:
-    broken = _set("SCHL", slice(0, 2), 99)(_set("AGEP", slice(3, 4), np.nan)(raw_sample))
-    data = write_years(broken, tmp_path / "data")
+    f = victim(good_dir)
+    name, values = coded_feature(synth_contract)
+    numeric = non_nullable_feature(synth_contract)
+    _edit(f, _cells(name, unknown_value(values), slice(0, 2)))
+    _edit(f, _cells(numeric, "", slice(3, 4)))
+    contract_file = tmp_path / "contract.yaml"
+    import yaml
+
+    from tests.servers import contract_dict
+
+    contract_file.write_text(yaml.safe_dump(contract_dict(synth_contract), sort_keys=False))
     out_json, out_md = tmp_path / "r" / "v.json", tmp_path / "r" / "v.md"
-    argv = ["--data", str(data), "--contract", str(root / "contract.yaml"),
+    argv = ["--data", str(good_dir), "--contract", str(contract_file),
             "--out-json", str(out_json), "--out-md", str(out_md)]  # fmt: skip
     with pytest.raises(ValidationFailed) as err:
         stage.main(argv)
     msg = str(err.value)
-    assert "expect_column_values_to_be_in_set on column 'SCHL'" in msg
-    assert "99" in msg
-    assert "expect_column_values_to_not_be_null on column 'AGEP'" in msg
+    assert f"expect_column_values_to_be_in_set on column '{name}' in {f.name}" in msg
+    assert str(unknown_value(values)) in msg
+    assert f"expect_column_values_to_not_be_null on column '{numeric}' in {f.name}" in msg
     assert json.loads(out_json.read_text())["success"] is False
-    assert "`expect_column_values_to_be_in_set` | SCHL" in out_md.read_text()
+    assert f"| `expect_column_values_to_be_in_set` | {f.name} | {name} |" in out_md.read_text()
+
+
+def test_uncovered_sensitive_bins_warn_naming_the_range(sample: pd.DataFrame, synth_contract: Contract) -> None:
+    from mlpipe.core.profile import uncovered_bins
+
+    binned = [n for n, a in synth_contract.sensitive.items() if a.bins is not None]
+    if not binned:
+        pytest.skip("no numeric sensitive attribute")
+    name = binned[0]
+    hi = synth_contract.sensitive[name].bins[-1]  # type: ignore[index]
+    df = sample.assign(**{name: sample[name].astype(float)})
+    df.loc[df.index[:2], name] = hi + 5
+    (warning,) = uncovered_bins(df, synth_contract)
+    assert warning.startswith(f"sensitive.{name}: bins") and f"{hi + 5:g}" in warning

@@ -6,6 +6,7 @@ image's entrypoint) on a checkout named by ``$IMAGE`` instead of running a conta
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from mlpipe.io.pipeline import child_env
-from mlpipe.tasks.smoke import smoke
+from mlpipe.tasks.smoke import latency_failure, smoke
 from tests.servers import Served, free_port
 
 pytestmark = pytest.mark.integration
@@ -108,6 +109,12 @@ def test_smoke_catches_a_wrong_answer_and_a_wrong_model(
     found = smoke(url, wrong, served.params)
     assert any("expected 0000" in f for f in found)
     assert any(f.startswith("known request 0: got 200") for f in found)
-    slow = served.params.model_copy(deep=True)
-    object.__setattr__(slow.serve.smoke, "max_latency_ms", 0.001)
-    assert any("p95 latency" in f for f in smoke(url, known, slow))
+    ticks = itertools.count(step=2.0)  # a fake clock: every request "takes" 2 s, whatever the machine does
+    found = smoke(url, known, served.params, clock=lambda: next(ticks))
+    assert any(f.startswith("p95 latency 2000.0 ms over") for f in found), found
+
+
+@pytest.mark.unit
+def test_latency_check_uses_the_95th_percentile() -> None:
+    assert latency_failure([10.0] * 19 + [10_000.0], 100) is None  # one outlier in 20 is within p95
+    assert latency_failure([10.0] * 18 + [10_000.0] * 2, 100) == "p95 latency 10000.0 ms over 20 requests > 100 ms"

@@ -14,14 +14,6 @@ import pandas as pd
 
 from mlpipe.config import Contract
 
-#: pandas dtype names accepted for each contract dtype (pandas 2 and 3 spell strings differently).
-DTYPES: dict[str, list[str]] = {
-    "int": ["int8", "int16", "int32", "int64", "Int64", "uint8", "uint16", "uint32", "uint64"],
-    "float": ["float32", "float64", "Float64", "int8", "int16", "int32", "int64", "Int64"],
-    "str": ["object", "str", "string"],
-    "bool": ["bool", "boolean"],
-}
-
 
 @dataclass(frozen=True)
 class Spec:
@@ -34,35 +26,63 @@ class Spec:
         return str(col) if col is not None else None
 
 
-def suite_specs(contract: Contract) -> list[Spec]:
-    specs = [
-        Spec("expect_table_columns_to_match_set", {"column_set": list(contract.columns), "exact_match": True}),
-        Spec("expect_table_row_count_to_be_between", {"min_value": contract.min_rows}),
-        Spec("expect_column_values_to_be_unique", {"column": contract.id}),
-    ]
+def file_specs(contract: Contract, skip: frozenset[str] = frozenset()) -> list[Spec]:
+    """What every data file must satisfy on its own: nulls, bounds, allowed values, file-scoped extras.
+
+    ``skip``: columns already failed by the type check in this file (bounds on text are noise).
+    """
+    specs = []
     for name, col in contract.columns.items():
+        if name in skip:
+            continue
         if not col.nullable:
             specs.append(Spec("expect_column_values_to_not_be_null", {"column": name}))
-        specs.append(Spec(TYPE_CHECK, {"column": name, "type_list": DTYPES[col.dtype]}))
-        if col.min is not None or col.max is not None:
+        if col.dtype in ("int", "float") and (col.min is not None or col.max is not None):
             specs.append(
                 Spec("expect_column_values_to_be_between", {"column": name, "min_value": col.min, "max_value": col.max})
             )
         if col.value_set is not None:
             specs.append(Spec("expect_column_values_to_be_in_set", {"column": name, "value_set": col.value_set}))
-    specs.extend(Spec(e.type, dict(e.kwargs)) for e in contract.expectations)
+    specs.extend(
+        Spec(e.type, dict(e.kwargs))
+        for e in contract.expectations
+        if e.scope == "file" and str(e.kwargs.get("column")) not in skip
+    )
     return specs
 
 
+def whole_specs(contract: Contract) -> list[Spec]:
+    """What the stacked data must satisfy: row count, unique ids, extras with ``scope: all``."""
+    specs = [
+        Spec("expect_table_row_count_to_be_between", {"min_value": contract.min_rows}),
+        Spec("expect_column_values_to_be_unique", {"column": contract.id}),
+    ]
+    specs.extend(Spec(e.type, dict(e.kwargs)) for e in contract.expectations if e.scope == "all")
+    return specs
+
+
+def suite_specs(contract: Contract) -> list[Spec]:
+    """The whole suite on one frame (the monitor's window): column set, file and whole-data specs."""
+    return [
+        Spec("expect_table_columns_to_match_set", {"column_set": list(contract.columns), "exact_match": True}),
+        *whole_specs(contract),
+        *file_specs(contract),
+    ]
+
+
 LEAKAGE = "expect_column_to_not_determine_target"
-TYPE_CHECK = "expect_column_values_to_be_in_type_list"
+LEAK_BINS = 20
+MIN_ROWS_PER_VALUE = 20
 
 
 def leakage_findings(df: pd.DataFrame, contract: Contract, purity: float = 0.999) -> dict[str, float]:
     """Features whose values alone predict the target for at least ``purity`` of rows.
 
     Such a feature is almost always the target (or something computed from it) leaking
-    into the inputs; a genuinely perfect predictor deserves a human look anyway.
+    into the inputs; a genuinely perfect predictor deserves a human look anyway. A feature
+    with many distinct values (a measurement, a near-unique code) would trivially "predict"
+    every row by itself, so numbers are cut into LEAK_BINS quantile bins first, and text with
+    fewer than MIN_ROWS_PER_VALUE rows per value on average is not judged.
     """
     found: dict[str, float] = {}
     if contract.target not in df or df.empty:
@@ -71,28 +91,15 @@ def leakage_findings(df: pd.DataFrame, contract: Contract, purity: float = 0.999
     if target.nunique() < 2:
         return found
     for name in contract.features:
-        if name not in df or df[name].nunique() < 2:
+        if name not in df:
             continue
-        majority = pd.crosstab(df[name], target).max(axis=1).sum()
+        values = df[name]
+        if values.nunique() > LEAK_BINS and pd.api.types.is_numeric_dtype(values):
+            values = pd.qcut(values, LEAK_BINS, duplicates="drop").astype(str)
+        if values.nunique() < 2 or values.nunique() * MIN_ROWS_PER_VALUE > len(df):
+            continue
+        majority = pd.crosstab(values, target).max(axis=1).sum()
         share = float(majority) / len(df)
         if share >= purity:
             found[name] = share
     return found
-
-
-def nonconforming(values: pd.Series, dtype: str) -> pd.Series:
-    """The values that stop a column from having the contract's dtype (nulls excluded).
-
-    When one cell of an integer column reads ``abc``, pandas types the whole column as
-    strings and great-expectations reports every row; this finds the cells to blame.
-    """
-    present = values.dropna()
-    if dtype in ("int", "float"):
-        numbers = pd.to_numeric(present, errors="coerce")
-        bad = numbers.isna()
-        if dtype == "int":
-            bad |= numbers.notna() & (numbers % 1 != 0)
-        return present[bad]
-    if dtype == "bool":
-        return present[~present.astype(str).str.lower().isin(["true", "false", "0", "1"])]
-    return present.iloc[0:0]

@@ -26,29 +26,52 @@ def prepare(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
         if name not in keep:
             keep.append(name)
     out = encode_columns(raw, contract, keep)
-    out[TARGET] = (raw[contract.target] == contract.positive).astype(np.int8)
+    out[TARGET] = is_positive(raw[contract.target], contract).astype(np.int8)
     return out.sort_values(contract.id, kind="mergesort").reset_index(drop=True)
 
 
-def encode_columns(raw: pd.DataFrame, contract: Contract, names: list[str]) -> pd.DataFrame:
-    """Raw values -> what the model sees: codes become labels, other categories strings, numbers float64.
+def is_positive(values: pd.Series, contract: Contract) -> pd.Series:
+    """Which target values are the positive class (``true``/``True``/``1`` alike for a boolean target)."""
+    if isinstance(contract.positive, bool) or contract.columns[contract.target].dtype == "bool":
+        return values.map(_bool_text) == _bool_text(contract.positive)
+    return values == contract.positive
 
-    Training (via ``prepare``), batch scoring and the service all go through this one function,
-    which is what makes their predictions identical for the same rows.
+
+def encode_columns(raw: pd.DataFrame, contract: Contract, names: list[str]) -> pd.DataFrame:
+    """Raw values -> what the model sees: codes become labels, other categories text, numbers float64.
+
+    Missing values stay missing (NaN) whatever the column's type. Booleans become ``"true"`` /
+    ``"false"`` however they were written (``True``, ``"TRUE"``, ``1``). Training (via
+    ``prepare``), batch scoring and the service all go through this one function, which is what
+    makes their predictions identical for the same rows.
     """
     out = pd.DataFrame(index=raw.index)
     for name in names:
         col = contract.columns[name]
         values = raw[name]
-        if col.labels is not None:
-            out[name] = values.map(col.labels).astype(str)
-        elif col.categorical:
-            out[name] = values.astype(str)
-        elif name in (contract.id, contract.time):
+        if name in (contract.id, contract.time):
             out[name] = values
+        elif col.labels is not None:
+            out[name] = _text(values.map(col.labels))
+        elif col.dtype == "bool":
+            out[name] = _text(values.map(_bool_text))
+        elif col.categorical:
+            out[name] = _text(values)
         else:
             out[name] = values.astype(np.float64)
     return out
+
+
+def _bool_text(v: object) -> object:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return "true" if str(v).strip().lower() in ("true", "1", "1.0") else "false"
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Text with missing values as NaN (``astype(str)`` would turn ``None`` into ``"None"``)."""
+    present = values.notna()
+    return values.astype(object).where(~present, values[present].astype(str)).where(present, np.nan)
 
 
 def model_input(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:

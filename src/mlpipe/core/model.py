@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
@@ -17,8 +18,12 @@ from mlpipe.config import Contract, Estimator, HistGradientBoosting, LogisticReg
 def _preprocessor(contract: Contract, estimator: Estimator) -> ColumnTransformer:
     cat, num = contract.feature_kinds()
     if isinstance(estimator, LogisticRegression):
+        # A linear model takes no NaN: missing numbers become the median plus a "was missing" flag
+        # (missing categories are a category of their own for the one-hot encoder).
         cat_enc: OneHotEncoder | OrdinalEncoder = OneHotEncoder(handle_unknown="ignore")
-        num_enc: StandardScaler | str = StandardScaler()
+        num_enc: Pipeline | str = Pipeline(
+            [("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())]
+        )
     else:
         # Unknown categories at serving time become NaN, which HistGradientBoosting routes as missing.
         cat_enc = OrdinalEncoder(

@@ -52,6 +52,23 @@ def profile(df: pd.DataFrame, contract: Contract, rows_per_file: dict[str, int])
     return {"rows": len(df), "files": rows_per_file, "columns": columns}
 
 
+def uncovered_bins(df: pd.DataFrame, contract: Contract) -> list[str]:
+    """Numeric sensitive attributes whose bins miss some values (they would be sliced as ``other``)."""
+    out = []
+    for name, attr in contract.sensitive.items():
+        if attr.bins is None or name not in df:
+            continue
+        x = pd.to_numeric(df[name], errors="coerce").dropna()
+        lo, hi = attr.bins[0], attr.bins[-1]
+        outside = x[(x < lo) | (x >= hi)]
+        if not outside.empty:
+            out.append(
+                f"sensitive.{name}: bins [{lo:g}, {hi:g}) do not cover {len(outside):,} values "
+                f"(from {outside.min():g} to {outside.max():g}); they are sliced as 'other'"
+            )
+    return out
+
+
 def psi(expected: list[float] | np.ndarray, actual: list[float] | np.ndarray) -> float:
     e = np.asarray(expected, dtype=np.float64)
     a = np.asarray(actual, dtype=np.float64)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -102,38 +102,57 @@ def frame_sha256(df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+#: Data file formats the pipeline reads, by suffix.
+DATA_SUFFIXES = (".csv", ".parquet")
+
+
 def data_files(data_dir: str | Path) -> list[Path]:
+    """The data files of a data directory (or the one file given), sorted by name."""
     root = Path(data_dir)
+    if root.is_file():
+        return [root]
     if not root.is_dir():
         raise DataError(f"{root}: data directory not found (run `make data`)")
-    files = sorted(root.glob("*.csv"))
+    files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
     if not files:
-        raise DataError(f"{root}: no *.csv files")
+        others = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+        raise DataError(
+            f"{root}: no data files (*.csv or *.parquet)" + (f"; found {others[:5]}" if others else "; it is empty")
+        )
     return files
 
 
-def read_csv_dir(data_dir: str | Path) -> tuple[pd.DataFrame, list[dict[str, str]], dict[str, int]]:
-    """Read and stack every CSV; unreadable or empty files are returned as problems, not raised.
+def read_table(path: str | Path, str_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """One data file as read everywhere (validation, prepare, scoring, monitoring).
 
-    Files with different headers are stacked on the union of columns, so the contract's
-    column checks (not a pandas error) report what is missing or extra.
+    CSV: UTF-8 with or without a byte-order mark, any line ending; ``str_columns`` are read as
+    text so codes such as ``"007"`` keep their leading zeros. Parquet keeps its own types.
+    Raises what pandas raises; callers turn that into a message naming the file.
     """
-    frames, problems, rows = [], [], {}
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        df = pd.read_parquet(p)
+        for name in str_columns:
+            if name in df and not (pd.api.types.is_string_dtype(df[name]) or df[name].dtype == object):
+                df[name] = df[name].astype("str").where(df[name].notna())
+        return df
+    return pd.read_csv(p, encoding="utf-8-sig", low_memory=False, dtype=dict.fromkeys(str_columns, "str") or None)
+
+
+def text_columns(contract: Contract) -> list[str]:
+    """Columns the contract types as text: read as text, whatever they look like."""
+    return [name for name, col in contract.columns.items() if col.dtype == "str"]
+
+
+def read_data(data_dir: str | Path, contract: Contract) -> pd.DataFrame:
+    """Every data file, stacked (after validation passed: a failure here names the file)."""
+    frames = []
     for f in data_files(data_dir):
         try:
-            frame = pd.read_csv(f, low_memory=False)
-        except pd.errors.EmptyDataError:
-            problems.append({"file": str(f), "expectation": "expect_file_to_have_rows", "message": "file is empty"})
-            continue
-        except (pd.errors.ParserError, UnicodeDecodeError) as err:
-            problems.append({"file": str(f), "expectation": "expect_file_to_be_parseable_csv", "message": str(err)})
-            continue
-        if frame.empty:
-            problems.append({"file": str(f), "expectation": "expect_file_to_have_rows", "message": "header only"})
-        rows[f.name] = len(frame)
-        frames.append(frame)
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else (frames[0] if frames else pd.DataFrame())
-    return df, problems, rows
+            frames.append(read_table(f, text_columns(contract)))
+        except Exception as err:  # pandas/pyarrow raise many types; the file's name is what matters
+            raise DataError(f"{f}: cannot be read: {type(err).__name__}: {str(err)[:300]}") from None
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def read_frame(path: str | Path) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import logging
 
 from mlpipe.core.features import prepare
 from mlpipe.errors import DataError
-from mlpipe.io.files import load_config, read_csv_dir, read_json, write_frame
+from mlpipe.io.files import load_config, read_data, read_json, write_frame
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
@@ -24,9 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     _, contract = load_config(args.params, args.contract)
     if not read_json(args.validation).get("success"):
         raise DataError(f"{args.validation} records a failed validation; fix the data first")
-    raw, problems, _ = read_csv_dir(args.data)
-    if problems:
-        raise DataError(f"{args.data}: {problems}")
+    raw = read_data(args.data, contract)
     prepared = prepare(raw, contract)
     write_frame(args.out, prepared)
     log.info("prepared %d rows x %d columns -> %s", len(prepared), prepared.shape[1], args.out)

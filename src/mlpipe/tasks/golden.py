@@ -15,7 +15,7 @@ import pandas as pd
 
 from mlpipe.core.features import feature_frame, prepare
 from mlpipe.core.model import positive_proba
-from mlpipe.io.files import atomic_path, load_config, read_csv_dir, read_json
+from mlpipe.io.files import atomic_path, load_config, read_data, read_json
 from mlpipe.io.models import load_model
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.stages import run_stage
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     _, contract = load_config(paths["params"], paths["contract"])
     card = read_json(paths["card"])
     model = load_model(card["model"]["path"], card["model"]["sha256"])
-    raw, _, _ = read_csv_dir(paths["data"])
+    raw = read_data(paths["data"], contract)
     frame = golden_frame(raw, model, contract)
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n")

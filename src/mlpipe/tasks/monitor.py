@@ -24,12 +24,12 @@ import pandas as pd
 from mlpipe.config import Contract, Params
 from mlpipe.core.drift import feature_drift, prediction_drift
 from mlpipe.core.expectations import suite_specs
-from mlpipe.core.features import model_input, prepare, slice_groups
+from mlpipe.core.features import is_positive, model_input, prepare, slice_groups
 from mlpipe.core.metrics import classification_metrics, slice_report
 from mlpipe.core.monitor import bar_svg, compare_models, markdown, metric_drops, verdict
 from mlpipe.errors import DataError
 from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, load_all_years
-from mlpipe.io.files import load_config, read_csv_dir, read_frame, read_json, write_json, write_text
+from mlpipe.io.files import DATA_SUFFIXES, load_config, read_data, read_frame, read_json, write_json, write_text
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.io.predlog import log_files, read_prediction_log
 from mlpipe.serving.scorer import Scorer, load_scorer
@@ -38,26 +38,44 @@ from mlpipe.stages import run_stage
 log = logging.getLogger(__name__)
 
 
+class NothingToMonitor(DataError):
+    """``auto`` found no window: no logged traffic and no unseen example data. Not an alert."""
+
+
+def unseen_years(params: Params) -> list[int]:
+    spec = params.example_data
+    return [y for y in spec.available_years if y not in spec.years] if spec else []
+
+
 def next_example_year(params: Params) -> tuple[pd.DataFrame, str]:
     spec = params.example_data
-    unseen = [y for y in spec.available_years if y not in spec.years] if spec else []
+    unseen = unseen_years(params)
     if spec is None or not unseen:
-        raise DataError("no window: the prediction log is empty and there is no unseen example year")
+        raise DataError("no unseen example year: params.yaml example_data is absent or every year is in data/")
     df = load_all_years(fetch_wheel(spec, WHEEL_CACHE))
     return df[df["year"] == unseen[0]].reset_index(drop=True), f"example year {unseen[0]} (not in data/)"
 
 
 def load_window(
-    source: str, paths: dict[str, str], params: Params, role: str
+    source: str, paths: dict[str, str], params: Params, contract: Contract, role: str
 ) -> tuple[pd.DataFrame, str, bool, dict[str, Any] | None]:
     """(raw rows of ``role``, description, came from the prediction log, champion vs challenger if logged)."""
     if source == "auto":
         n_logged = len(read_prediction_log(paths["prediction_log"])) if log_files(paths["prediction_log"]) else 0
-        enough = n_logged >= params.monitor.min_rows
-        source = paths["prediction_log"] if enough or params.example_data is None else "next-year"
-        if not enough and source == "next-year":
+        if n_logged >= params.monitor.min_rows:
+            source = paths["prediction_log"]
+        elif unseen_years(params):
             log.info(
                 "%d logged predictions (< %d): monitoring the next example year", n_logged, params.monitor.min_rows
+            )
+            source = "next-year"
+        elif n_logged:
+            source = paths["prediction_log"]  # reported, not judged: too few rows
+        else:
+            raise NothingToMonitor(
+                f"nothing to monitor yet: the prediction log {paths['prediction_log']} is empty and there is no "
+                "unseen example data. Serve the model (make serve) or score a file (make score) to fill the log, "
+                "or point the monitor at new data: make monitor WINDOW=path/to/new.csv"
             )
     if source == "next-year":
         df, what = next_example_year(params)
@@ -72,21 +90,14 @@ def load_window(
         compared = compare_models(by_role["champion"], by_role["challenger"]) if len(by_role) == 2 else None
         df = logged[logged["role"] == role].reset_index(drop=True)
         return df, f"prediction log {p} ({role}, {df['ts'].min()} to {df['ts'].max()})", True, compared
-    if p.is_dir():
-        df, problems, _ = read_csv_dir(p)
-        if problems:
-            raise DataError(f"{p}: " + "; ".join(x["message"] for x in problems))
-        return df, f"data in {p}", False, None
-    if p.suffix in (".parquet", ".pq"):
-        return pd.read_parquet(p), f"file {p}", False, None
-    if p.suffix == ".csv":
-        return pd.read_csv(p), f"file {p}", False, None
+    if p.is_dir() or (p.is_file() and p.suffix.lower() in DATA_SUFFIXES):
+        return read_data(p, contract), f"data in {p}" if p.is_dir() else f"file {p}", False, None
     raise DataError(f"{source}: not a prediction-log directory, a data directory, a .csv or a .parquet file")
 
 
 def quality(raw: pd.DataFrame, contract: Contract, from_log: bool) -> dict[str, Any]:
     """The contract's expectation suite, on the columns the window has (a log has no target or time)."""
-    from mlpipe.stages.validate import run_gx  # noqa: PLC0415 - great-expectations costs ~5 s to import
+    from mlpipe.io.gx import run_gx  # noqa: PLC0415 - great-expectations costs ~5 s to import
 
     specs = [
         s
@@ -105,7 +116,7 @@ def labelled_metrics(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if contract.target not in raw:
         return {}, {}
-    y = (raw[contract.target] == contract.positive).to_numpy().astype(np.int8)
+    y = is_positive(raw[contract.target], contract).to_numpy().astype(np.int8)
     window = classification_metrics(y, proba, params.evaluate.threshold)
     reference = read_json(paths["metrics"])["model"]
     drops = metric_drops(reference, window, params.monitor)
@@ -124,7 +135,14 @@ def monitor(source: str, role: str = "champion") -> dict[str, Any]:
     paths = pipeline_paths()
     params, contract = load_config(paths["params"], paths["contract"])
     m = params.monitor
-    raw, what, from_log, compared = load_window(source, paths, params, role)
+    try:
+        raw, what, from_log, compared = load_window(source, paths, params, contract, role)
+    except NothingToMonitor as why:
+        report = {"window": {"source": None, "rows": 0}, "verdict": {"alert": False, "judged": False,
+                  "reasons": [str(why)]}}  # fmt: skip
+        write_json(Path(paths["monitor"]) / "monitor.json", report)
+        write_text(Path(paths["monitor"]) / "monitor.md", f"# Model monitor\n\nℹ️ Not judged — {why}\n")
+        return report
     if raw.empty:
         raise DataError(f"{what}: the window has no rows")
     missing = [f for f in contract.features if f not in raw]
@@ -186,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     v = report["verdict"]
     summary = "ALERT: " + "; ".join(v["reasons"]) if v["alert"] else "no alert" + (
         "" if v["judged"] else f" ({v['reasons'][0]})")  # fmt: skip
-    shifted = [f["name"] for f in report["features"] if f["p_value"] < 0.01 and not f["drifted"]]
+    shifted = [f["name"] for f in report.get("features", []) if f["p_value"] < 0.01 and not f["drifted"]]
     log.info("%s; %d features shifted but below thresholds: %s", summary, len(shifted), ", ".join(shifted) or "none")
     if v["alert"] and args.fail_on_alert:
         sys.exit(3)

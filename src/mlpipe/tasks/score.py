@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from mlpipe.core.schema import frame_problems
 from mlpipe.errors import DataError
-from mlpipe.io.files import atomic_path, load_config
+from mlpipe.io.files import atomic_path, load_config, text_columns
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.io.predlog import PredictionLog
 from mlpipe.serving.scorer import Scorer, load_scorer, new_id, score_and_log
@@ -31,7 +31,7 @@ from mlpipe.stages import run_stage
 log = logging.getLogger(__name__)
 
 
-def read_chunks(path: Path, rows: int) -> tuple[Iterator[pd.DataFrame], int | None]:
+def read_chunks(path: Path, rows: int, text: list[str]) -> tuple[Iterator[pd.DataFrame], int | None]:
     """Chunks of the file and, when the format says, its row count (for the progress bar)."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
@@ -40,7 +40,8 @@ def read_chunks(path: Path, rows: int) -> tuple[Iterator[pd.DataFrame], int | No
         pf = pq.ParquetFile(path)
         return (b.to_pandas() for b in pf.iter_batches(batch_size=rows)), pf.metadata.num_rows
     if suffix in (".csv", ".gz", ".txt"):
-        return iter(pd.read_csv(path, chunksize=rows)), None
+        kinds = dict.fromkeys(text, "str") or None  # text columns stay text ("007" keeps its zeros)
+        return iter(pd.read_csv(path, chunksize=rows, encoding="utf-8-sig", dtype=kinds)), None
     raise DataError(f"{path}: can score .csv or .parquet files, not {suffix!r}")
 
 
@@ -71,7 +72,7 @@ class Writer:
 def score_file(
     src: Path, dst: Path, scorer: Scorer, chunk_rows: int, plog: PredictionLog | None, progress: bool = True
 ) -> int:
-    chunks, total = read_chunks(src, chunk_rows)
+    chunks, total = read_chunks(src, chunk_rows, text_columns(scorer.contract))
     run, done = new_id(), 0
     contract = scorer.contract
     t0 = time.perf_counter()

@@ -1,0 +1,290 @@
+"""The checks of the ``validate`` stage that are ours, not great-expectations', and its report. Pure.
+
+Each data file is checked on its own first (readable, rows, the exact column set, every cell of
+the contract's type), so a broken file is reported against its own name and never shows up as
+failures on other files' rows. Files that pass those checks are then compared with their
+siblings (a file far smaller than the others, a category that collapsed to one value, a
+distribution far from the other files') and stacked for the whole-data checks (unique ids, row
+count, leakage). Great-expectations runs the contract's column expectations per file
+(:mod:`mlpipe.io.gx`); the type check is ours because pandas 3 reads text as ``StringDtype``,
+which great-expectations 1.x's type-list expectation does not recognise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlpipe.config import Contract, FileChecks
+from mlpipe.core.expectations import LEAKAGE, leakage_findings
+from mlpipe.core.profile import psi
+
+EXAMPLES = 5
+TYPE_CHECK = "expect_column_values_to_have_contract_dtype"
+COLUMNS_CHECK = "expect_file_columns_to_match_contract"
+ROWS_CHECK = "expect_file_to_have_rows"
+READ_CHECK = "expect_file_to_be_readable"
+TRUNCATED_CHECK = "expect_file_to_end_with_a_complete_row"
+SMALL_CHECK = "expect_file_row_count_to_be_comparable_to_siblings"
+COLLAPSE_CHECK = "expect_column_to_keep_more_than_one_value"
+SHIFT_CHECK = "expect_file_distribution_to_match_siblings"
+
+MAX_SHIFT_CATEGORIES = 50
+SHIFT_ROWS = 20_000  # enough for a PSI over ten bins; keeps many-file checks quick
+_INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_BOOL_TEXT = {"true", "false"}
+
+
+def check(expectation: str, column: str | None, success: bool, **extra: Any) -> dict[str, Any]:
+    return {"expectation": expectation, "column": column, "success": success, **extra}
+
+
+def plain(v: Any) -> Any:
+    """numpy scalars and NaN -> JSON-friendly Python values."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, list | tuple):
+        return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): plain(x) for k, x in v.items()}
+    return v
+
+
+def type_problems(values: pd.Series, dtype: str, text: pd.Series | None = None) -> pd.Series:  # noqa: PLR0911 - one case per (contract dtype, pandas dtype)
+    """The cells that stop a column from having the contract's dtype (nulls excluded).
+
+    ``text`` is the column as written in a CSV file, when pandas read it as floats: an int column
+    with blanks reads as float64 either way, and only the text tells ``46`` from ``46.0``.
+    """
+    present = values.dropna()
+    if dtype == "str":
+        return present.iloc[0:0]
+    if dtype == "bool":
+        if pd.api.types.is_bool_dtype(present):
+            return present.iloc[0:0]
+        if pd.api.types.is_numeric_dtype(present):
+            return present[~present.isin([0, 1])]
+        return present[~present.astype(str).str.strip().str.lower().isin(_BOOL_TEXT)]
+    if pd.api.types.is_bool_dtype(present):
+        return present
+    if dtype == "float":
+        if pd.api.types.is_numeric_dtype(present):
+            return present.iloc[0:0]
+        return present[pd.to_numeric(present, errors="coerce").isna()]
+    # int
+    if pd.api.types.is_integer_dtype(present):
+        return present.iloc[0:0]
+    if pd.api.types.is_float_dtype(present):
+        if text is not None:
+            written = text.loc[present.index].astype(str)
+            return written[~written.str.match(_INT)]
+        return present[present % 1 != 0] if present.dtype != object else present
+    return present[~present.astype(str).str.match(_INT)]
+
+
+def file_checks(name: str, df: pd.DataFrame, contract: Contract, text: dict[str, pd.Series]) -> list[dict[str, Any]]:
+    """Rows, column set and types of one file. ``text``: float-read int columns as written."""
+    out = []
+    rules = contract.validation
+    if df.empty:
+        return [check(ROWS_CHECK, None, False, file=name, message="header only: no rows")]
+    few = rules.min_file_rows is not None and len(df) < rules.min_file_rows
+    message = f"{len(df)} rows, fewer than validation.min_file_rows = {rules.min_file_rows}" if few else None
+    out.append(check(ROWS_CHECK, None, not few, file=name, observed=len(df), message=message))
+    expected, found = list(contract.columns), [str(c) for c in df.columns]
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in contract.columns]
+    if missing or extra:
+        parts = ([f"missing {missing}"] if missing else []) + ([f"unexpected {extra}"] if extra else [])
+        hint = " (one column named like several? check the delimiter)" if len(found) == 1 and len(expected) > 1 else ""
+        out.append(check(COLUMNS_CHECK, ",".join(missing + extra), False, file=name, message="; ".join(parts) + hint))
+    else:
+        out.append(check(COLUMNS_CHECK, None, True, file=name))
+    for col_name, col in contract.columns.items():
+        if col_name not in df:
+            continue
+        bad = type_problems(df[col_name], col.dtype, text.get(col_name))
+        if not bad.empty:
+            out.append(
+                check(
+                    TYPE_CHECK,
+                    col_name,
+                    False,
+                    file=name,
+                    unexpected_count=len(bad),
+                    examples=[plain(v) for v in bad.head(EXAMPLES).tolist()],
+                    message=f"not {col.dtype} (read as {df[col_name].dtype})",
+                )
+            )
+        else:
+            out.append(check(TYPE_CHECK, col_name, True, file=name))
+    return out
+
+
+def columns_ok(checks: list[dict[str, Any]]) -> bool:
+    """Whether a file's structure is sound enough to run column expectations on it."""
+    return not any(c["expectation"] in (COLUMNS_CHECK, ROWS_CHECK, READ_CHECK) and not c["success"] for c in checks)
+
+
+def _share_psi(a: pd.Series, b: pd.Series, categorical: bool, bins: int = 10) -> float:
+    """PSI of ``a`` against ``b``, less what sampling alone gives (about (k-1)(1/n_a + 1/n_b) for k bins).
+
+    Without the correction two small samples of the same distribution over 25 categories score
+    about 0.2: a fixed threshold would then blame small files for nothing.
+    """
+    a, b = a.dropna(), b.dropna()
+    if a.empty or b.empty:
+        return float("nan")
+    if categorical or not pd.api.types.is_numeric_dtype(b) or not pd.api.types.is_numeric_dtype(a):
+        keys = sorted(set(a.astype(str)) | set(b.astype(str)))
+        ca, cb = a.astype(str).value_counts(), b.astype(str).value_counts()
+        value, k = psi([cb.get(x, 0) for x in keys], [ca.get(x, 0) for x in keys]), len(keys)
+    else:
+        ref = b.to_numpy(dtype=np.float64)
+        inner = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)))[1:-1]
+        k = len(inner) + 1
+        r = np.bincount(np.searchsorted(inner, ref, side="right"), minlength=k)
+        c = np.bincount(np.searchsorted(inner, a.to_numpy(dtype=np.float64), side="right"), minlength=k)
+        value = psi(r, c)
+    return max(0.0, value - (k - 1) * (1 / len(a) + 1 / len(b)))
+
+
+def _shifts(name: str, column: str, frames: dict[str, pd.DataFrame], categorical: bool) -> list[float]:
+    """PSI of one file's column against each other file's (on at most SHIFT_ROWS rows of each)."""
+    mine = frames[name][column].head(SHIFT_ROWS)
+    out = []
+    for other, df in frames.items():
+        if other != name and column in df:
+            value = _share_psi(mine, df[column].head(SHIFT_ROWS), categorical)
+            if not math.isnan(value):
+                out.append(value)
+    return out
+
+
+def sibling_checks(frames: dict[str, pd.DataFrame], contract: Contract) -> list[dict[str, Any]]:
+    """Each file against the others: size, collapsed categories, distribution shift.
+
+    Thresholds come from ``validation`` in the contract; the reference is always the other files,
+    so the defaults adapt to the data: nothing here needs a number that depends on the dataset.
+    """
+    rules: FileChecks = contract.validation
+    out: list[dict[str, Any]] = []
+    if len(frames) < 2:
+        return out
+    sizes = {n: len(f) for n, f in frames.items()}
+    for name, df in frames.items():
+        others = [s for n, s in sizes.items() if n != name]
+        median = float(np.median(others))
+        if rules.min_share_of_median is not None and len(df) < rules.min_share_of_median * median:
+            out.append(
+                check(
+                    SMALL_CHECK,
+                    None,
+                    False,
+                    file=name,
+                    observed=len(df),
+                    message=f"{len(df)} rows, under {rules.min_share_of_median:.0%} of the other files' median "
+                    f"({median:,.0f}): truncated or partial export?",
+                )
+            )
+        rest = pd.concat([f for n, f in frames.items() if n != name], ignore_index=True)
+        for col_name in [*contract.features, contract.target]:
+            col = contract.columns[col_name]
+            if col_name not in df or col_name not in rest:
+                continue
+            values = df[col_name].dropna()
+            categorical = col.categorical or col.value_set is not None or col_name == contract.target
+            if (
+                categorical
+                and len(values) >= rules.collapse_min_rows
+                and values.nunique() == 1
+                and rest[col_name].nunique() > 1
+            ):
+                out.append(
+                    check(
+                        COLLAPSE_CHECK,
+                        col_name,
+                        False,
+                        file=name,
+                        examples=[plain(values.iloc[0])],
+                        message=f"every one of {len(values):,} values is {plain(values.iloc[0])!r}; "
+                        f"the other files have {rest[col_name].nunique()} values",
+                    )
+                )
+                continue
+            if rules.max_psi is None or len(values) < rules.collapse_min_rows:
+                continue
+            if categorical and rest[col_name].nunique() > MAX_SHIFT_CATEGORIES:
+                continue  # near-unique text (names, free text): PSI over it measures nothing
+            shifts = _shifts(name, col_name, frames, categorical)
+            if len(shifts) == 1:  # two files: the newer (later by name) is judged against the older
+                blamed = name == sorted(frames)[-1] and shifts[0] > rules.max_psi
+            else:  # several: a file is off when it is far from most of the others, not just from one
+                blamed = sum(x > rules.max_psi for x in shifts) > len(shifts) / 2
+            if blamed:
+                worst = float(np.median(shifts))
+                out.append(
+                    check(
+                        SHIFT_CHECK,
+                        col_name,
+                        False,
+                        file=name,
+                        observed=round(worst, 4),
+                        message=f"PSI {worst:.3f} (median against the other {len(shifts)} files) > "
+                        f"validation.max_psi {rules.max_psi}",
+                    )
+                )
+    return out
+
+
+def leakage_check(df: pd.DataFrame, contract: Contract, file: str) -> dict[str, Any]:
+    """Per file, so a leak that arrives with one batch is named with that batch."""
+    leaks = leakage_findings(df, contract)
+    return check(
+        LEAKAGE,
+        ",".join(leaks) or None,
+        not leaks,
+        file=file,
+        message=", ".join(f"{k} predicts the target for {v:.2%} of rows" for k, v in leaks.items()) or None,
+    )
+
+
+def describe(c: dict[str, Any]) -> str:
+    """One line naming the expectation, column, file and a few offending values."""
+    where = f" on column '{c['column']}'" if c.get("column") else ""
+    where += f" in {c['file']}" if c.get("file") else ""
+    parts = [f"{c['expectation']}{where}"]
+    if c.get("unexpected_count"):
+        parts.append(f"{c['unexpected_count']} bad rows, e.g. {c.get('examples')}")
+    if "observed" in c and not c.get("message"):
+        parts.append(f"observed {c['observed']}")
+    if c.get("message"):
+        parts.append(str(c["message"]))
+    return parts[0] + (" — " + "; ".join(parts[1:]) if parts[1:] else "")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    status = "✅ passed" if report["success"] else f"❌ failed ({report['failed']} of {report['evaluated']} checks)"
+    lines = [
+        f"### Data validation: {status}",
+        "",
+        f"Dataset `{report['dataset']}`, {report['rows']:,} rows in {len(report['files'])} files, "
+        f"sha256 `{report['data_sha256'][:12]}`.",
+        "",
+    ]
+    failed = [c for c in report["checks"] if not c["success"]]
+    if failed:
+        lines += ["| expectation | file | column | problem |", "|---|---|---|---|"]
+        for c in failed:
+            problem = re.sub(r"\s+", " ", describe(c).split(" — ", 1)[-1]).replace("|", "\\|")
+            file = str(c.get("file") or "all files").rsplit("/", 1)[-1]
+            lines.append(f"| `{c['expectation']}` | {file} | {c.get('column') or ''} | {problem} |")
+    else:
+        lines.append(f"All {report['evaluated']} checks passed.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,75 @@
+"""Reading one raw data file for validation: what pandas made of it, and what it could not read.
+
+Unreadable files (binary garbage, a parser error, an empty file) and a last row cut short are
+reported, not raised, so the ``validate`` stage can name every broken file in one run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from mlpipe.config import Contract
+from mlpipe.io.files import read_table, text_columns
+
+_TAIL = 1 << 16
+
+
+@dataclass
+class DataFile:
+    path: Path
+    frame: pd.DataFrame | None = None
+    error: str | None = None  # why it could not be read at all
+    truncated: str | None = None  # why the last row looks cut short
+    text: dict[str, pd.Series] = field(default_factory=dict)  # int columns read as floats, as written
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def load(path: Path, contract: Contract) -> DataFile:
+    out = DataFile(path)
+    try:
+        out.frame = read_table(path, text_columns(contract))
+    except pd.errors.EmptyDataError:
+        out.error = "file is empty (no header, no rows)"
+        return out
+    except UnicodeDecodeError as err:
+        out.error = f"not UTF-8 text (byte {err.start}): binary or another encoding?"
+        return out
+    except Exception as err:  # pandas/pyarrow raise many types; the message is what helps
+        out.error = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
+        return out
+    if path.suffix.lower() == ".csv":
+        out.truncated = _short_last_row(path)
+        floats = [
+            n for n, c in contract.columns.items()
+            if c.dtype == "int" and n in out.frame and pd.api.types.is_float_dtype(out.frame[n])
+        ]  # fmt: skip
+        if floats:  # only the text tells `46` (a blank elsewhere made it float) from `46.0`
+            raw = pd.read_csv(path, encoding="utf-8-sig", usecols=floats, dtype=str, keep_default_na=False)
+            out.text = {n: raw[n] for n in floats}
+    return out
+
+
+def _short_last_row(path: Path) -> str | None:
+    """A last line with fewer fields than the header: the file was cut mid-row."""
+    with path.open("rb") as fh:
+        header = fh.readline()
+        fh.seek(0, io.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - _TAIL))
+        tail = fh.read()
+    lines = [ln for ln in tail.decode("utf-8", errors="replace").splitlines() if ln.strip()]
+    if not lines or size <= len(header):
+        return None
+    n_header = len(next(csv.reader([header.decode("utf-8-sig", errors="replace")])))
+    n_last = len(next(csv.reader([lines[-1]])))
+    if n_last < n_header:
+        return f"the last row has {n_last} of {n_header} fields: the file was cut short"
+    return None

@@ -1,0 +1,91 @@
+"""The great-expectations 1.x edge: expectation specs (plain data) in, check dicts (plain data) out.
+
+great-expectations is imported here only, inside the call (about 5 s), with analytics off and an
+ephemeral context (nothing written to disk). Its own errors for bad expectation names or kwargs
+become :class:`~mlpipe.errors.ConfigError` naming the expectation; ``result.success`` is read per
+expectation, never trusted as a whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import pandas as pd
+
+from mlpipe.core.expectations import Spec
+from mlpipe.core.validation import EXAMPLES, check, plain
+from mlpipe.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def _camel(snake: str) -> str:
+    return "".join(part.capitalize() for part in snake.split("_"))
+
+
+def run_batches(batches: list[tuple[str | None, pd.DataFrame, list[Spec]]]) -> list[dict[str, Any]]:
+    """Run each (label, frame, specs) batch; every check carries its batch's label as ``file``."""
+    if not batches:
+        return []
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    t0 = time.perf_counter()
+    import great_expectations as gx  # noqa: PLC0415 - about 5 s: only validation pays for it
+    import great_expectations.expectations as gxe  # noqa: PLC0415
+    from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: PLC0415
+
+    log.info("great-expectations %s imported in %.1fs", gx.__version__, time.perf_counter() - t0)
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_def = (
+        ctx.data_sources.add_pandas("raw").add_dataframe_asset("raw").add_batch_definition_whole_dataframe("all")
+    )
+    checks: list[dict[str, Any]] = []
+    for i, (label, df, specs) in enumerate(batches):
+        if not specs:
+            continue
+        suite = ctx.suites.add(gx.ExpectationSuite(name=f"contract-{i}"))
+        for spec in specs:
+            cls = getattr(gxe, _camel(spec.type), None)
+            if cls is None:
+                raise ConfigError(f"contract expectations: unknown great-expectations expectation '{spec.type}'")
+            try:
+                suite.add_expectation(cls(**spec.kwargs))
+            except Exception as err:  # gx raises pydantic errors of its own for bad kwargs
+                raise ConfigError(f"contract expectations: {spec.type} {spec.kwargs}: {err}") from None
+        definition = ctx.validation_definitions.add(
+            gx.ValidationDefinition(name=f"contract-{i}", data=batch_def, suite=suite)
+        )
+        result = definition.run(batch_parameters={"dataframe": df}, result_format="SUMMARY")
+        checks.extend(_check(r, label) for r in result.results)
+    return checks
+
+
+def run_gx(df: pd.DataFrame, specs: list[Spec]) -> list[dict[str, Any]]:
+    """One frame, one suite (the monitor's window)."""
+    return run_batches([(None, df, specs)])
+
+
+def _check(r: Any, label: str | None) -> dict[str, Any]:
+    cfg = r.expectation_config
+    info = r.result or {}
+    exc = r.exception_info or {}
+    messages = sorted(
+        {str(v.get("exception_message")) for v in exc.values() if isinstance(v, dict) and v.get("raised_exception")}
+    )
+    if exc.get("raised_exception"):
+        messages.append(str(exc.get("exception_message")))
+    extra: dict[str, Any] = {"kwargs": {k: v for k, v in cfg.kwargs.items() if k not in ("column", "batch_id")}}
+    if label is not None:
+        extra["file"] = label
+    if "unexpected_count" in info:
+        extra["unexpected_count"] = info["unexpected_count"]
+        extra["unexpected_percent"] = info.get("unexpected_percent")
+        extra["examples"] = [plain(v) for v in (info.get("partial_unexpected_list") or [])[:EXAMPLES]]
+    if "observed_value" in info:
+        extra["observed"] = plain(info["observed_value"])
+    if messages:
+        extra["message"] = "; ".join(messages)[:500]
+    return check(cfg.type, cfg.kwargs.get("column"), bool(r.success), **extra)
