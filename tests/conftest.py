@@ -42,6 +42,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``behaviour_check``: one test per check the contract declares (none declared: one skip)."""
+    if "behaviour_check" in metafunc.fixturenames:
+        checks = _config()[1].behaviour
+        ids = [c.name for c in checks]
+        values = checks or [pytest.param(None, marks=pytest.mark.skip(reason="contract.yaml declares no behaviour"))]
+        metafunc.parametrize("behaviour_check", values, ids=ids or None)
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

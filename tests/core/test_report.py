@@ -1,4 +1,8 @@
-"""The PR report against golden Markdown. Re-record with UPDATE_GOLDEN=1 after an intended change."""
+"""The PR report against golden Markdown. Re-record with UPDATE_GOLDEN=1 after an intended change.
+
+The report's inputs are built here from a dataset of the tests' own (``tests.datasets.INCOME``) and
+default params, so the golden files do not change when a fork swaps in its data.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mlpipe.config import Contract
+from mlpipe.config import Contract, Params, parse_contract, parse_params
 from mlpipe.core.profile import data_diff, profile, psi
 from mlpipe.core.report import ReportInputs, build
+from mlpipe.core.synth import synthesise
+from tests.datasets import INCOME
 
 pytestmark = pytest.mark.unit
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -29,7 +35,7 @@ BASELINE = {"roc_auc": 0.87, "pr_auc": 0.84, "f1": 0.81, "accuracy": 0.80, "log_
 SLICES = {
     "metric": "accuracy",
     "min_size": 100,
-    "attributes": {"SEX": {"gap": 0.04, "best": "Male", "worst": "Female", "groups": {}, "skipped": {}}},
+    "attributes": {"sex": {"gap": 0.04, "best": "Male", "worst": "Female", "groups": {}, "skipped": {}}},
 }
 
 
@@ -46,15 +52,26 @@ def _validation(df: pd.DataFrame, contract: Contract, sha: str, failed: list[dic
         "rows": len(df),
         "data_sha256": sha,
         "checks": checks,
-        "profile": profile(df, contract, {f"acs_ma_{y}.csv": int(n) for y, n in df["year"].value_counts().items()}),
+        "profile": profile(df, contract, {f"part_{y}.csv": int(n) for y, n in df["part"].value_counts().items()}),
     }
 
 
 @pytest.fixture(scope="module")
-def frames(raw_sample: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    base = raw_sample[raw_sample["year"] <= 2015]
-    head = raw_sample[raw_sample["year"] <= 2016].copy()
-    head.loc[head["year"] == 2016, "AGEP"] = head.loc[head["year"] == 2016, "AGEP"] + 15
+def contract() -> Contract:
+    return parse_contract(INCOME)
+
+
+@pytest.fixture(scope="module")
+def params() -> Params:
+    return parse_params({"train": {"model": {"kind": "hist_gradient_boosting"}, "baseline": {"kind": "prior"}}})
+
+
+@pytest.fixture(scope="module")
+def frames(contract: Contract) -> tuple[pd.DataFrame, pd.DataFrame]:
+    df = synthesise(contract, 2000, seed=0).assign(part=[1] * 1000 + [2] * 1000)
+    base = df[df["part"] == 1]
+    head = df.copy()
+    head.loc[head["part"] == 2, "age"] = (head.loc[head["part"] == 2, "age"] + 15).clip(upper=90)
     return base, head
 
 
@@ -71,25 +88,25 @@ def test_report_for_a_regressing_pr_with_new_data(
     }
     new_params = params.model_dump(mode="json")
     new_params["train"]["model"]["max_iter"] = 50
-    failed = [{"expectation": "expect_column_values_to_be_in_set", "column": "SCHL", "success": False,
-               "unexpected_count": 2, "examples": [99, 99]}]  # fmt: skip
+    failed = [{"expectation": "expect_column_values_to_be_in_set", "column": "workclass", "success": False,
+               "file": "part_2.csv", "unexpected_count": 2, "examples": ["Retired", "Retired"]}]  # fmt: skip
     text = build(
         ReportInputs(
             base="main",
             params=new_params,
-            metrics=_metrics(worse, {"SEX": 0.05}),
+            metrics=_metrics(worse, {"sex": 0.05}),
             validation=_validation(head, contract, "b" * 64, failed),
             slices=SLICES,
             gate=gate,
             base_params=params.model_dump(mode="json"),
-            base_metrics=_metrics(METRICS, {"SEX": 0.04}),
+            base_metrics=_metrics(METRICS, {"sex": 0.04}),
             base_validation=_validation(base, contract, "a" * 64),
             plots=["reports/plots/roc.json"],
         )
     )
     assert "❌ Gate failed" in text
-    assert "| `train.model.max_iter` | 100 | 50 |" in text
-    assert "| `acs_ma_2016.csv` | – | 1000 |" in text
+    assert "| `train.model.max_iter` | 200 | 50 |" in text
+    assert "| `part_2.csv` | – | 1000 |" in text
     check_golden("report_regression.md", text)
 
 
@@ -101,7 +118,7 @@ def test_report_when_the_base_has_no_pipeline_yet(
         ReportInputs(
             base="main",
             params=params.model_dump(mode="json"),
-            metrics=_metrics(METRICS, {"SEX": 0.04}),
+            metrics=_metrics(METRICS, {"sex": 0.04}),
             validation=_validation(head, contract, "b" * 64),
             slices=SLICES,
         )
@@ -114,7 +131,7 @@ def test_psi_and_data_diff(frames: tuple[pd.DataFrame, pd.DataFrame], contract: 
     assert psi([10, 10], [10, 10]) == 0
     assert psi([90, 10], [10, 90]) > 1
     base, head = frames
-    diff = data_diff(profile(base, contract, {}), profile(head.drop(columns=["DIS"]), contract, {}))
-    assert diff["schema"]["removed"] == ["DIS"]
-    assert diff["shift"]["AGEP"]["psi"] > 0.1
-    assert diff["shift"]["SEX"]["psi"] < 0.05
+    diff = data_diff(profile(base, contract, {}), profile(head.drop(columns=["occupation"]), contract, {}))
+    assert diff["schema"]["removed"] == ["occupation"]
+    assert diff["shift"]["age"]["psi"] > 0.1
+    assert diff["shift"]["sex"]["psi"] < 0.05

@@ -1,5 +1,8 @@
 """Model regression tests on the real data: quality, fairness gaps, behaviour, determinism, golden rows.
 
+They need the real data (skipped when it cannot be had); the bars are the repository's own
+(params.yaml gate, contract.yaml behaviour), so they follow a swapped-in dataset.
+
 The model is trained here, in-process, exactly as the ``train`` stage does (same function,
 params.yaml, data), so these tests need no pipeline outputs.
 """
@@ -14,12 +17,14 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from mlpipe.config import Contract, Params
-from mlpipe.core.features import TARGET, feature_frame, prepare, slice_groups
+from mlpipe.config import BehaviourCheck, Contract, Params
+from mlpipe.core import behaviour
+from mlpipe.core.features import TARGET, feature_frame, model_input, prepare, slice_groups
 from mlpipe.core.metrics import classification_metrics, slice_report
 from mlpipe.core.model import positive_proba
 from mlpipe.core.split import split
 from mlpipe.stages.train import fit
+from mlpipe.io.files import read_table, text_columns
 from mlpipe.tasks.golden import GOLDEN
 
 pytestmark = pytest.mark.regression
@@ -71,23 +76,14 @@ def _p(trained: Trained, contract: Contract, frame: pd.DataFrame) -> np.ndarray:
     return positive_proba(trained.model, feature_frame(frame, contract))
 
 
-def test_minimum_functionality_children_are_not_employed(trained: Trained, contract: Contract) -> None:
-    kids = trained.test[trained.test["AGEP"] < 16]
-    assert len(kids) > 1000
-    assert (_p(trained, contract, kids) < 0.05).mean() >= 0.99
-
-
-def test_directional_turning_an_adult_into_a_child_lowers_the_prediction(trained: Trained, contract: Contract) -> None:
-    adults = trained.test[trained.test["AGEP"].between(25, 60)].head(2000)
-    as_children = adults.assign(AGEP=12.0)
-    assert (_p(trained, contract, as_children) < _p(trained, contract, adults)).mean() >= 0.99
-
-
-def test_directional_a_doctorate_does_not_lower_employment_on_average(trained: Trained, contract: Contract) -> None:
-    adults = trained.test[trained.test["AGEP"].between(25, 60)].head(2000)
-    doctors = adults.assign(SCHL="Doctorate degree")
-    no_school = adults.assign(SCHL="No schooling completed")
-    assert _p(trained, contract, doctors).mean() > _p(trained, contract, no_school).mean() + 0.05
+def test_behaviour_declared_in_the_contract(
+    behaviour_check: BehaviourCheck, trained: Trained, raw: pd.DataFrame, contract: Contract
+) -> None:
+    """contract.yaml ``behaviour:``: the dataset's domain facts, run by one generic test."""
+    check = behaviour_check
+    test_raw = raw[raw[contract.id].isin(trained.test[contract.id])]
+    outcome = behaviour.run(check, test_raw, lambda rows: positive_proba(trained.model, model_input(rows, contract)))
+    assert outcome.passed, f"{check.name}: {outcome.detail} ({outcome.rows} rows)"
 
 
 def test_invariance_to_row_and_column_order(trained: Trained, contract: Contract) -> None:
@@ -101,8 +97,8 @@ def test_invariance_to_row_and_column_order(trained: Trained, contract: Contract
 
 def test_invariance_to_columns_that_are_not_features(trained: Trained, contract: Contract) -> None:
     sample = trained.test.head(500)
-    changed = sample.assign(id=sample["id"] + 10**6, year=1900)
-    np.testing.assert_array_equal(_p(trained, contract, changed), _p(trained, contract, sample))
+    others = {c: sample[c].iloc[::-1].to_numpy() for c in sample.columns if c not in contract.features}
+    np.testing.assert_array_equal(_p(trained, contract, sample.assign(**others)), _p(trained, contract, sample))
 
 
 def test_training_is_deterministic(trained: Trained, params: Params, contract: Contract) -> None:
@@ -112,7 +108,11 @@ def test_training_is_deterministic(trained: Trained, params: Params, contract: C
 
 def test_golden_predictions(trained: Trained, root: Path, contract: Contract) -> None:
     """Re-record with `make golden` only after an intended change to data, features or params."""
-    golden = pd.read_csv(root / GOLDEN)
+    if not (root / GOLDEN).exists():
+        pytest.skip(f"no {GOLDEN}: record it with `make golden` after `make repro`")
+    golden = read_table(root / GOLDEN, text_columns(contract))
     raw = golden.drop(columns=["expected_probability"])
+    if set(raw.columns) != set(contract.columns):
+        pytest.skip(f"{GOLDEN} was recorded for other data (its columns are not the contract's): run `make golden`")
     p = positive_proba(trained.model, feature_frame(prepare(raw, contract), contract))
     np.testing.assert_allclose(p, golden["expected_probability"].to_numpy(), atol=1e-8)

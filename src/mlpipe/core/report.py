@@ -100,12 +100,13 @@ def _validation_section(v: dict[str, Any]) -> list[str]:
     if v.get("success"):
         return ["### Data validation: ✅ passed", "", f"All {v['evaluated']} checks passed on {v['rows']:,} rows.", ""]
     lines = [f"### Data validation: ❌ {v['failed']} of {v['evaluated']} checks failed", ""]
-    lines += ["| expectation | column | bad rows | examples / message |", "|---|---|---|---|"]
+    lines += ["| expectation | file | column | bad rows | examples / message |", "|---|---|---|---|---|"]
     for c in v["checks"]:
         if not c["success"]:
             detail = c.get("examples") or c.get("message") or c.get("observed") or ""
+            file = str(c.get("file") or "all files").rsplit("/", 1)[-1]
             lines.append(
-                f"| `{c['expectation']}` | {c.get('column') or c.get('file') or ''} "
+                f"| `{c['expectation']}` | {file} | {c.get('column') or ''} "
                 f"| {c.get('unexpected_count', '')} | {str(detail)[:120].replace('|', '/')} |"
             )
     return [*lines, ""]
