@@ -20,8 +20,8 @@ def by_age(rows: pd.DataFrame) -> np.ndarray:
 def test_minimum_functionality() -> None:
     young = BehaviourCheck(name="young", rows={"age": {"max": 4}}, max_probability=0.15, min_rows=5)
     assert behaviour.run(young, RAW, by_age).passed
-    older = young.model_copy(update={"rows": {"age": {"max": 20}}})
-    out = behaviour.run(BehaviourCheck.model_validate(older.model_dump(by_alias=True)), RAW, by_age)
+    older = BehaviourCheck(name="older", rows={"age": {"max": 20}}, max_probability=0.15, min_rows=5)
+    out = behaviour.run(older, RAW, by_age)
     assert not out.passed
     assert "of rows have probability ≤ 0.15" in out.detail
 
