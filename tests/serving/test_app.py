@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 
 from mlpipe.io.predlog import read_prediction_log
 from mlpipe.serving.app import create_app
+from mlpipe.config import Contract
+from mlpipe.core.schema import target_values
+from tests.datasets import bounded_numeric, coded_feature, non_nullable_feature, numeric_feature, unknown_value
 from tests.servers import Served
 
 pytestmark = pytest.mark.integration
@@ -45,38 +48,49 @@ def test_predict_one_and_batch_match_training(client: TestClient, served: Served
     body = r.json()
     assert body["request_id"] == "req-1"
     assert r.headers["x-request-id"] == "req-1"
-    assert body["id"] == rec["id"]
-    assert body["probability"] == served.trained[rec["id"]]
-    assert body["prediction"] == (1 if body["probability"] >= served.params.evaluate.threshold else 0)
+    key = served.contract.id
+    assert body["id"] == rec[key]
+    assert body["probability"] == served.trained[rec[key]]
+    negative, positive = target_values(served.contract)
+    assert body["prediction"] == (positive if body["probability"] >= served.params.evaluate.threshold else negative)
     recs = [served.record(i) for i in range(25)]
     out = client.post("/predict/batch", json={"records": recs}).json()
-    assert [p["id"] for p in out["predictions"]] == [r["id"] for r in recs]
-    assert [p["probability"] for p in out["predictions"]] == [served.trained[r["id"]] for r in recs]
+    assert [p["id"] for p in out["predictions"]] == [r[key] for r in recs]
+    assert [p["probability"] for p in out["predictions"]] == [served.trained[r[key]] for r in recs]
 
 
 def test_the_id_is_optional(client: TestClient, served: Served) -> None:
     rec = served.record(0)
-    del rec["id"]
+    del rec[served.contract.id]
     body = client.post("/predict", json=rec).json()
     assert body["id"] is None
     assert 0 <= body["probability"] <= 1
 
 
-@pytest.mark.parametrize(
-    ("change", "field", "says"),
-    [
-        ({"AGEP": None}, "AGEP", "valid integer"),
-        ({"AGEP": 130}, "AGEP", "less than or equal to 99"),
-        ({"AGEP": -1}, "AGEP", "greater than or equal to 0"),
-        ({"AGEP": "forty"}, "AGEP", "valid integer"),
-        ({"SCHL": 99}, "SCHL", "Input should be 0, 1, 2"),
-        ({"SEX": "male"}, "SEX", "Input should be 1 or 2"),
-        ({"colour": "red"}, "colour", "Extra inputs are not permitted"),
-    ],
-)
-def test_bad_fields_get_422_naming_them(
-    client: TestClient, served: Served, change: dict[str, Any], field: str, says: str
-) -> None:
+_SAYS = {"int": "valid integer", "float": "valid number", "str": "valid string", "bool": "valid boolean"}
+
+
+def _bad_field(case: str, c: Contract) -> tuple[dict[str, Any], str, str]:
+    """(change to a good record, the field to be named, what its problem says), from the contract."""
+    if case == "missing_value":
+        name = non_nullable_feature(c)
+        col = c.columns[name]
+        return {name: None}, name, "Input should be" if col.value_set is not None else _SAYS[col.dtype]
+    if case == "above_max":
+        name, col = bounded_numeric(c)
+        return {name: (col.max or 0) + 1000}, name, f"less than or equal to {col.max:g}"
+    if case == "text_in_number":
+        name = numeric_feature(c)
+        return {name: "forty"}, name, "valid"
+    if case == "unknown_code":
+        name, values = coded_feature(c)
+        return {name: unknown_value(values)}, name, "Input should be"
+    return {"colour": "red"}, "colour", "Extra inputs are not permitted"
+
+
+@pytest.mark.parametrize("case", ["missing_value", "above_max", "text_in_number", "unknown_code", "extra_field"])
+def test_bad_fields_get_422_naming_them(client: TestClient, served: Served, case: str) -> None:
+    change, field, says = _bad_field(case, served.contract)
     r = client.post("/predict", json={**served.record(0), **change})
     assert r.status_code == 422
     assert says in problems(r)[field]
@@ -84,17 +98,19 @@ def test_bad_fields_get_422_naming_them(
 
 def test_missing_field_and_bad_json(client: TestClient, served: Served) -> None:
     rec = served.record(0)
-    del rec["SCHL"]
-    assert problems(client.post("/predict", json=rec)) == {"SCHL": "Field required"}
-    r = client.post("/predict", content=b'{"AGEP": 4', headers={"content-type": "application/json"})
+    name = served.contract.features[-1]
+    del rec[name]
+    assert problems(client.post("/predict", json=rec)) == {name: "Field required"}
+    r = client.post("/predict", content=b'{"x": 4', headers={"content-type": "application/json"})
     assert r.status_code == 422
     assert "JSON" in problems(r)["(body)"]
 
 
 def test_batch_errors_name_the_record(client: TestClient, served: Served) -> None:
     recs = [served.record(i) for i in range(3)]
-    recs[2]["MAR"] = 42
-    assert "Input should be" in problems(client.post("/predict/batch", json={"records": recs}))["records[2].MAR"]
+    change, field, says = _bad_field("extra_field", served.contract)
+    recs[2].update(change)
+    assert says in problems(client.post("/predict/batch", json={"records": recs}))[f"records[2].{field}"]
     assert client.post("/predict/batch", json={"records": []}).status_code == 422
 
 
@@ -177,7 +193,7 @@ def test_an_exception_in_scoring_is_a_500_and_the_worker_lives_on(served: Served
 
 def test_metrics(client: TestClient, served: Served) -> None:
     client.post("/predict", json=served.record(0))
-    client.post("/predict", json={"AGEP": 1})
+    client.post("/predict", json={"colour": 1})
     text = client.get("/metrics").text
     version = served.card["model"]["sha256"][:12]
     assert 'mlpipe_requests_total{endpoint="/predict",status="200"} 1.0' in text
@@ -200,8 +216,9 @@ def test_every_prediction_is_logged(client: TestClient, served: Served, tmp_path
     row = df[df["request_id"] == one["request_id"]].iloc[0]
     assert row["probability"] == one["probability"]
     assert row["model_version"] == one["model_version"]
-    assert row["AGEP"] == served.record(1)["AGEP"]
-    assert row["id"] == served.record(1)["id"]
+    feature = served.contract.features[0]
+    assert row[feature] == served.record(1)[feature] or served.record(1)[feature] is None
+    assert row["id"] == served.record(1)[served.contract.id]  # the log names the id column "id"
     assert row["ts"].endswith("Z")
 
 
@@ -210,8 +227,13 @@ def test_openapi_schema_comes_from_the_contract(client: TestClient, served: Serv
     rec = schemas["Record"]
     assert set(rec["required"]) == set(served.contract.features)
     assert rec["additionalProperties"] is False
-    assert rec["properties"]["AGEP"]["minimum"] == 0
-    assert rec["properties"]["AGEP"]["maximum"] == 99
-    assert rec["properties"]["SCHL"]["enum"] == list(range(25))
-    assert "21 = Bachelor's degree" in rec["properties"]["SCHL"]["description"]
+    name, col = bounded_numeric(served.contract)
+    assert rec["properties"][name]["maximum"] == col.max
+    coded, values = coded_feature(served.contract)
+    prop = rec["properties"][coded]
+    assert (prop.get("enum") or [x.get("enum", [None])[0] for x in prop.get("anyOf", [])]) is not None
+    labels = served.contract.columns[coded].labels
+    if labels:
+        code, label = next(iter(labels.items()))
+        assert f"{code} = {label}" in prop["description"]
     assert schemas["BatchRequest"]["properties"]["records"]["maxItems"] == served.params.serve.max_batch_rows

@@ -63,7 +63,7 @@ def test_shadow(served: Served, challenger_card: Path, baseline: dict[int, float
             version = c.get("/version").json()
             metrics = c.get("/metrics").text
         assert {a["model_version"] for a in answers} == {champion}  # only the champion answers
-        assert [a["probability"] for a in answers] == [served.trained[r["id"]] for r in records]
+        assert [a["probability"] for a in answers] == [served.trained[r[served.contract.id]] for r in records]
         assert version["challenger"]["mode"] == "shadow"
         assert version["challenger"]["model_version"] == challenger
         wait_for_log(tmp_path / "log", 40)
@@ -113,7 +113,7 @@ def test_canary_is_sticky_and_splits_traffic(
         assert set(split) == {champion, challenger}
         assert 60 <= split[challenger] <= 140  # about half
         for r, a in zip(records, answers, strict=True):
-            expected = served.trained[r["id"]] if a["model_version"] == champion else baseline[r["id"]]
+            expected = served.trained[r[served.contract.id]] if a["model_version"] == champion else baseline[r[served.contract.id]]
             assert a["probability"] == expected
         assert again == [a["model_version"] for a in answers[:30]]  # sticky by record id
         assert len(keyed) == 1  # sticky by key, whatever the record

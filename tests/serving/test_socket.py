@@ -18,6 +18,7 @@ import pytest
 
 from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import read_prediction_log
+from tests.datasets import coded_feature, unknown_value
 from tests.servers import Served, Server, start_server, stop_server
 
 pytestmark = pytest.mark.integration
@@ -30,10 +31,11 @@ def test_endpoints_over_a_socket(server: Server, served: Served) -> None:
         assert c.get("/version").json()["model_sha256"] == served.card["model"]["sha256"]
         r = c.post("/predict", json=served.record(0))
         assert r.status_code == 200
-        assert r.json()["probability"] == served.trained[served.record(0)["id"]]
-        bad = c.post("/predict", json={**served.record(0), "RAC1P": 0})
+        assert r.json()["probability"] == served.trained[served.record(0)[served.contract.id]]
+        coded, values = coded_feature(served.contract)
+        bad = c.post("/predict", json={**served.record(0), coded: unknown_value(values)})
         assert bad.status_code == 422
-        assert bad.json()["problems"][0]["field"] == "RAC1P"
+        assert bad.json()["problems"][0]["field"] == coded
         big = c.post("/predict", content=b"x" * (served.params.serve.max_body_bytes + 1))
         assert big.status_code == 413
         assert "mlpipe_request_latency_seconds_bucket" in c.get("/metrics").text
@@ -56,7 +58,7 @@ def test_concurrent_requests_are_micro_batched(server: Server, served: Served) -
     records = [served.record(i) for i in range(200)]
     before = _batch_stats(httpx.get(f"{server.url}/metrics").text)
     got = asyncio.run(_concurrent(server.url, records))
-    assert got == [served.trained[r["id"]] for r in records]  # every answer went back to its own request
+    assert got == [served.trained[r[served.contract.id]] for r in records]  # every answer went back to its own request
     count, total = (a - b for a, b in zip(_batch_stats(httpx.get(f"{server.url}/metrics").text), before, strict=True))
     assert total == 200
     assert count < 200, "200 concurrent requests were scored one by one"
@@ -66,7 +68,7 @@ def test_without_micro_batching_each_request_is_scored_alone(served: Served, tmp
     s = start_server(served.repo, tmp_path / "log", "--micro-batch", "off")
     try:
         records = [served.record(i) for i in range(30)]
-        assert asyncio.run(_concurrent(s.url, records)) == [served.trained[r["id"]] for r in records]
+        assert asyncio.run(_concurrent(s.url, records)) == [served.trained[r[served.contract.id]] for r in records]
         assert _batch_stats(httpx.get(f"{s.url}/metrics").text) == (30.0, 30.0)
     finally:
         stop_server(s)
@@ -84,7 +86,7 @@ def test_train_batch_and_service_give_identical_predictions(server: Server, serv
     # the service, one record at a time and as one batch
     records = [{c: r[c].item() for c in [served.contract.id, *served.contract.features]} for _, r in rows.iterrows()]
     with httpx.Client(base_url=server.url, timeout=60) as c:
-        single = {r["id"]: c.post("/predict", json=r).json()["probability"] for r in records[:50]}
+        single = {r[served.contract.id]: c.post("/predict", json=r).json()["probability"] for r in records[:50]}
         many = c.post("/predict/batch", json={"records": records}).json()["predictions"]
     trained = served.trained
     ids = rows[served.contract.id].tolist()

@@ -1,4 +1,4 @@
-"""``make monitor`` on a real pipeline run: next year's real data, a drifted window, the prediction log;
+"""``make monitor`` on a real pipeline run: new data from the same population, a drifted window, the log;
 and ``make monitor-issue`` with a stand-in ``gh`` (one issue, never a duplicate)."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mlpipe.io.example_data import WHEEL_CACHE, load_all_years
+from mlpipe.core.synth import synthesise
 from mlpipe.io.pipeline import child_env
+from tests.datasets import bounded_numeric, coded_feature, unknown_value
 from tests.repos import ROOT
 from tests.servers import Served
 
@@ -22,12 +23,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def next_year(served: Served) -> pd.DataFrame:
-    wheel = next((ROOT / WHEEL_CACHE).glob("nannyml-*.whl"), None)
-    if wheel is None:
-        pytest.fail(f"the example wheel is not in {WHEEL_CACHE}: run `make data`")
-    df = load_all_years(wheel)
-    return df[df["year"] == 2017].sample(n=4000, random_state=0)
+def window(served: Served) -> pd.DataFrame:
+    """4,000 new rows from the population the served model was trained on (same world, new seed)."""
+    c = served.contract
+    return synthesise(c, 4000, seed=7, first_id=10**7 if c.columns[c.id].dtype == "int" else None)
 
 
 def monitor(served: Served, window: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
@@ -37,16 +36,17 @@ def monitor(served: Served, window: Path) -> tuple[subprocess.CompletedProcess[s
     return res, json.loads((served.repo / "reports/monitor/monitor.json").read_text())
 
 
-def test_the_next_real_year_shows_mild_drift_honestly(served: Served, next_year: pd.DataFrame, tmp_path: Path) -> None:
-    next_year.to_csv(tmp_path / "2017.csv", index=False)
-    _res, report = monitor(served, tmp_path / "2017.csv")
+def test_new_data_from_the_same_population_does_not_alert(served: Served, window: pd.DataFrame, tmp_path: Path) -> None:
+    window.to_csv(tmp_path / "new.csv", index=False)
+    _res, report = monitor(served, tmp_path / "new.csv")
     assert report["window"]["rows"] == 4000
-    assert report["verdict"] == {"alert": False, "judged": True, "reasons": []}
+    assert report["verdict"] == {"alert": False, "judged": True, "reasons": []}, report["verdict"]
     psi = {f["name"]: f["psi"] for f in report["features"]}
-    assert 0 < max(psi.values()) < 0.1  # real but mild
+    assert set(psi) == set(served.contract.features)
+    assert max(psi.values()) < 0.1
     assert report["quality"]["failed"] == 0
     assert set(report["metrics"]) == {"roc_auc", "pr_auc", "f1", "accuracy", "log_loss", "brier"}
-    assert set(report["slices"]) == {"SEX", "RAC1P", "AGEP"}
+    assert set(report["slices"]) == set(served.contract.sensitive)
     md = (served.repo / "reports/monitor/monitor.md").read_text()
     assert "✅ No alert" in md
     assert "| roc_auc |" in md
@@ -54,23 +54,28 @@ def test_the_next_real_year_shows_mild_drift_honestly(served: Served, next_year:
 
 
 def test_a_drifted_window_alerts_and_plots_the_drifted_features(
-    served: Served, next_year: pd.DataFrame, tmp_path: Path
+    served: Served, window: pd.DataFrame, tmp_path: Path
 ) -> None:
-    shifted = next_year.assign(AGEP=(next_year["AGEP"] + 25).clip(upper=99))  # an older population
-    shifted.loc[shifted.index[:40], "SCHL"] = 99  # and a few codes the contract does not know
+    name, col = bounded_numeric(served.contract)
+    lo = col.min if col.min is not None else float(window[name].min())
+    shifted = window.assign(**{name: (col.max or 0) - ((col.max or 0) - lo) * 0.02})  # everyone at the top
+    coded, values = coded_feature(served.contract)
+    shifted[coded] = shifted[coded].astype(object)
+    shifted.loc[shifted.index[:40], coded] = unknown_value(values)  # and a few values the contract does not know
     shifted.to_csv(tmp_path / "shifted.csv", index=False)
     _, report = monitor(served, tmp_path / "shifted.csv")
     v = report["verdict"]
     assert v["alert"]
-    assert any(r.startswith("1 feature(s) drifted: AGEP") or "AGEP" in r for r in v["reasons"])
+    assert any("drifted" in r and name in r for r in v["reasons"]), v["reasons"]
     assert any("data-quality expectation(s) failed" in r for r in v["reasons"])
-    assert (served.repo / "reports/monitor/AGEP.svg").exists()
+    assert (served.repo / f"reports/monitor/{name}.svg").exists()
     failed = [c for c in report["quality"]["checks"] if not c["success"]]
-    assert any(c["column"] == "SCHL" for c in failed)
+    assert any(c["column"] == coded for c in failed)
 
 
-def test_the_prediction_log_as_window(served: Served, next_year: pd.DataFrame, tmp_path: Path) -> None:
-    rows = next_year.drop(columns=["employed", "year"])
+def test_the_prediction_log_as_window(served: Served, window: pd.DataFrame, tmp_path: Path) -> None:
+    c = served.contract
+    rows = window.drop(columns=[x for x in (c.target, c.time) if x is not None])
     rows.to_csv(tmp_path / "in.csv", index=False)
     log_dir = tmp_path / "log"
     cmd = [sys.executable, "-m", "mlpipe.tasks.score", str(tmp_path / "in.csv"), str(tmp_path / "out.csv")]
@@ -121,15 +126,17 @@ def test_one_issue_opened_then_updated_never_duplicated(tmp_path: Path) -> None:
 
 
 def test_auto_takes_the_log_once_it_is_big_enough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mlpipe.config import Params
+    from mlpipe.config import ExampleData
     from mlpipe.io.files import load_config
     from mlpipe.io.predlog import PredictionLog
     from mlpipe.tasks import monitor as mon
 
-    params: Params = load_config(ROOT / "params.yaml", ROOT / "contract.yaml")[0]
-    monkeypatch.setattr(mon, "next_example_year", lambda p: (pd.DataFrame({"AGEP": [1]}), "next year"))
+    params, contract = load_config(ROOT / "params.yaml", ROOT / "contract.yaml")
+    params = params.model_copy(update={"example_data": ExampleData(package="x==1", sha256="0" * 64, years=[1],
+                                                                    available_years=[1, 2])})  # fmt: skip
+    monkeypatch.setattr(mon, "next_example_year", lambda p: (pd.DataFrame({"x": [1]}), "next year"))
     paths = {"prediction_log": str(tmp_path / "log")}
-    assert mon.load_window("auto", paths, params, "champion")[1] == "next year"  # no log at all
+    assert mon.load_window("auto", paths, params, contract, "champion")[1] == "next year"  # no log at all
     log = PredictionLog(tmp_path / "log", 10_000_000)
 
     def write(n: int) -> None:
@@ -138,9 +145,39 @@ def test_auto_takes_the_log_once_it_is_big_enough(tmp_path: Path, monkeypatch: p
                           "probability": [0.5] * n, "prediction": [1] * n})  # fmt: skip
 
     write(params.monitor.min_rows - 1)
-    assert mon.load_window("auto", paths, params, "champion")[1] == "next year"  # too few to judge
+    assert mon.load_window("auto", paths, params, contract, "champion")[1] == "next year"  # too few to judge
     write(1)
-    _, what, from_log, _ = mon.load_window("auto", paths, params, "champion")
+    _, what, from_log, _ = mon.load_window("auto", paths, params, contract, "champion")
     log.close()
     assert from_log
     assert what.startswith("prediction log")
+
+
+def test_nothing_to_monitor_yet_is_said_not_alerted(tmp_path: Path) -> None:
+    """A fork without example data and with no traffic yet: exit 0, no alert, the report says why."""
+    from mlpipe.io.files import load_config
+    from mlpipe.tasks import monitor as mon
+
+    params, contract = load_config(ROOT / "params.yaml", ROOT / "contract.yaml")
+    paths = {"prediction_log": str(tmp_path / "log")}
+    with pytest.raises(mon.NothingToMonitor, match="nothing to monitor yet"):
+        mon.load_window("auto", paths, params.model_copy(update={"example_data": None}), contract, "champion")
+
+
+def test_make_monitor_with_nothing_to_monitor_exits_0_and_says_why(tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    for name in ("dvc.yaml", "contract.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params.pop("example_data", None)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    cmd = [sys.executable, "-m", "mlpipe.tasks.monitor"]
+    res = subprocess.run(cmd, cwd=tmp_path, env=child_env(ROOT), capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    assert "no alert (nothing to monitor yet" in res.stderr
+    report = json.loads((tmp_path / "reports/monitor/monitor.json").read_text())
+    assert report["verdict"]["alert"] is False
+    assert "make monitor WINDOW=" in (tmp_path / "reports/monitor/monitor.md").read_text()

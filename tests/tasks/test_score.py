@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 
 from mlpipe.io.pipeline import child_env
+from mlpipe.core.schema import target_values
+from tests.datasets import coded_feature, unknown_value
 from tests.servers import Served
 
 pytestmark = pytest.mark.integration
@@ -26,20 +28,24 @@ def test_csv_and_parquet_in_chunks(served: Served, tmp_path: Path) -> None:
         res = score(served, str(tmp_path / src), str(tmp_path / dst))
         assert res.returncode == 0, res.stderr
         out = pd.read_csv(tmp_path / dst) if dst.endswith(".csv") else pd.read_parquet(tmp_path / dst)
-        assert out["id"].tolist() == rows["id"].tolist()
-        assert out["probability"].tolist() == [served.trained[i] for i in rows["id"]]
-        assert set(out["prediction"]) <= {0, 1}
+        key = served.contract.id
+        assert out[key].tolist() == rows[key].tolist()
+        assert out["probability"].tolist() == [served.trained[i] for i in rows[key]]
+        assert {str(p) for p in out["prediction"]} <= {str(v) for v in target_values(served.contract)}
 
 
 def test_bad_rows_stop_the_run_and_keep_the_previous_output(served: Served, tmp_path: Path) -> None:
     rows = served.test_raw.copy()
-    rows.loc[7, "SCHL"] = 99
+    coded, values = coded_feature(served.contract)
+    bad = unknown_value(values)
+    rows[coded] = rows[coded].astype(object)
+    rows.loc[7, coded] = bad
     rows.to_csv(tmp_path / "in.csv", index=False)
     (tmp_path / "out.csv").write_text("previous results\n")
     res = score(served, str(tmp_path / "in.csv"), str(tmp_path / "out.csv"))
     assert res.returncode == 1
-    assert "SCHL: 1 values not one of" in res.stderr
-    assert "row 8: 99" in res.stderr
+    assert f"{coded}: 1 values not one of" in res.stderr
+    assert f"row 8: {bad!r}" in res.stderr
     assert (tmp_path / "out.csv").read_text() == "previous results\n"
     assert "Traceback" not in res.stderr
 

@@ -93,14 +93,23 @@ def _periods(col: Column, n: int) -> list[Any]:
 
 
 def synthesise(
-    contract: Contract, rows: int, seed: int = 0, positive_rate: float | None = None, periods: int = PERIODS
+    contract: Contract,
+    rows: int,
+    seed: int = 0,
+    positive_rate: float | None = None,
+    periods: int = PERIODS,
+    world: int = 0,
+    first_id: int | None = None,
 ) -> pd.DataFrame:
     """``rows`` raw records as they would appear in the data files, in the contract's column order.
 
     The target is ``positive`` for the rows with the highest score (per-category effects plus
-    weighted numeric features plus noise), so its rate is exact and its signal learnable.
+    weighted numeric features plus noise), so its rate is exact and its signal learnable. ``world``
+    fixes how features relate to the target and ``seed`` draws the rows, so two samples with one
+    world and different seeds are new data from the same population (a monitoring window).
     """
     rng = np.random.default_rng(seed)
+    laws = np.random.default_rng(world)
     means = _mean_targets(contract)
     cols: dict[str, Any] = {}
     score = np.zeros(rows)
@@ -108,7 +117,7 @@ def synthesise(
         if name == contract.target:
             continue
         if name == contract.id:
-            start = int(col.min) if col.min is not None else 1
+            start = first_id if first_id is not None else int(col.min) if col.min is not None else 1
             cols[name] = np.arange(start, start + rows) if col.dtype != "str" else [f"id{i:07d}" for i in range(rows)]
             continue
         if name == contract.time:
@@ -119,12 +128,12 @@ def synthesise(
             levels = _levels(name, col)
             picks = rng.integers(0, len(levels), rows)
             values: Any = pd.Series([levels[k] for k in picks], dtype=object)
-            effect = rng.normal(0, 1, len(levels))
+            effect = laws.normal(0, 1, len(levels))
             signal = effect[picks]
         else:
             values = _numeric(col, rows, rng, means.get(name))
             spread = values.std() or 1.0
-            signal = (values - values.mean()) / spread * rng.choice([-1.0, 1.0])
+            signal = (values - values.mean()) / spread * laws.choice([-1.0, 1.0])
             values = pd.Series(values)
         if name in contract.features:
             score += signal
