@@ -1,4 +1,4 @@
-"""The retraining loop, locally: a new year of data arrives -> validate -> retrain -> gate -> report.
+"""The retraining loop, locally: new data arrives -> validate -> retrain -> gate -> report.
 
 What the workflows add around it (the PR with the CML comment, deploy on merge) is covered by
 tests/test_workflows.py and the deploy tests; here every step runs for real in a temporary repo.
@@ -14,40 +14,42 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlpipe.io.example_data import WHEEL_CACHE, load_all_years
+from mlpipe.config import Contract, Params
+from mlpipe.core.synth import synthesise
+from tests.datasets import small_sample_params
 from tests.repos import ROOT, make_repo, run
+from tests.servers import contract_dict
 
 pytestmark = pytest.mark.integration
 
 
-def test_new_year_validate_retrain_gate_report(tmp_path: Path) -> None:
-    wheel = next((ROOT / WHEEL_CACHE).glob("nannyml-*.whl"), None)
-    if wheel is None:
-        pytest.fail(f"the example wheel is not in {WHEEL_CACHE}: run `make data`")
-    years = load_all_years(wheel)
-    sample = years.groupby("year", group_keys=False).sample(n=1200, random_state=2)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["example_data"]["years"] = [2015, 2016]
-    params["gate"].update(minimums={}, maximums={}, max_slice_gap={})
-    params["gate"]["bootstrap"]["n_resamples"] = 30
-    contract = yaml.safe_load((ROOT / "contract.yaml").read_text())
-    repo = make_repo(tmp_path, sample[sample["year"] <= 2016], params, contract, by="year")
+def test_new_data_validate_retrain_gate_report(tmp_path: Path, synth_contract: Contract, params: Params) -> None:
+    c = synth_contract
+    if c.time is not None:  # the newest period arrives later
+        sample = synthesise(c, 4000, seed=2, periods=params.split.test_periods + 3)
+        newest = sample[c.time].max()
+        old, new = sample[sample[c.time] != newest], sample[sample[c.time] == newest]
+    else:  # no time column: a new file of rows from the same population
+        old = synthesise(c, 3000, seed=2)
+        new = synthesise(c, 1200, seed=3, first_id=10**7)
+    base_params = small_sample_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    repo = make_repo(tmp_path, old, base_params, contract_dict(c))
     run(repo, "dvc", "repro")
     run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "model on 2015-2016")
+    run(repo, "git", "commit", "-qm", "first model")
     base_model = json.loads((repo / "models/model.json").read_text())["model"]["sha256"]
 
-    # 1. a new year arrives (what `make add-year` does: a new file under data/, data.dvc and params updated)
-    run(repo, "git", "switch", "-q", "-c", "retrain/2017")
-    sample[sample["year"] == 2017].to_csv(repo / "data/part_2017.csv", index=False, lineterminator="\n")
-    params["example_data"]["years"] = [2015, 2016, 2017]
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    # 1. new data arrives: a new file under data/, `dvc add`, a params change beside it
+    run(repo, "git", "switch", "-q", "-c", "retrain/new-data")
+    new.to_csv(repo / "data/part_new.csv", index=False, lineterminator="\n")
+    base_params["evaluate"]["importance_repeats"] = 2
+    (repo / "params.yaml").write_text(yaml.safe_dump(base_params, sort_keys=False))
     run(repo, "dvc", "add", "-q", "data")
 
-    # 2. the monitor sees the new year against the current model (mild drift, no alert)
-    run(repo, sys.executable, "-m", "mlpipe.tasks.monitor", "--window", "data/part_2017.csv")
+    # 2. the monitor sees the new file against the current model
+    run(repo, sys.executable, "-m", "mlpipe.tasks.monitor", "--window", "data/part_new.csv")
     monitor = json.loads((repo / "reports/monitor/monitor.json").read_text())
-    assert monitor["window"]["rows"] == 1200
+    assert monitor["window"]["rows"] == len(new)
     assert monitor["verdict"]["judged"] is True
 
     # 3. validate -> retrain -> evaluate: only what the new data touches reruns
@@ -56,10 +58,9 @@ def test_new_year_validate_retrain_gate_report(tmp_path: Path) -> None:
         assert f"Running stage '{stage}'" in out
     validation = json.loads((repo / "reports/validation.json").read_text())
     assert validation["success"] is True
-    assert validation["profile"]["files"]["part_2017.csv"] == 1200
+    assert validation["profile"]["files"]["part_new.csv"] == len(new)
     card = json.loads((repo / "models/model.json").read_text())
     assert card["model"]["sha256"] != base_model
-    assert "2017" in card["split"]
     assert "up to date" in run(repo, "dvc", "status").stdout
 
     # 4. the gate against main, and the report the PR comment would carry
@@ -70,10 +71,8 @@ def test_new_year_validate_retrain_gate_report(tmp_path: Path) -> None:
     report = (repo / "reports/report.md").read_text()
     assert "vs `main`" in report
     assert "### Data changes" in report
-    assert "part_2017.csv" in report
+    assert "part_new.csv" in report
     assert "### Metrics" in report
-    assert "### Params" in report
-    assert "years" in report
-    assert (
-        pd.read_parquet(repo / "artifacts/predictions.parquet")["id"].isin(sample[sample["year"] == 2017]["id"]).all()
-    )
+    assert "evaluate.importance_repeats" in report
+    if c.time is not None:  # a temporal split now tests on the new period
+        assert pd.read_parquet(repo / "artifacts/predictions.parquet")[c.id].isin(new[c.id]).all()

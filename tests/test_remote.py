@@ -23,6 +23,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from mlpipe.config import Contract
+from tests.datasets import small_sample_params, write_data
+from tests.servers import contract_dict
+
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parent.parent
@@ -95,22 +99,22 @@ def make(repo: Path, *args: str, env: dict[str, str]) -> str:
     return res.stdout + res.stderr
 
 
-def test_second_machine_reuses_the_run_cache(tmp_path: Path, s3: str, raw: pd.DataFrame) -> None:
+def test_second_machine_reuses_the_run_cache(
+    tmp_path: Path, s3: str, sample: pd.DataFrame, synth_contract: Contract
+) -> None:
     env = {**os.environ, "DVC_REMOTE_URL": "s3://mlpipe/store", "DVC_REMOTE_ENDPOINT_URL": s3,
            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "PYTHONPATH": ""}  # fmt: skip
     a = tmp_path / "a"
     a.mkdir()
-    for name in ("Makefile", "dvc.yaml", "contract.yaml", "pyproject.toml"):
+    for name in ("Makefile", "dvc.yaml", "pyproject.toml"):
         shutil.copy2(ROOT / name, a / name)
+    (a / "contract.yaml").write_text(yaml.safe_dump(contract_dict(synth_contract), sort_keys=False))
     shutil.copytree(ROOT / "requirements", a / "requirements")
     shutil.copytree(ROOT / "src", a / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    del params["example_data"]
+    params = small_sample_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    params.pop("example_data", None)
     (a / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (a / "data").mkdir()
-    sample = raw.groupby("year", group_keys=False).sample(n=1500, random_state=1)
-    for year, part in sample.groupby("year"):
-        part.to_csv(a / "data" / f"acs_ma_{year}.csv", index=False, lineterminator="\n")
+    write_data(sample, a / "data", synth_contract)
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "config", "user.email", "t@example.com"],
                 ["git", "config", "user.name", "t"], [str(VENV / "bin/dvc"), "init", "-q"],
                 [str(VENV / "bin/dvc"), "add", "-q", "data"]):  # fmt: skip

@@ -199,6 +199,19 @@ class Contract(Strict):
                         raise ValueError(f"behaviour.{i} ({b.name}): {key}.{n} = {v!r} is not an allowed value")
         return self
 
+    def target_labels(self) -> tuple[Scalar, Scalar]:
+        """(negative, positive) target values: the declared pair, else the other value of a boolean or
+        0/1 target, else ``"not <positive>"`` (a text target that lists no values)."""
+        col = self.columns[self.target]
+        values = col.value_set
+        if values is not None and len(values) >= 2:
+            return next(v for v in values if v != self.positive), self.positive
+        if col.dtype == "bool" or isinstance(self.positive, bool):
+            return (not self.positive), self.positive
+        if col.dtype in ("int", "float"):
+            return (0 if self.positive != 0 else 1), self.positive
+        return f"not {self.positive}", self.positive
+
     def feature_kinds(self) -> tuple[list[str], list[str]]:
         """(categorical, numeric) feature names, in contract order."""
         cat = [f for f in self.features if self.columns[f].categorical]

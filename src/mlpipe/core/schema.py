@@ -53,11 +53,7 @@ def batch_model(record: type[Record], max_rows: int) -> type[BaseModel]:
 
 def target_values(contract: Contract) -> tuple[Any, Any]:
     """(negative, positive) target values, for answering with the label a user knows."""
-    values = contract.columns[contract.target].value_set
-    if values is not None and len(values) == 2:
-        negative = next(v for v in values if v != contract.positive)
-        return negative, contract.positive
-    return f"not {contract.positive}", contract.positive
+    return contract.target_labels()
 
 
 class Prediction(BaseModel):

@@ -11,6 +11,7 @@ contract author's and are not guessed at (:func:`honoured` tells which). Pure: n
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -32,16 +33,7 @@ def honoured(contract: Contract) -> Contract:
 
 
 def target_labels(contract: Contract) -> tuple[Scalar, Scalar]:
-    """(negative, positive) target values: the declared pair, else one made up beside ``positive``."""
-    col = contract.columns[contract.target]
-    values = col.value_set
-    if values is not None and len(values) >= 2:
-        return next(v for v in values if v != contract.positive), contract.positive
-    if col.dtype == "bool" or isinstance(contract.positive, bool):
-        return (not contract.positive), contract.positive
-    if col.dtype in ("int", "float"):
-        return (0 if contract.positive != 0 else 1), contract.positive
-    return f"not {contract.positive}", contract.positive
+    return contract.target_labels()
 
 
 def _mean_targets(contract: Contract) -> dict[str, float]:
@@ -113,6 +105,7 @@ def synthesise(
     means = _mean_targets(contract)
     cols: dict[str, Any] = {}
     score = np.zeros(rows)
+    signals: list[np.ndarray] = []
     for name, col in contract.columns.items():
         if name == contract.target:
             continue
@@ -133,13 +126,18 @@ def synthesise(
         else:
             values = _numeric(col, rows, rng, means.get(name))
             spread = values.std() or 1.0
-            signal = (values - values.mean()) / spread * laws.choice([-1.0, 1.0])
+            z = (values - values.mean()) / spread
+            # partly U-shaped, so a linear baseline cannot capture all of it and a tree model wins
+            signal = 0.5 * z * laws.choice([-1.0, 1.0]) + (z**2 - 1)
             values = pd.Series(values)
         if name in contract.features:
             score += signal
+            signals.append(signal)
         if col.nullable:
             values = values.astype(object).where(rng.random(rows) >= NULL_RATE, None)
         cols[name] = values
+    for a, b in itertools.pairwise(signals):  # interactions, which only a non-linear model can use
+        score += a * b
     rate = positive_rate if positive_rate is not None else means.get(contract.target, 0.5)
     score = score / max(np.sqrt(len(contract.features)), 1.0) * 2 + rng.logistic(0, 0.5, rows)
     cut = np.quantile(score, 1 - rate)
