@@ -13,7 +13,7 @@ export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export ITERATIVE_DO_NOT_TRACK := 1
 
-.PHONY: help setup data contract add-year repro gate report test test-all lint dag bench golden clean \
+.PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench golden clean \
 	remote pull push check-lock pr-number gate-failed comment retrain-pr \
 	serve score smoke bench-serve image push-image release deploy monitor monitor-issue
 
@@ -49,10 +49,14 @@ gate: setup ## compare with the BASE branch's model (default main); exits 1 when
 report: setup ## the pull-request report vs the BASE branch (reports/report.md)
 	$(BIN)/python -m mlpipe.tasks.report --base $(BASE)
 
-test: lint data ## lint, then the default test suite (everything but @slow): what CI runs
+test: lint pytest ## lint, then the default test suite (everything but @slow): what CI runs
+
+pytest: setup ## the default test suite alone (data the tests cannot get: those tests skip, the rest run)
+	$(BIN)/python -m mlpipe.tasks.data materialise --optional
 	$(BIN)/pytest
 
-test-all: lint data ## lint, then every test, including @slow ones
+test-all: lint setup ## lint, then every test, including @slow ones
+	$(BIN)/python -m mlpipe.tasks.data materialise --optional
 	$(BIN)/pytest -m ''
 
 lint: setup ## ruff, mypy, actionlint and zizmor

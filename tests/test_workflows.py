@@ -172,3 +172,11 @@ def test_monitor_runs_on_a_schedule_and_keeps_one_issue() -> None:
     assert job["steps"][upload]["with"]["path"] == "reports/monitor/"
     issue = next(s for s in job["steps"] if s.get("run") == "make monitor-issue")
     assert issue["env"] == {"GH_TOKEN": "${{ github.token }}", "MONITOR_RETRAIN": "${{ vars.MONITOR_RETRAIN }}"}
+
+
+def test_ci_tests_run_on_the_forks_data_and_lint_runs_too() -> None:
+    doc = load(ROOT / ".github/workflows/ci.yml")
+    assert [s.get("run") for s in doc["jobs"]["lint"]["steps"] if "run" in s] == ["make lint"]
+    runs = [s.get("run") for s in doc["jobs"]["test"]["steps"] if "run" in s]
+    assert runs == ["make pull", "make pytest"], "the tests need the data the remote holds"
+    assert doc["env"]["DVC_REMOTE_URL"] == "${{ vars.DVC_REMOTE_URL }}"

@@ -12,7 +12,7 @@ import yaml
 from mlpipe.errors import DataError
 from mlpipe.tasks import data as task
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.example]
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_no_data_no_remote_no_example_is_a_clear_error(repo: Path, cache: Path) 
     params = yaml.safe_load((repo / "params.yaml").read_text())
     del params["example_data"]
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
-    with pytest.raises(DataError, match="no DVC remote has it"):
+    with pytest.raises(DataError, match="no DVC remote is configured"):
         task.materialise(repo / "data.dvc", repo / "params.yaml", cache)
 
 
