@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -47,7 +48,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "behaviour_check" in metafunc.fixturenames:
         checks = _config()[1].behaviour
         ids = [c.name for c in checks]
-        values = checks or [pytest.param(None, marks=pytest.mark.skip(reason="contract.yaml declares no behaviour"))]
+        values: list[Any] = list(checks) or [
+            pytest.param(None, marks=pytest.mark.skip(reason="contract.yaml declares no behaviour"))
+        ]
         metafunc.parametrize("behaviour_check", values, ids=ids or None)
 
 

@@ -14,7 +14,8 @@ RAW = pd.DataFrame({"age": np.arange(100), "school": [1, 24] * 50})
 
 def by_age(rows: pd.DataFrame) -> np.ndarray:
     """A stand-in model: probability grows with age, a doctorate adds 0.1."""
-    return np.clip(rows["age"].to_numpy() / 100 + (rows["school"].to_numpy() == 24) * 0.1, 0, 1)
+    p: np.ndarray = np.clip(rows["age"].to_numpy() / 100 + (rows["school"].to_numpy() == 24) * 0.1, 0, 1)
+    return p
 
 
 def test_minimum_functionality() -> None:
@@ -43,7 +44,7 @@ def test_too_few_rows_fail_rather_than_pass_vacuously() -> None:
 def test_bad_declarations_are_refused() -> None:
     with pytest.raises(ValueError, match="needs 'direction'"):
         BehaviourCheck(name="x", set={"age": 1})
-    base = {"name": "t", "id": "i", "target": "y", "features": ["age"],
-            "columns": {"i": {"dtype": "int"}, "age": {"dtype": "int"}, "y": {"dtype": "int", "allowed": [0, 1]}}}  # fmt: skip
+    columns = {"i": {"dtype": "int"}, "age": {"dtype": "int"}, "y": {"dtype": "int", "allowed": [0, 1]}}
+    base = {"name": "t", "id": "i", "target": "y", "features": ["age"], "columns": columns}
     with pytest.raises(ConfigError, match=r"behaviour.0 \(x\): rows names unknown columns \['height'\]"):
         parse_contract(base | {"behaviour": [{"name": "x", "rows": {"height": {"min": 1}}, "max_probability": 0.1}]})

@@ -43,15 +43,19 @@ def test_prepare_maps_codes_to_labels_and_target_to_01(sample: pd.DataFrame, con
 )
 def test_any_two_target_labels(written: list[object], positive: object, expected: list[int]) -> None:
     dtype = "bool" if isinstance(positive, bool) else "str" if isinstance(positive, str) else "int"
-    c = parse_contract({"name": "t", "id": "i", "target": "y", "positive": positive, "features": ["x"],
-                        "columns": {"i": {"dtype": "int"}, "x": {"dtype": "float"}, "y": {"dtype": dtype}}})  # fmt: skip
+    columns = {"i": {"dtype": "int"}, "x": {"dtype": "float"}, "y": {"dtype": dtype}}
+    c = parse_contract(
+        {"name": "t", "id": "i", "target": "y", "positive": positive, "features": ["x"], "columns": columns}
+    )
     assert is_positive(pd.Series(written, dtype=object), c).astype(int).tolist() == expected
 
 
 def test_missing_values_stay_missing_and_booleans_are_one_spelling() -> None:
     c = parse_contract(SENSORS)
-    raw = pd.DataFrame({"maintained": [True, "false", None, 1], "line": [1, 2, None, 3],
-                        "vibration": [1.5, None, 2.0, 3.0], "shift": pd.array([1, None, 3, 2], dtype="Int64")})  # fmt: skip
+    raw = pd.DataFrame(
+        {"maintained": [True, "false", None, 1], "line": [1, 2, None, 3], "vibration": [1.5, None, 2.0, 3.0]}
+    )
+    raw["shift"] = pd.array([1, None, 3, 2], dtype="Int64")
     out = encode_columns(raw, c, ["maintained", "line", "vibration", "shift"])
     assert out["maintained"].tolist()[:2] == ["true", "false"]
     assert out["maintained"].isna().tolist() == [False, False, True, False]

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from mlpipe.io.predlog import read_prediction_log
-from mlpipe.serving.app import create_app
 from mlpipe.config import Contract
 from mlpipe.core.schema import target_values
+from mlpipe.io.predlog import read_prediction_log
+from mlpipe.serving.app import create_app
 from tests.datasets import bounded_numeric, coded_feature, non_nullable_feature, numeric_feature, unknown_value
 from tests.servers import Served
 
@@ -231,7 +231,7 @@ def test_openapi_schema_comes_from_the_contract(client: TestClient, served: Serv
     assert rec["properties"][name]["maximum"] == col.max
     coded, values = coded_feature(served.contract)
     prop = rec["properties"][coded]
-    assert (prop.get("enum") or [x.get("enum", [None])[0] for x in prop.get("anyOf", [])]) is not None
+    assert (prop.get("enum") or next(x["enum"] for x in prop["anyOf"] if "enum" in x)) == values
     labels = served.contract.columns[coded].labels
     if labels:
         code, label = next(iter(labels.items()))

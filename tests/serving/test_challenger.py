@@ -113,7 +113,8 @@ def test_canary_is_sticky_and_splits_traffic(
         assert set(split) == {champion, challenger}
         assert 60 <= split[challenger] <= 140  # about half
         for r, a in zip(records, answers, strict=True):
-            expected = served.trained[r[served.contract.id]] if a["model_version"] == champion else baseline[r[served.contract.id]]
+            key = r[served.contract.id]
+            expected = served.trained[key] if a["model_version"] == champion else baseline[key]
             assert a["probability"] == expected
         assert again == [a["model_version"] for a in answers[:30]]  # sticky by record id
         assert len(keyed) == 1  # sticky by key, whatever the record

@@ -23,8 +23,8 @@ from mlpipe.core.features import TARGET, feature_frame, model_input, prepare, sl
 from mlpipe.core.metrics import classification_metrics, slice_report
 from mlpipe.core.model import positive_proba
 from mlpipe.core.split import split
-from mlpipe.stages.train import fit
 from mlpipe.io.files import read_table, text_columns
+from mlpipe.stages.train import fit
 from mlpipe.tasks.golden import GOLDEN
 
 pytestmark = pytest.mark.regression

@@ -416,4 +416,5 @@ def test_uncovered_sensitive_bins_warn_naming_the_range(sample: pd.DataFrame, sy
     df = sample.assign(**{name: sample[name].astype(float)})
     df.loc[df.index[:2], name] = hi + 5
     (warning,) = uncovered_bins(df, synth_contract)
-    assert warning.startswith(f"sensitive.{name}: bins") and f"{hi + 5:g}" in warning
+    assert warning.startswith(f"sensitive.{name}: bins")
+    assert f"{hi + 5:g}" in warning

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlpipe.io.pipeline import child_env
 from mlpipe.core.schema import target_values
+from mlpipe.io.pipeline import child_env
 from tests.datasets import coded_feature, unknown_value
 from tests.servers import Served
 
