@@ -1,0 +1,1 @@
+"""I/O edges: files, models, git, great-expectations, the prediction log."""
