@@ -10,6 +10,7 @@ integer, a float with an extra expectation).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,35 +67,31 @@ def small_sample_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def bounded_numeric(contract: Contract) -> tuple[str, Column]:
+def _first(contract: Contract, wanted: Callable[[Column], bool], why: str) -> str:
+    """The first feature the test can use, or a skip saying what the contract lacks."""
     for name in contract.features:
-        col = contract.columns[name]
-        if not col.categorical and col.max is not None:
-            return name, col
-    pytest.skip("the contract has no numeric feature with a 'max'")
+        if wanted(contract.columns[name]):
+            return name
+    pytest.skip(f"the contract has no {why}")
+
+
+def bounded_numeric(contract: Contract) -> tuple[str, Column]:
+    name = _first(contract, lambda c: not c.categorical and c.max is not None, "numeric feature with a 'max'")
+    return name, contract.columns[name]
 
 
 def numeric_feature(contract: Contract) -> str:
-    for name in contract.features:
-        if not contract.columns[name].categorical:
-            return name
-    pytest.skip("the contract has no numeric feature")
+    return _first(contract, lambda c: not c.categorical, "numeric feature")
 
 
 def coded_feature(contract: Contract) -> tuple[str, list[Any]]:
-    """A categorical feature with a closed set of values, and that set."""
-    for name in contract.features:
-        values = contract.columns[name].value_set
-        if values is not None and len(values) >= 2:
-            return name, list(values)
-    pytest.skip("the contract has no feature with 'labels' or 'allowed'")
+    """A feature with a closed set of values, and that set."""
+    name = _first(contract, lambda c: len(c.value_set or []) >= 2, "feature with 'labels' or 'allowed'")
+    return name, list(contract.columns[name].value_set or [])
 
 
 def non_nullable_feature(contract: Contract) -> str:
-    for name in contract.features:
-        if not contract.columns[name].nullable:
-            return name
-    pytest.skip("every feature is nullable")
+    return _first(contract, lambda c: not c.nullable, "feature that is not nullable")
 
 
 def unknown_value(values: list[Any]) -> Any:
