@@ -29,7 +29,7 @@ import httpx
 import orjson
 import pandas as pd
 
-from mlpipe.io.files import data_files, load_config
+from mlpipe.io.files import data_files, load_config, read_table, text_columns
 from mlpipe.io.pipeline import child_env, pipeline_paths
 from mlpipe.io.predlog import PredictionLog
 from mlpipe.serving.scorer import Scorer, load_scorer
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     params, contract = load_config(paths["params"], paths["contract"])
     scorer = load_scorer(paths["card"], contract, params.evaluate.threshold)
     newest = data_files(paths["data"])[-1]
-    rows = pd.read_csv(newest)
+    rows = read_table(newest, text_columns(contract))
     cols = [contract.id, *contract.features]
     logging.getLogger("httpx").setLevel(logging.WARNING)
     log.info("model %s, %d rows of %s, %d cores", scorer.version, len(rows), newest.name, os.cpu_count())
