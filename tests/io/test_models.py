@@ -55,3 +55,27 @@ def test_the_same_model_always_gets_the_same_bytes(tmp_path: Path) -> None:
     assert len(shas) == 1
     loaded = load_model(tmp_path / "0.skops", shas.pop())
     assert loaded.predict(X).shape == (10,)
+
+
+@pytest.mark.parametrize("kind", ["hist_gradient_boosting", "logistic_regression"])
+def test_every_estimator_with_many_categories_and_missing_values_round_trips(tmp_path: Path, kind: str) -> None:
+    """A 400-value text column (a zip code) and missing numbers: trains, saves, loads, scores the same."""
+    import pandas as pd
+
+    from mlpipe.config import parse_contract
+    from mlpipe.core.model import build_estimator, positive_proba
+    from mlpipe.core.synth import synthesise
+
+    columns = {"i": {"dtype": "int"}, "zip": {"dtype": "str"}, "x": {"dtype": "float", "nullable": True},
+               "y": {"dtype": "int", "allowed": [0, 1]}}  # fmt: skip
+    c = parse_contract({"name": "z", "id": "i", "target": "y", "features": ["zip", "x"], "columns": columns})
+    df = synthesise(c, 3000, seed=0).assign(zip=[f"z{k % 400}" for k in range(3000)])
+    spec = {"kind": kind, "max_iter": 20} if kind == "hist_gradient_boosting" else {"kind": kind}
+    from mlpipe.config import TrainParams
+
+    est = TrainParams.model_validate({"model": spec, "baseline": {"kind": "prior"}}).model
+    X = df[c.features].assign(x=pd.to_numeric(df["x"]))
+    model = build_estimator(est, c, seed=0).fit(X, (df["y"] == 1).to_numpy())
+    sha = save_model(model, tmp_path / "m.skops")
+    loaded = load_model(tmp_path / "m.skops", sha)
+    np.testing.assert_array_equal(positive_proba(loaded, X), positive_proba(model, X))

@@ -15,6 +15,9 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from mlpipe.config import Contract, Estimator, HistGradientBoosting, LogisticRegression, Prior
 
 
+MAX_CATEGORIES = 250
+
+
 def _preprocessor(contract: Contract, estimator: Estimator) -> ColumnTransformer:
     cat, num = contract.feature_kinds()
     if isinstance(estimator, LogisticRegression):
@@ -26,8 +29,14 @@ def _preprocessor(contract: Contract, estimator: Estimator) -> ColumnTransformer
         )
     else:
         # Unknown categories at serving time become NaN, which HistGradientBoosting routes as missing.
+        # HistGradientBoosting takes at most 255 categories per feature: the rarest beyond MAX_CATEGORIES
+        # share one code (a zip code or a free-text column would otherwise stop training).
         cat_enc = OrdinalEncoder(
-            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan, dtype=np.float64
+            handle_unknown="use_encoded_value",
+            unknown_value=np.nan,
+            encoded_missing_value=np.nan,
+            dtype=np.float64,
+            max_categories=MAX_CATEGORIES,
         )
         num_enc = "passthrough"
     return ColumnTransformer(
