@@ -14,7 +14,6 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from mlpipe.config import Contract, Estimator, HistGradientBoosting, LogisticRegression, Prior
 
-
 MAX_CATEGORIES = 250
 
 
