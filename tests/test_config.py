@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlpipe.config import Contract, Params, check_against_contract, parse_contract, parse_params
+from mlpipe.config import Contract, Params, SplitParams, check_against_contract, parse_contract, parse_params
 from mlpipe.errors import ConfigError
 
 pytestmark = pytest.mark.unit
@@ -53,5 +53,6 @@ def test_slice_gap_must_name_a_sensitive_attribute(root: Path, contract: Contrac
 
 def test_temporal_split_needs_a_time_column(params: Params, contract: Contract) -> None:
     no_time = contract.model_copy(update={"time": None})
+    temporal = params.model_copy(update={"split": SplitParams(strategy="temporal")})
     with pytest.raises(ConfigError, match="names no 'time' column"):
-        check_against_contract(params, no_time)
+        check_against_contract(temporal, no_time)

@@ -117,7 +117,7 @@ def synthesise(
             values_t = _periods(col, periods)
             cols[name] = [values_t[k] for k in np.sort(rng.integers(0, len(values_t), rows))]
             continue
-        if col.categorical:
+        if col.categorical or col.value_set is not None:  # a closed set, whatever the dtype
             levels = _levels(name, col)
             picks = rng.integers(0, len(levels), rows)
             values: Any = pd.Series([levels[k] for k in picks], dtype=object)
