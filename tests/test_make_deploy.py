@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def world(served: Served, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]
         "FAKE_RELEASES": str(releases),
         "DEPLOY_COMMAND": command,
         "DEPLOY_URL": f"http://127.0.0.1:{port}",
-        "VENV": str(ROOT / ".venv"),
+        "VENV": str(Path(sys.executable).parent.parent),  # the venv running these tests
     }
     yield work, env
     if pidfile.exists():

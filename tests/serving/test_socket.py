@@ -16,6 +16,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from mlpipe.core.validation import plain
 from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import read_prediction_log
 from tests.datasets import coded_feature, unknown_value
@@ -84,7 +85,7 @@ def test_train_batch_and_service_give_identical_predictions(server: Server, serv
     assert res.returncode == 0, res.stderr
     batch = pd.read_parquet(out).set_index(served.contract.id)["probability"]
     # the service, one record at a time and as one batch
-    records = [{c: r[c].item() for c in [served.contract.id, *served.contract.features]} for _, r in rows.iterrows()]
+    records = [{c: plain(r[c]) for c in [served.contract.id, *served.contract.features]} for _, r in rows.iterrows()]
     with httpx.Client(base_url=server.url, timeout=60) as c:
         single = {r[served.contract.id]: c.post("/predict", json=r).json()["probability"] for r in records[:50]}
         many = c.post("/predict/batch", json={"records": records}).json()["predictions"]

@@ -187,8 +187,10 @@ def renamed_column(d: Path, f: Path, c: Contract) -> Check:
 
 
 def leaked_target(d: Path, f: Path, c: Contract) -> Check:
-    name = c.features[0]
-    _edit(f, lambda df: df.assign(**{name: df[c.target]}))
+    """A feature that is the target in disguise: valid values of the feature, one per class."""
+    name, values = coded_feature(c)
+    positive = str(c.positive).lower()
+    _edit(f, lambda df: df.assign(**{name: [str(values[x.lower() == positive]) for x in df[c.target]]}))
     return ("expect_column_to_not_determine_target", name)
 
 

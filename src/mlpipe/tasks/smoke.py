@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from mlpipe.config import Contract, Params
+from mlpipe.core.validation import plain
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import data_files, load_config, read_json, read_table, text_columns, write_json
 from mlpipe.io.pipeline import pipeline_paths
@@ -44,7 +45,7 @@ def record_known(params: Params, contract: Contract, card: str, data_dir: str, o
         "model_sha256": scorer.sha256,
         "model_version": scorer.version,
         "requests": [
-            {"record": {c: r[c].item() for c in cols}, "probability": float(p)}
+            {"record": {c: plain(r[c]) for c in cols}, "probability": float(p)}
             for (_, r), p in zip(rows.iterrows(), proba, strict=True)
         ],
     }
