@@ -3,8 +3,8 @@
 Also two datasets built here, shaped unlike the example and unlike each other, which prove that a
 swap needs configuration only: ``INCOME`` (text categories with and without an allowed list,
 missing values, no time column, a text target, a stratified split, CSV) and ``SENSORS`` (parquet
-files, a text time column, a boolean target and feature, coded integers with labels, a nullable
-integer, a float with an extra expectation).
+files, a text id, a text time column, a boolean target and feature, coded integers with labels, a
+nullable integer, a float with an extra expectation).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ SENSORS: dict[str, Any] = {
     "features": ["temperature", "vibration", "line", "maintained", "shift"],
     "sensitive": {"line": {}},
     "columns": {
-        "reading_id": {"dtype": "int", "min": 0},
+        "reading_id": {"dtype": "str"},
         "month": {"dtype": "str"},
         "temperature": {"dtype": "float", "min": -20, "max": 120},
         "vibration": {"dtype": "float", "min": 0, "max": 50, "nullable": True},

@@ -211,8 +211,17 @@ def test_unknown_target_names_the_columns() -> None:
 
 def test_no_id_is_refused_and_says_how_to_add_one() -> None:
     df = adult().drop(columns="id")
-    with pytest.raises(ConfigError, match=r"unique, never-missing integers.*df\.insert\(0, 'id', range\(len\(df\)\)\)"):
+    with pytest.raises(ConfigError, match=r"unique, never-missing values.*df\.insert\(0, 'id', range\(len\(df\)\)\)"):
         draft_contract(df, "income", "adult")
+
+
+def test_a_text_key_named_like_an_id_is_the_id() -> None:
+    df = adult().drop(columns="id")
+    df.insert(0, "customer_key", [f"C-{i:05d}" for i in range(len(df))])
+    contract, _ = draft(df, "income")
+    assert contract["id"] == "customer_key"
+    assert contract["columns"]["customer_key"] == {"dtype": "str"}
+    assert "customer_key" not in contract["features"]
 
 
 def test_missing_target_values_are_noted_and_not_declared_nullable() -> None:

@@ -51,7 +51,8 @@ def draft_contract(df: pd.DataFrame, target: str, name: str, files: int = 1) -> 
     for col in df.columns:
         values = df[col].dropna()
         if col == id_col:
-            entry: dict[str, Any] = {"dtype": "int"} | ({"min": 0} if (values >= 0).all() else {})
+            nonnegative = dtypes[col] == "int" and bool((values >= 0).all())
+            entry: dict[str, Any] = {"dtype": dtypes[col]} | ({"min": 0} if nonnegative else {})
         elif col == target:
             entry = {"dtype": dtypes[col], "allowed": target_values}  # never nullable: see _target
         elif col == time_col:
@@ -214,10 +215,17 @@ def _find_id(df: pd.DataFrame, dtypes: dict[str, str], target: str, notes: list[
         notes.append(f"{unique[0]!r} is the id because its values are unique integers: check it is an identifier "
                      "and not a feature")  # fmt: skip
         return unique[0]
+    keys = [  # text keys such as "CUST-0001", when the name says so
+        c for c in df.columns
+        if c != target and dtypes[c] == "str" and _parts(c)[-1:] in (["id"], ["key"]) and df[c].notna().all()
+        and df[c].is_unique
+    ]  # fmt: skip
+    if keys:
+        return keys[0]
     raise ConfigError(
-        "no column can be the id: the pipeline needs one column of unique, never-missing integers to "
-        "keep train and test apart and to trace predictions. Add one, e.g. the row number "
-        "(in pandas: df.insert(0, 'id', range(len(df)))), or make an existing key an integer"
+        "no column can be the id: the pipeline needs one column of unique, never-missing values (integers, or "
+        "text named like `..._id`) to keep train and test apart and to trace predictions. Add one, e.g. the "
+        "row number (in pandas: df.insert(0, 'id', range(len(df))))"
     )
 
 
