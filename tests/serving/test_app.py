@@ -205,10 +205,11 @@ def test_metrics(client: TestClient, served: Served) -> None:
     )
 
 
-def test_every_prediction_is_logged(client: TestClient, served: Served, tmp_path: Path) -> None:
-    one = client.post("/predict", json=served.record(1)).json()
-    many = client.post("/predict/batch", json={"records": [served.record(i) for i in range(4)]}).json()
-    client.close()  # the log is written off the request path: wait for the lifespan to finish it
+def test_every_prediction_is_logged(served: Served, tmp_path: Path) -> None:
+    with TestClient(create_app(served.settings(tmp_path / "log"))) as client:
+        one = client.post("/predict", json=served.record(1)).json()
+        many = client.post("/predict/batch", json={"records": [served.record(i) for i in range(4)]}).json()
+    # the log is written off the request path; leaving the block shuts the service down, which flushes it
     df = read_prediction_log(tmp_path / "log")
     assert len(df) == 5
     assert one["request_id"] in set(df["request_id"])

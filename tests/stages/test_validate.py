@@ -420,3 +420,15 @@ def test_uncovered_sensitive_bins_warn_naming_the_range(sample: pd.DataFrame, sy
     (warning,) = uncovered_bins(df, synth_contract)
     assert warning.startswith(f"sensitive.{name}: bins")
     assert f"{hi + 5:g}" in warning
+
+
+def test_an_expectation_gx_warns_about_behaves_as_in_make_repro(tmp_path: Path) -> None:
+    """gx warns on a regex with groups; under pytest's warnings-as-errors that must not fail the check."""
+    from mlpipe.config import parse_contract
+    from mlpipe.core.synth import synthesise
+    from tests.datasets import INCOME
+
+    regex = {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "sex", "regex": "^(Female|Male)$"}}
+    contract = parse_contract(INCOME | {"expectations": [regex]})
+    report = stage.validate(write_data(synthesise(contract, 1000), tmp_path / "d", contract), contract)
+    assert report["success"], [v.describe(c) for c in report["checks"] if not c["success"]]

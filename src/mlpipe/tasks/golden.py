@@ -12,7 +12,9 @@ import logging
 from pathlib import Path
 
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
+from mlpipe.config import Contract
 from mlpipe.core.features import feature_frame, prepare
 from mlpipe.core.model import positive_proba
 from mlpipe.io.files import atomic_path, load_config, read_data, read_json
@@ -25,9 +27,12 @@ GOLDEN = Path("tests/golden/predictions.csv")
 ROWS = 30
 
 
-def golden_frame(raw: pd.DataFrame, model: object, contract: object, rows: int = ROWS) -> pd.DataFrame:
-    sample = raw.sample(n=rows, random_state=20151).sort_values(contract.id)  # type: ignore[attr-defined]
-    p = positive_proba(model, feature_frame(prepare(sample, contract), contract))  # type: ignore[arg-type]
+def golden_frame(raw: pd.DataFrame, model: Pipeline, contract: Contract, rows: int = ROWS) -> pd.DataFrame:
+    sample = raw.sample(n=min(rows, len(raw)), random_state=20151).sort_values(contract.id)
+    p = positive_proba(model, feature_frame(prepare(sample, contract), contract))
+    for name, col in contract.columns.items():  # an int column with blanks reads as floats: write it as ints
+        if col.dtype == "int" and pd.api.types.is_float_dtype(sample[name]):
+            sample[name] = sample[name].astype("Int64")
     return sample.assign(expected_probability=p.round(10))
 
 
