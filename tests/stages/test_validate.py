@@ -432,3 +432,40 @@ def test_an_expectation_gx_warns_about_behaves_as_in_make_repro(tmp_path: Path) 
     contract = parse_contract(INCOME | {"expectations": [regex]})
     report = stage.validate(write_data(synthesise(contract, 1000), tmp_path / "d", contract), contract)
     assert report["success"], [v.describe(c) for c in report["checks"] if not c["success"]]
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_the_whole_corpus_is_stopped_by_dvc_repro_with_the_model_untouched(
+    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract
+) -> None:
+    """Each broken variant, through the real pipeline: `dvc repro` fails in validate, the model stays."""
+    import shutil
+
+    import yaml
+
+    from mlpipe.io.files import sha256_file
+    from tests.datasets import small_sample_params
+    from tests.repos import ROOT, make_repo, run
+    from tests.servers import contract_dict
+
+    params = small_sample_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    repo = make_repo(tmp_path, sample, params, contract_dict(synth_contract))
+    run(repo, "dvc", "repro")
+    model = sha256_file(repo / "models/model.skops")
+    pristine = tmp_path / "pristine"
+    shutil.copytree(repo / "data", pristine)
+    stopped = []
+    for case, variant in sorted(CORPUS.items()):
+        shutil.rmtree(repo / "data")
+        shutil.copytree(pristine, repo / "data")
+        try:
+            variant(repo / "data", victim(repo / "data"), synth_contract)
+        except pytest.skip.Exception:
+            continue
+        res = run(repo, "dvc", "repro", check=False)
+        assert res.returncode != 0, case
+        assert "failed to reproduce 'validate'" in res.stderr + res.stdout, case
+        assert sha256_file(repo / "models/model.skops") == model, case
+        stopped.append(case)
+    assert len(stopped) >= 30, stopped
