@@ -176,6 +176,8 @@ class Contract(Strict):
             raise ValueError(f"features must not include the id or the target: {sorted(leaked)}")
         if len(set(self.features)) != len(self.features):
             raise ValueError("features lists a column twice")
+        if self.columns[self.target].nullable or self.columns[self.id].nullable:
+            raise ValueError("the target and the id cannot be nullable: drop the rows without them")
         target_values = self.columns[self.target].value_set
         if target_values is not None and self.positive not in target_values:
             raise ValueError(f"positive class {self.positive!r} is not an allowed target value")
