@@ -135,3 +135,27 @@ def test_psi_and_data_diff(frames: tuple[pd.DataFrame, pd.DataFrame], contract: 
     assert diff["schema"]["removed"] == ["occupation"]
     assert diff["shift"]["age"]["psi"] > 0.1
     assert diff["shift"]["sex"]["psi"] < 0.05
+
+
+def test_a_delta_whose_interval_covers_zero_is_no_significant_change(
+    frames: tuple[pd.DataFrame, pd.DataFrame], contract: Contract, params: Any
+) -> None:
+    _, head = frames
+    gate = {"passed": True, "reasons": [], "notes": [],
+            "deltas": {"roc_auc": {"reference": 0.90, "delta": 0.001, "low": -0.004, "high": 0.006},
+                       "log_loss": {"reference": 0.38, "delta": 0.02, "low": 0.01, "high": 0.03}}}  # fmt: skip
+    text = build(
+        ReportInputs(
+            base="main",
+            params=params.model_dump(mode="json"),
+            metrics=_metrics(METRICS, {"sex": 0.04}),
+            validation=_validation(head, contract, "b" * 64),
+            slices=SLICES,
+            gate=gate,
+            base_params=params.model_dump(mode="json"),
+            base_metrics=_metrics(METRICS, {"sex": 0.04}),
+            base_validation=_validation(head, contract, "b" * 64),
+        )
+    )
+    assert "| roc_auc | 0.9000 | 0.9000 | +0.0010 (no significant change) |" in text
+    assert "+0.0200 🔴" in text  # log_loss went up, and its interval excludes 0

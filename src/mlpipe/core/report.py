@@ -75,7 +75,9 @@ def _metrics_section(inp: ReportInputs) -> list[str]:
         else:
             ref, delta, ci = None, None, "–"
         arrow = ""
-        if delta:
+        if d is not None and d["low"] <= 0 <= d["high"]:
+            arrow = " (no significant change)"  # the interval covers 0: neither better nor worse
+        elif delta:
             arrow = " 🟢" if DIRECTION[m] * delta > 0 else " 🔴"
         shown = "–" if delta is None else f"{delta:+.4f}{arrow}"
         lines.append(f"| {m} | {_num(ref)} | {_num(v)} | {shown} | {ci} | {_num(baseline.get(m))} |")

@@ -70,7 +70,9 @@ def reference_deltas(
         notes.append(f"reference: the {rev} model re-scored on this test set (paired bootstrap)")
         return bootstrap_deltas(y, p, p_ref, **kw), f"{rev} model", notes
     except Exception as err:  # any failure to obtain the model falls back to committed metrics
-        notes.append(f"{rev} model not available ({type(err).__name__}: {str(err)[:200]})")
+        # the reason goes to the log; the PR comment gets a sentence, not an exception's text
+        log.warning("%s model not available: %s: %s", rev, type(err).__name__, str(err)[:300])
+        notes.append(f"{rev} model not available here (no DVC remote or local cache holds it)")
     text = git.show(rev, paths["metrics"])
     if text is None:
         notes.append(f"{rev} has no committed {paths['metrics']}: no reference comparison")
