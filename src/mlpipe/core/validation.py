@@ -34,6 +34,7 @@ COLLAPSE_CHECK = "expect_column_to_keep_more_than_one_value"
 SHIFT_CHECK = "expect_file_distribution_to_match_siblings"
 
 MAX_SHIFT_CATEGORIES = 50
+MAX_PEERS = 10
 SHIFT_ROWS = 20_000  # enough for a PSI over ten bins; keeps many-file checks quick
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 _BOOL_TEXT = {"true", "false"}
@@ -155,12 +156,24 @@ def _share_psi(a: pd.Series, b: pd.Series, categorical: bool, bins: int = 10) ->
     return max(0.0, value - (k - 1) * (1 / len(a) + 1 / len(b)))
 
 
+def peers(name: str, names: list[str], most: int = MAX_PEERS) -> list[str]:
+    """The files a file is compared with: all others, or its ``most`` nearest by name (by time, when
+    files are named by period), so hundreds of daily files cost hundreds of comparisons, not their square."""
+    order = sorted(names)
+    i = order.index(name)
+    others = order[:i] + order[i + 1 :]
+    if len(others) <= most:
+        return others
+    return sorted(others, key=lambda n: (abs(order.index(n) - i), n))[:most]
+
+
 def _shifts(name: str, column: str, frames: dict[str, pd.DataFrame], categorical: bool) -> list[float]:
-    """PSI of one file's column against each other file's (on at most SHIFT_ROWS rows of each)."""
+    """PSI of one file's column against each peer's (on at most SHIFT_ROWS rows of each)."""
     mine = frames[name][column].head(SHIFT_ROWS)
     out = []
-    for other, df in frames.items():
-        if other != name and column in df:
+    for other in peers(name, list(frames)):
+        df = frames[other]
+        if column in df:
             value = _share_psi(mine, df[column].head(SHIFT_ROWS), categorical)
             if not math.isnan(value):
                 out.append(value)
@@ -193,7 +206,7 @@ def sibling_checks(frames: dict[str, pd.DataFrame], contract: Contract) -> list[
                     f"({median:,.0f}): truncated or partial export?",
                 )
             )
-        rest = pd.concat([f for n, f in frames.items() if n != name], ignore_index=True)
+        rest = pd.concat([frames[n].head(SHIFT_ROWS) for n in peers(name, list(frames))], ignore_index=True)
         for col_name in [*contract.features, contract.target]:
             col = contract.columns[col_name]
             if col_name not in df or col_name not in rest:

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mlpipe.config import parse_contract
+from mlpipe.core import validation as v
+from mlpipe.core.synth import synthesise
+from tests.datasets import INCOME
+
+pytestmark = pytest.mark.unit
+
+
+def test_peers_are_all_others_or_the_nearest_by_name() -> None:
+    names = [f"day_{i:03d}.csv" for i in range(40)]
+    assert v.peers("day_002.csv", names[:5]) == ["day_000.csv", "day_001.csv", "day_003.csv", "day_004.csv"]
+    near = v.peers("day_020.csv", names)
+    assert len(near) == v.MAX_PEERS
+    assert set(near) == {f"day_{i:03d}.csv" for i in (15, 16, 17, 18, 19, 21, 22, 23, 24, 25)}
+
+
+def test_many_files_one_shifted_only_that_one_is_blamed() -> None:
+    contract = parse_contract(INCOME)
+    df = synthesise(contract, 40 * 300, seed=0)
+    frames = {f"day_{i:03d}.csv": df.iloc[i * 300 : (i + 1) * 300] for i in range(40)}
+    frames["day_017.csv"] = frames["day_017.csv"].assign(age=88)
+    found = {(c["expectation"], c["column"], c["file"]) for c in v.sibling_checks(frames, contract)}
+    assert found == {(v.SHIFT_CHECK, "age", "day_017.csv")}
+
+
+def test_small_samples_of_one_population_are_not_called_shifted() -> None:
+    contract = parse_contract(INCOME)
+    df = synthesise(contract, 3 * 120, seed=1)
+    frames = {f"f{i}.csv": df.iloc[i * 120 : (i + 1) * 120] for i in range(3)}
+    assert v.sibling_checks(frames, contract) == []
+
+
+def test_describe_names_expectation_file_column_and_values() -> None:
+    c = v.check(v.TYPE_CHECK, "age", False, file="b.csv", unexpected_count=1, examples=["forty"], message="not int")
+    assert v.describe(c) == (
+        "expect_column_values_to_have_contract_dtype on column 'age' in b.csv — 1 bad rows, e.g. ['forty']; not int"
+    )
+    assert v.plain(float("nan")) is None
+    assert v.plain(pd.NA) is None
