@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 export ITERATIVE_DO_NOT_TRACK := 1
 
 .PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench golden clean \
-	remote pull push check-lock pr-number gate-failed comment retrain-pr \
+	remote pull push check-lock pr-number has-report gate-failed comment retrain-pr \
 	serve score smoke bench-serve image push-image release deploy monitor monitor-issue
 
 help: ## list the targets
@@ -123,6 +123,14 @@ check-lock: data ## fail when the committed dvc.lock is stale for the committed 
 pr-number: ## record the pull-request number for the comment workflow
 	@[[ "$$PR" =~ ^[0-9]+$$ ]] || { echo "PR must be a number, got '$$PR'"; exit 1; }
 	@mkdir -p reports && echo "$$PR" > reports/pr-number.txt
+
+has-report: ## pr-comment: did pipeline run RUN_ID upload a report? (found=true|false into $$GITHUB_OUTPUT)
+	@[[ "$${RUN_ID:-}" =~ ^[0-9]+$$ ]] || { echo "RUN_ID must be a number, got '$${RUN_ID:-}'"; exit 1; }; \
+	n="$$(gh api "repos/$$GITHUB_REPOSITORY/actions/runs/$$RUN_ID/artifacts" \
+	  --jq '[.artifacts[] | select(.name == "report" and (.expired | not))] | length')"; \
+	if [ "$$n" -gt 0 ]; then found=true; else found=false; \
+	  echo "pipeline run $$RUN_ID uploaded no report (cancelled or failed before the report): nothing to post"; fi; \
+	echo "found=$$found" >> "$${GITHUB_OUTPUT:-/dev/stdout}"
 
 gate-failed: ## the gate blocked the change: show why and fail
 	@cat reports/gate.md 2>/dev/null || true

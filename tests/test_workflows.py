@@ -112,7 +112,10 @@ def test_fork_comments_come_from_workflow_run_reading_only_the_artifact() -> Non
     doc = load(ROOT / ".github/workflows/pr-comment.yml")
     assert doc["on"] == {"workflow_run": {"workflows": ["pipeline"], "types": ["completed"]}}
     job = doc["jobs"]["comment"]
-    assert job["if"] == "github.event.workflow_run.event == 'pull_request'"
+    assert job["if"].startswith("github.event.workflow_run.event == 'pull_request'")
+    assert "conclusion != 'cancelled'" in job["if"]
+    guarded = [s for s in job["steps"] if "download-artifact" in s.get("uses", "") or s.get("run") == "make comment"]
+    assert all(s.get("if") == "steps.report.outputs.found == 'true'" for s in guarded), "no report, no red run"
     checkout = next(s for s in job["steps"] if "actions/checkout" in s.get("uses", ""))
     assert "ref" not in checkout.get("with", {}), "check out the default branch, never the PR head"
     assert any("download-artifact" in s.get("uses", "") for s in job["steps"])
