@@ -183,3 +183,5 @@ def test_ci_tests_run_on_the_forks_data_and_lint_runs_too() -> None:
     runs = [s.get("run") for s in doc["jobs"]["test"]["steps"] if "run" in s]
     assert runs == ["make pull", "make pytest"], "the tests need the data the remote holds"
     assert doc["env"]["DVC_REMOTE_URL"] == "${{ vars.DVC_REMOTE_URL }}"
+    optional = next(s for s in doc["jobs"]["test"]["steps"] if s.get("run") == "make pytest")["env"]["DATA_OPTIONAL"]
+    assert "head.repo.fork" in optional, "only pull requests without secrets may run without the data"

@@ -139,6 +139,19 @@ class SensitiveAttribute(Strict):
         return self
 
 
+_QUOTE = " (in YAML, quote text that looks like a number or a boolean: '1', 'yes')"
+
+
+def _fits(value: Scalar, dtype: str) -> bool:
+    if dtype == "bool":
+        return isinstance(value, bool)
+    if dtype == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if dtype == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
 class Contract(Strict):
     """What the data must look like and what each column is for."""
 
@@ -184,6 +197,21 @@ class Contract(Strict):
         for name, attr in self.sensitive.items():
             if attr.bins is None and not self.columns[name].categorical:
                 raise ValueError(f"sensitive.{name}: a numeric column needs 'bins'")
+        return self
+
+    @model_validator(mode="after")
+    def _values_fit_their_dtypes(self) -> Contract:
+        """``allowed``/``labels`` values and ``positive`` of the column's type: YAML reads ``1`` as a number,
+        so a text column listing ``[1, 2]`` would reject every row ("1" is not 1)."""
+        for name, col in self.columns.items():
+            bad = [v for v in (col.value_set or []) if not _fits(v, col.dtype)]
+            if bad:
+                raise ValueError(f"columns.{name}: values {bad[:3]} are not of dtype {col.dtype}{_QUOTE}")
+        target = self.columns[self.target]
+        if not _fits(self.positive, target.dtype):
+            raise ValueError(f"positive {self.positive!r} is not of the target's dtype {target.dtype}{_QUOTE}")
+        if target.value_set is not None and len(target.value_set) != 2:
+            raise ValueError(f"the target must have exactly two values, {self.target} lists {target.value_set}")
         return self
 
     @model_validator(mode="after")

@@ -13,6 +13,10 @@ class DataError(PipelineError):
     """Input data is missing, unreadable, or breaks the contract."""
 
 
+class DataUnavailable(DataError):
+    """The data ``data.dvc`` records cannot be had here (no remote, no credentials, no example to rebuild)."""
+
+
 class ValidationFailed(DataError):
     """great-expectations rejected the data; the message lists every failed expectation."""
 

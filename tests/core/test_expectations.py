@@ -55,3 +55,19 @@ def test_type_problems_find_the_cells_that_break_a_dtype() -> None:
     assert type_problems(pd.Series(["true", "False", "yes"]), "bool").tolist() == ["yes"]
     assert type_problems(pd.Series([0, 1, 2]), "bool").tolist() == [2]
     assert type_problems(pd.Series([True, False]), "int").tolist() == [True, False]
+
+
+def test_a_rare_target_is_not_leakage() -> None:
+    import numpy as np
+
+    from mlpipe.config import parse_contract
+    from tests.datasets import INCOME
+
+    c = parse_contract(INCOME)
+    rng = np.random.default_rng(0)
+    n = 5000
+    df = pd.DataFrame({"sex": rng.choice(["Female", "Male"], n), "age": rng.integers(17, 90, n),
+                       "income": np.where(rng.random(n) < 0.003, ">50K", "<=50K")})  # fmt: skip
+    assert leakage_findings(df, c) == {}  # every feature "predicts" 99.7% by guessing the majority
+    rarer = df.assign(income=np.where(np.arange(n) < 40, ">50K", "<=50K"), age=np.where(np.arange(n) < 40, 18, 60))
+    assert set(leakage_findings(rarer, c)) == {"age"}  # but a real leak of a rare class is still found

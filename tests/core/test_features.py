@@ -128,3 +128,14 @@ def test_synthesised_rows_follow_the_contract_and_carry_a_signal() -> None:
     from sklearn.metrics import roc_auc_score
 
     assert roc_auc_score(test[TARGET], positive_proba(hist, test[c.features])) > 0.7
+
+
+def test_a_missing_boolean_stays_missing_whatever_pandas_type_holds_it() -> None:
+    c = parse_contract(SENSORS)
+    as_read = pd.DataFrame({"maintained": pd.array([True, None, False], dtype="boolean")})  # parquet's nullable bool
+    as_sent = pd.DataFrame({"maintained": [True, None, False]})  # a request
+    a, b = (encode_columns(f, c, ["maintained"])["maintained"].tolist() for f in (as_read, as_sent))
+    assert a[0] == b[0] == "true"
+    assert a[2] == b[2] == "false"
+    assert pd.isna(a[1])
+    assert pd.isna(b[1])

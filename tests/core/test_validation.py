@@ -42,3 +42,32 @@ def test_describe_names_expectation_file_column_and_values() -> None:
     )
     assert v.plain(float("nan")) is None
     assert v.plain(pd.NA) is None
+
+
+def test_ints_read_as_floats_in_one_file_are_the_same_categories() -> None:
+    contract = parse_contract(INCOME)
+    df = synthesise(contract, 3 * 400, seed=2)
+    frames = {f"f{i}.csv": df.iloc[i * 400 : (i + 1) * 400].copy() for i in range(3)}
+    frames["f1.csv"]["education_num"] = frames["f1.csv"]["education_num"].astype(float)  # a blank elsewhere
+    assert v.sibling_checks(frames, contract) == []
+
+
+def test_a_rare_class_all_absent_from_a_small_file_is_not_a_collapse() -> None:
+    rare = pd.Series([0] * 120)
+    others = pd.Series([0] * 990 + [1] * 10)
+    assert not v._collapsed(rare, others)  # 0.99 ** 120 = 0.3: quite possible by chance
+    assert v._collapsed(pd.Series(["a"] * 200), pd.Series(list("abcde") * 100))  # 0.2 ** 200: not chance
+
+
+@pytest.mark.parametrize(
+    ("values", "ok"),
+    [
+        ([">50K", "<=50K"], True),
+        (["<=50K", "<=50K"], False),
+        ([">50K", "<=50K", "n/a"], False),
+        ([">50k", "<=50K"], False),
+    ],
+)
+def test_the_target_is_binary_with_the_positive_class(values: list[str], ok: bool) -> None:
+    c = parse_contract(INCOME)
+    assert v.target_check(pd.DataFrame({"income": values}), c)["success"] is ok

@@ -329,13 +329,17 @@ def good_dir(sample: pd.DataFrame, synth_contract: Contract, tmp_path: Path) -> 
     return write_data(sample, tmp_path / "data", synth_contract)
 
 
-def victim(d: Path) -> Path:
-    return sorted(d.iterdir())[-1]
+def victim(d: Path, which: str = "newest") -> Path:
+    files = sorted(d.iterdir())
+    return files[-1] if which == "newest" else files[0]
 
 
+@pytest.mark.parametrize("which", ["newest", "oldest"])
 @pytest.mark.parametrize("case", sorted(CORPUS))
-def test_broken_input_is_stopped_naming_file_and_column(case: str, good_dir: Path, synth_contract: Contract) -> None:
-    f = victim(good_dir)
+def test_broken_input_is_stopped_naming_file_and_column(
+    case: str, which: str, good_dir: Path, synth_contract: Contract
+) -> None:
+    f = victim(good_dir, which)
     expectation, column = CORPUS[case](good_dir, f, synth_contract)
     report = stage.validate(good_dir, synth_contract)
     assert not report["success"]
@@ -469,3 +473,16 @@ def test_the_whole_corpus_is_stopped_by_dvc_repro_with_the_model_untouched(
         assert sha256_file(repo / "models/model.skops") == model, case
         stopped.append(case)
     assert len(stopped) >= 30, stopped
+
+
+def test_a_quoted_line_break_in_the_last_row_is_not_a_truncated_file(tmp_path: Path) -> None:
+    from mlpipe.config import parse_contract
+    from mlpipe.core.synth import synthesise
+    from tests.datasets import INCOME
+
+    contract = parse_contract(INCOME)
+    df = synthesise(contract, 1000, seed=4)
+    df.loc[df.index[-1], "occupation"] = "called twice,\nleft a message"
+    data = write_data(df, tmp_path / "d", contract)
+    report = stage.validate(data, contract)
+    assert report["success"], [v.describe(c) for c in report["checks"] if not c["success"]]

@@ -63,7 +63,7 @@ def encode_columns(raw: pd.DataFrame, contract: Contract, names: list[str]) -> p
 
 
 def _bool_text(v: object) -> object:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return None
     return "true" if str(v).strip().lower() in ("true", "1", "1.0") else "false"
 

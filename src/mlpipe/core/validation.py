@@ -12,6 +12,7 @@ which great-expectations 1.x's type-list expectation does not recognise.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Any
@@ -21,6 +22,7 @@ import pandas as pd
 
 from mlpipe.config import Contract, FileChecks
 from mlpipe.core.expectations import LEAKAGE, leakage_findings
+from mlpipe.core.features import is_positive
 from mlpipe.core.profile import psi
 
 EXAMPLES = 5
@@ -32,9 +34,11 @@ TRUNCATED_CHECK = "expect_file_to_end_with_a_complete_row"
 SMALL_CHECK = "expect_file_row_count_to_be_comparable_to_siblings"
 COLLAPSE_CHECK = "expect_column_to_keep_more_than_one_value"
 SHIFT_CHECK = "expect_file_distribution_to_match_siblings"
+TARGET_CHECK = "expect_target_to_be_binary_with_the_positive_class"
 
 MAX_SHIFT_CATEGORIES = 50
 MAX_PEERS = 10
+COLLAPSE_P = 1e-6
 SHIFT_ROWS = 20_000  # enough for a PSI over ten bins; keeps many-file checks quick
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
 _BOOL_TEXT = {"true", "false"}
@@ -133,6 +137,16 @@ def columns_ok(checks: list[dict[str, Any]]) -> bool:
     return not any(c["expectation"] in (COLUMNS_CHECK, ROWS_CHECK, READ_CHECK) and not c["success"] for c in checks)
 
 
+def category_keys(values: pd.Series) -> pd.Series:
+    """Values as comparable text: ``1`` and ``1.0`` (an int column read as floats because of a blank
+    in one file) are one category, as are ``True`` and ``true``."""
+    numbers = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_bool_dtype(values) else None
+    if numbers is not None and numbers.notna().all():
+        whole = numbers % 1 == 0
+        return numbers.astype(object).where(~whole, numbers[whole].astype("int64")).astype(str)
+    return values.astype(str).str.strip().str.lower()
+
+
 def _share_psi(a: pd.Series, b: pd.Series, categorical: bool, bins: int = 10) -> float:
     """PSI of ``a`` against ``b``, less what sampling alone gives (about (k-1)(1/n_a + 1/n_b) for k bins).
 
@@ -143,8 +157,9 @@ def _share_psi(a: pd.Series, b: pd.Series, categorical: bool, bins: int = 10) ->
     if a.empty or b.empty:
         return float("nan")
     if categorical or not pd.api.types.is_numeric_dtype(b) or not pd.api.types.is_numeric_dtype(a):
-        keys = sorted(set(a.astype(str)) | set(b.astype(str)))
-        ca, cb = a.astype(str).value_counts(), b.astype(str).value_counts()
+        ka, kb = category_keys(a), category_keys(b)
+        keys = sorted(set(ka) | set(kb))
+        ca, cb = ka.value_counts(), kb.value_counts()
         value, k = psi([cb.get(x, 0) for x in keys], [ca.get(x, 0) for x in keys]), len(keys)
     else:
         ref = b.to_numpy(dtype=np.float64)
@@ -161,23 +176,37 @@ def peers(name: str, names: list[str], most: int = MAX_PEERS) -> list[str]:
     files are named by period), so hundreds of daily files cost hundreds of comparisons, not their square."""
     order = sorted(names)
     i = order.index(name)
-    others = order[:i] + order[i + 1 :]
-    if len(others) <= most:
-        return others
-    return sorted(others, key=lambda n: (abs(order.index(n) - i), n))[:most]
+    if len(order) - 1 <= most:
+        return order[:i] + order[i + 1 :]
+    before, after = order[max(0, i - most) : i][::-1], order[i + 1 : i + 1 + most]
+    near = [n for pair in itertools.zip_longest(before, after) for n in pair if n is not None]
+    return sorted(near[:most])
 
 
-def _shifts(name: str, column: str, frames: dict[str, pd.DataFrame], categorical: bool) -> list[float]:
-    """PSI of one file's column against each peer's (on at most SHIFT_ROWS rows of each)."""
+def _shifts(
+    name: str, column: str, frames: dict[str, pd.DataFrame], near: list[str], categorical: bool, min_rows: int
+) -> list[float]:
+    """PSI of one file's column against each peer's (on at most SHIFT_ROWS rows of each); peers with
+    fewer than ``min_rows`` values are too small to judge anyone by (they get their own size check)."""
     mine = frames[name][column].head(SHIFT_ROWS)
     out = []
-    for other in peers(name, list(frames)):
+    for other in near:
         df = frames[other]
-        if column in df:
+        if column in df and df[column].notna().sum() >= min_rows:
             value = _share_psi(mine, df[column].head(SHIFT_ROWS), categorical)
             if not math.isnan(value):
                 out.append(value)
     return out
+
+
+def _collapsed(values: pd.Series, others: pd.Series) -> bool:
+    """One value only, where the other files make that all but impossible by chance (p ** n < 1e-6):
+    a 1% fraud flag may well be all zeros in 120 rows; a 25-level code all one level may not."""
+    mine, theirs = category_keys(values), category_keys(others.dropna())
+    if mine.nunique() != 1 or theirs.nunique() < 2:
+        return False
+    share = float((theirs == mine.iloc[0]).mean())
+    return share ** len(mine) < COLLAPSE_P
 
 
 def sibling_checks(frames: dict[str, pd.DataFrame], contract: Contract) -> list[dict[str, Any]]:
@@ -206,19 +235,15 @@ def sibling_checks(frames: dict[str, pd.DataFrame], contract: Contract) -> list[
                     f"({median:,.0f}): truncated or partial export?",
                 )
             )
-        rest = pd.concat([frames[n].head(SHIFT_ROWS) for n in peers(name, list(frames))], ignore_index=True)
+        near = peers(name, list(frames))
+        rest = pd.concat([frames[n].head(SHIFT_ROWS) for n in near], ignore_index=True)
         for col_name in [*contract.features, contract.target]:
             col = contract.columns[col_name]
             if col_name not in df or col_name not in rest:
                 continue
             values = df[col_name].dropna()
             categorical = col.categorical or col.value_set is not None or col_name == contract.target
-            if (
-                categorical
-                and len(values) >= rules.collapse_min_rows
-                and values.nunique() == 1
-                and rest[col_name].nunique() > 1
-            ):
+            if categorical and len(values) >= rules.collapse_min_rows and _collapsed(values, rest[col_name]):
                 out.append(
                     check(
                         COLLAPSE_CHECK,
@@ -235,7 +260,7 @@ def sibling_checks(frames: dict[str, pd.DataFrame], contract: Contract) -> list[
                 continue
             if categorical and rest[col_name].nunique() > MAX_SHIFT_CATEGORIES:
                 continue  # near-unique text (names, free text): PSI over it measures nothing
-            shifts = _shifts(name, col_name, frames, categorical)
+            shifts = _shifts(name, col_name, frames, near, categorical, rules.collapse_min_rows)
             if len(shifts) == 1:  # two files: the newer (later by name) is judged against the older
                 blamed = name == sorted(frames)[-1] and shifts[0] > rules.max_psi
             else:  # several: a file is off when it is far from most of the others, not just from one
@@ -254,6 +279,17 @@ def sibling_checks(frames: dict[str, pd.DataFrame], contract: Contract) -> list[
                     )
                 )
     return out
+
+
+def target_check(df: pd.DataFrame, contract: Contract) -> dict[str, Any]:
+    """The stacked data has exactly two target values, one of them ``positive`` exactly as training will
+    read it (``Yes`` is not ``yes``): otherwise every row would silently be one class."""
+    values = df[contract.target].dropna() if contract.target in df else pd.Series(dtype=object)
+    seen = sorted({plain(x) for x in values.unique()}, key=str)
+    positives = int(is_positive(values, contract).sum())
+    ok = len(seen) == 2 and 0 < positives < len(values)
+    need = f"a binary target needs two values, one of them positive={contract.positive!r}"
+    return check(TARGET_CHECK, contract.target, ok, observed=seen[:10], message=None if ok else f"{seen[:10]}: {need}")
 
 
 def leakage_check(df: pd.DataFrame, contract: Contract, file: str) -> dict[str, Any]:

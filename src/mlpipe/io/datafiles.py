@@ -58,7 +58,11 @@ def load(path: Path, contract: Contract) -> DataFile:
 
 
 def _short_last_row(path: Path) -> str | None:
-    """A last line with fewer fields than the header: the file was cut mid-row."""
+    """A file cut mid-row: no final line end, and a last line with fewer fields than the header.
+
+    A complete file ends with a line end (so a quoted field spanning lines in the last row is fine);
+    one without it is judged by its last line.
+    """
     with path.open("rb") as fh:
         header = fh.readline()
         fh.seek(0, io.SEEK_END)
@@ -66,7 +70,7 @@ def _short_last_row(path: Path) -> str | None:
         fh.seek(max(0, size - _TAIL))
         tail = fh.read()
     lines = [ln for ln in tail.decode("utf-8", errors="replace").splitlines() if ln.strip()]
-    if not lines or size <= len(header):
+    if not lines or size <= len(header) or tail.endswith((b"\n", b"\r")):
         return None
     n_header = len(next(csv.reader([header.decode("utf-8-sig", errors="replace")])))
     n_last = len(next(csv.reader([lines[-1]])))

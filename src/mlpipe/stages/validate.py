@@ -49,6 +49,8 @@ def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
     checks.extend(v.sibling_checks(good, contract))
     checks.extend(run_batches([*batches, (None, df, whole_specs(contract))]))
     checks.extend(v.leakage_check(frame, contract, name) for name, frame in good.items())
+    if good:
+        checks.append(v.target_check(df, contract))
     warnings = uncovered_bins(df, contract)
     for w in warnings:
         log.warning("%s", w)

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from mlpipe.config import ExampleData, parse_params
-from mlpipe.errors import ConfigError, DataError
+from mlpipe.errors import ConfigError, DataError, DataUnavailable
 from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, file_name, load_all_years, write_years
 from mlpipe.io.files import load_yaml, write_text
 from mlpipe.io.pipeline import pipeline_paths
@@ -83,7 +83,7 @@ def no_data_message(dvc_file: Path, data_dir: Path, remote: bool) -> str:
 def example_spec(params_path: Path, dvc_file: Path, data_dir: Path, remote: bool) -> ExampleData:
     spec = parse_params(load_yaml(params_path), str(params_path)).example_data
     if spec is None:
-        raise DataError(no_data_message(dvc_file, data_dir, remote))
+        raise DataUnavailable(no_data_message(dvc_file, data_dir, remote))
     return spec
 
 
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "materialise":
         try:
             materialise(args.dvc_file, args.params, args.cache)
-        except DataError as err:
+        except DataUnavailable as err:  # only "cannot be had": a mismatch or a conflict always fails
             if not args.optional:
                 raise
             log.warning("no real data: %s", err)

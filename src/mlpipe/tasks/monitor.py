@@ -24,7 +24,7 @@ import pandas as pd
 from mlpipe.config import Contract, Params
 from mlpipe.core.drift import feature_drift, prediction_drift
 from mlpipe.core.expectations import suite_specs
-from mlpipe.core.features import is_positive, model_input, prepare, slice_groups
+from mlpipe.core.features import encode_columns, is_positive, model_input, slice_groups
 from mlpipe.core.metrics import classification_metrics, slice_report
 from mlpipe.core.monitor import bar_svg, compare_models, markdown, metric_drops, verdict
 from mlpipe.errors import DataError
@@ -121,7 +121,7 @@ def labelled_metrics(
     reference = read_json(paths["metrics"])["model"]
     drops = metric_drops(reference, window, params.monitor)
     ref_slices = read_json(paths["slices"])["attributes"]
-    groups = slice_groups(prepare(raw, contract), contract)
+    groups = slice_groups(encode_columns(raw, contract, list(contract.sensitive)), contract)  # raw order, like y
     slices = {}
     for name, g in groups.items():
         ev = params.evaluate
