@@ -31,7 +31,7 @@ def test_new_data_validate_retrain_gate_report(tmp_path: Path, synth_contract: C
         old, new = sample[sample[c.time] != newest], sample[sample[c.time] == newest]
     else:  # no time column: a new file of rows from the same population
         old = synthesise(c, 3000, seed=2)
-        new = synthesise(c, 1200, seed=3, first_id=10**7)
+        new = synthesise(c, 1200, seed=3, first_id=10**6)  # ids after the old file's, text or integer
     base_params = small_sample_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
     repo = make_repo(tmp_path, old, base_params, contract_dict(c))
     run(repo, "dvc", "repro")

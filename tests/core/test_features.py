@@ -139,3 +139,11 @@ def test_a_missing_boolean_stays_missing_whatever_pandas_type_holds_it() -> None
     assert a[2] == b[2] == "false"
     assert pd.isna(a[1])
     assert pd.isna(b[1])
+
+
+def test_synthesised_ids_continue_where_asked_for_text_and_integer_ids() -> None:
+    for spec in (INCOME, SENSORS):  # an integer id, a text id
+        c = parse_contract(spec)
+        old, new = synthesise(c, 500, seed=1), synthesise(c, 500, seed=2, first_id=10**6)
+        assert not set(old[c.id]) & set(new[c.id])
+        assert pd.concat([old, new])[c.id].is_unique

@@ -149,3 +149,27 @@ def test_render_reads_back_exactly_with_awkward_names_and_values() -> None:
     assert "  id: {dtype: int, min: 0}\n" in text
     assert "  long:\n    dtype: str\n" in text  # too long for one line
     assert all(len(line) <= 120 for line in text.splitlines() if line.startswith("#"))
+
+
+def test_zip_codes_stay_text_and_ints_written_as_46_0_are_floats(tmp_path: Path) -> None:
+    """The draft agrees with validation: `02134` is a code, and an int column exported as `46.0` is a float."""
+    import pandas as pd
+    import yaml
+
+    from mlpipe.config import parse_contract
+    from mlpipe.stages import validate as stage
+
+    data = tmp_path / "data"
+    data.mkdir()
+    n = 200
+    pd.DataFrame({"id": range(n), "zip": [f"0{2100 + i % 7}" for i in range(n)],
+                  "age": [float(20 + i % 50) if i % 9 else None for i in range(n)],
+                  "y": [i % 2 for i in range(n)]}).to_csv(data / "a.csv", index=False)  # fmt: skip
+    cmd = [sys.executable, "-m", "mlpipe.tasks.contract", "--data", "data", "--target", "y"]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    drafted = yaml.safe_load((tmp_path / "contract.yaml").read_text())
+    assert drafted["columns"]["zip"]["dtype"] == "str"
+    assert drafted["columns"]["age"]["dtype"] == "float"
+    report = stage.validate(data, parse_contract(drafted))
+    assert report["success"], [c for c in report["checks"] if not c["success"]]

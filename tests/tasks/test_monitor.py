@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 def window(served: Served) -> pd.DataFrame:
     """4,000 new rows from the population the served model was trained on (same world, new seed)."""
     c = served.contract
-    return synthesise(c, 4000, seed=7, first_id=10**7 if c.columns[c.id].dtype == "int" else None)
+    return synthesise(c, 4000, seed=7, first_id=10**7)
 
 
 def monitor(served: Served, window: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:

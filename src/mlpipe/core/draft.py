@@ -30,8 +30,13 @@ _ISO_DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 _ISO_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def draft_contract(df: pd.DataFrame, target: str, name: str, files: int = 1) -> tuple[dict[str, Any], list[str]]:
+def draft_contract(
+    df: pd.DataFrame, target: str, name: str, files: int = 1, written_as_float: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], list[str]]:
     """(contract as plain data ready for YAML, notes for the reviewer) for the frame ``df``.
+
+    ``written_as_float``: columns whose file text has decimals (``46.0``): typed ``float`` even when every
+    value is whole, because validation reads an ``int`` column's text and would refuse ``46.0``.
 
     Raises :class:`ConfigError` when the target is missing or not binary, or no column can be
     the id: the pipeline cannot run on such data, so a draft would only hide the problem.
@@ -40,7 +45,7 @@ def draft_contract(df: pd.DataFrame, target: str, name: str, files: int = 1) -> 
     if target not in df.columns:
         raise ConfigError(f"target column {target!r} is not in the data; its columns are {list(df.columns)}")
     notes: list[str] = []
-    dtypes = {col: infer_dtype(df[col]) for col in df.columns}
+    dtypes = {col: "float" if col in written_as_float else infer_dtype(df[col]) for col in df.columns}
     target_values, positive = _target(df[target], dtypes[target], notes)
     id_col = _find_id(df, dtypes, target, notes)
     time_col = _find_time(df, dtypes, {id_col, target})

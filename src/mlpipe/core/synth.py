@@ -111,7 +111,8 @@ def synthesise(
             continue
         if name == contract.id:
             start = first_id if first_id is not None else int(col.min) if col.min is not None else 1
-            cols[name] = np.arange(start, start + rows) if col.dtype != "str" else [f"id{i:07d}" for i in range(rows)]
+            ids = np.arange(start, start + rows)
+            cols[name] = ids if col.dtype != "str" else [f"id{i:07d}" for i in ids]
             continue
         if name == contract.time:
             values_t = _periods(col, periods)

@@ -28,13 +28,37 @@ log = logging.getLogger(__name__)
 KEY_ORDER = ("name", "description", "id", "target", "positive", "time", "min_rows", "features", "sensitive", "columns")
 
 
-def read_all(path: Path) -> tuple[pd.DataFrame, int]:
-    """(every data file stacked, how many files); a file that cannot be read or differs in columns is named."""
+_LEADING_ZERO = re.compile(r"^0\d+$")
+_DECIMAL = re.compile(r"^[+-]?\d*\.\d*([eE][+-]?\d+)?$|^[+-]?\d+[eE][+-]?\d+$")
+
+
+def csv_text_hints(path: Path) -> tuple[list[str], set[str]]:
+    """From a CSV's text: (codes with leading zeros such as ZIP ``02134``, to keep as text; columns
+    written with decimals such as ``46.0``, to type as float)."""
+    if path.suffix.lower() != ".csv":
+        return [], set()
+    text = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    codes, decimals = [], set()
+    for col in text.columns:
+        present = text[col][text[col] != ""]
+        if not present.empty and present.str.match(_LEADING_ZERO).any() and present.str.isdigit().all():
+            codes.append(str(col))
+        elif present.str.match(_DECIMAL).any():
+            decimals.add(str(col))
+    return codes, decimals
+
+
+def read_all(path: Path) -> tuple[pd.DataFrame, int, frozenset[str]]:
+    """(every data file stacked, how many files, columns written with decimals); a file that cannot be
+    read or differs in columns is named."""
     files = data_files(path)
     frames = []
+    decimals: set[str] = set()
     for f in files:
         try:
-            frames.append(read_table(f))
+            codes, written = csv_text_hints(f)
+            decimals |= written
+            frames.append(read_table(f, codes))
         except Exception as err:  # pandas/pyarrow raise many types; the file's name is what matters
             raise DataError(f"{f}: cannot be read: {type(err).__name__}: {str(err)[:300]}") from None
     first = list(frames[0].columns)
@@ -45,7 +69,8 @@ def read_all(path: Path) -> tuple[pd.DataFrame, int]:
                 f"{f}: columns differ from {files[0].name} (extra {extra}, missing {lacking}, or another order): "
                 "every file must have the same columns"
             )
-    return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), len(files)
+    stacked = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return stacked, len(files), frozenset(decimals)
 
 
 def default_name(path: Path) -> str:
@@ -101,8 +126,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{args.out} exists: not overwriting a contract that may have been reviewed. "
             "Pass --force to replace it (`make contract ... FORCE=1`), or --out another path"
         )
-    df, n_files = read_all(args.data)
-    contract, notes = draft_contract(df, args.target, args.name or default_name(args.data), n_files)
+    df, n_files, decimals = read_all(args.data)
+    contract, notes = draft_contract(df, args.target, args.name or default_name(args.data), n_files, decimals)
     parse_contract(contract, str(args.out))  # the draft must load as it is written
     text = render(contract, notes, f"{args.data} ({len(df)} rows, {n_files} file{'s' if n_files != 1 else ''})")
     if yaml.safe_load(text) != contract:

@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> None:
     summary = "ALERT: " + "; ".join(v["reasons"]) if v["alert"] else "no alert" + (
         "" if v["judged"] else f" ({v['reasons'][0]})")  # fmt: skip
     shifted = [f["name"] for f in report.get("features", []) if f["p_value"] < 0.01 and not f["drifted"]]
-    log.info("%s; %d features shifted but below thresholds: %s", summary, len(shifted), ", ".join(shifted) or "none")
+    below = f"; {len(shifted)} features shifted but below thresholds: {', '.join(shifted)}" if shifted else ""
+    log.info("%s%s", summary, below)
     if v["alert"] and args.fail_on_alert:
         sys.exit(3)
 
