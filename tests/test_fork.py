@@ -1,7 +1,7 @@
 """A fork's day one, for real: swap in another dataset the README's way, then run the template's own tests.
 
 The repository is copied, its example data replaced by generated files (text categories, missing
-values, no time column, a text target), the contract drafted with ``make contract``, a few config
+values, no time column, a text id, a text target), the contract drafted with ``make contract``, a few config
 lines edited as the README says, ``dvc add data``, ``make repro``, ``make golden``, and then
 ``make test`` (lint and the whole default suite) in the copy: it must pass with no test edited.
 Slow (the copy's own suite runs): ``make test-all``.
@@ -52,6 +52,8 @@ def test_a_fork_with_its_own_data_passes_its_own_test_suite(tmp_path: Path) -> N
     # 1. their files into data/ (three exports of one table, no time column)
     contract = parse_contract(INCOME)
     rows = synthesise(contract, 6000, seed=11, positive_rate=0.3)
+    rows.insert(0, "person_id", [f"P-{i:06d}" for i in range(len(rows))])  # a text key instead of a number
+    rows = rows.drop(columns=["person"])
     (fork / "data").mkdir()
     for i in range(3):
         rows.iloc[i * 2000 : (i + 1) * 2000].to_csv(fork / "data" / f"export_{i + 1}.csv", index=False)
@@ -64,7 +66,8 @@ def test_a_fork_with_its_own_data_passes_its_own_test_suite(tmp_path: Path) -> N
     assert "--force" in refused.stderr + refused.stdout
     make(fork, "contract", "DATA=data", "TARGET=income", "FORCE=1")
     drafted = yaml.safe_load((fork / "contract.yaml").read_text())
-    assert drafted["id"] == "person"
+    assert drafted["id"] == "person_id"
+    assert drafted["columns"]["person_id"] == {"dtype": "str"}
     assert drafted["positive"] == ">50K"
     assert "time" not in drafted or drafted["time"] is None
     assert drafted["columns"]["workclass"]["nullable"] is True
