@@ -110,19 +110,23 @@ def test_report_for_a_regressing_pr_with_new_data(
     check_golden("report_regression.md", text)
 
 
+def _head_only(head: pd.DataFrame, contract: Contract, params: Any, **more: Any) -> ReportInputs:
+    """The report's inputs for this PR alone; ``more`` adds the gate and the base's side."""
+    return ReportInputs(
+        base="main",
+        params=params.model_dump(mode="json"),
+        metrics=_metrics(METRICS, {"sex": 0.04}),
+        validation=_validation(head, contract, "b" * 64),
+        slices=SLICES,
+        **more,
+    )
+
+
 def test_report_when_the_base_has_no_pipeline_yet(
     frames: tuple[pd.DataFrame, pd.DataFrame], contract: Contract, params: Any
 ) -> None:
     _, head = frames
-    text = build(
-        ReportInputs(
-            base="main",
-            params=params.model_dump(mode="json"),
-            metrics=_metrics(METRICS, {"sex": 0.04}),
-            validation=_validation(head, contract, "b" * 64),
-            slices=SLICES,
-        )
-    )
+    text = build(_head_only(head, contract, params))
     assert "No metrics on `main` to compare with" in text
     check_golden("report_no_base.md", text)
 
@@ -144,18 +148,7 @@ def test_a_delta_whose_interval_covers_zero_is_no_significant_change(
     gate = {"passed": True, "reasons": [], "notes": [],
             "deltas": {"roc_auc": {"reference": 0.90, "delta": 0.001, "low": -0.004, "high": 0.006},
                        "log_loss": {"reference": 0.38, "delta": 0.02, "low": 0.01, "high": 0.03}}}  # fmt: skip
-    text = build(
-        ReportInputs(
-            base="main",
-            params=params.model_dump(mode="json"),
-            metrics=_metrics(METRICS, {"sex": 0.04}),
-            validation=_validation(head, contract, "b" * 64),
-            slices=SLICES,
-            gate=gate,
-            base_params=params.model_dump(mode="json"),
-            base_metrics=_metrics(METRICS, {"sex": 0.04}),
-            base_validation=_validation(head, contract, "b" * 64),
-        )
-    )
+    base = {"base_params": params.model_dump(mode="json"), "base_metrics": _metrics(METRICS, {"sex": 0.04})}
+    text = build(_head_only(head, contract, params, gate=gate, **base))
     assert "| roc_auc | 0.9000 | 0.9000 | +0.0010 (no significant change) |" in text
     assert "+0.0200 🔴" in text  # log_loss went up, and its interval excludes 0
