@@ -34,13 +34,14 @@ def sample_rows(contract: Contract) -> int:
 
 
 def write_data(df: pd.DataFrame, data_dir: Path, contract: Contract, fmt: str = "csv") -> Path:
-    """One file per time value (as data arrives), or two halves when there is no time column."""
+    """One file per time value (as data arrives), or three exports when there is no time column
+    (three, so the file-against-siblings checks can tell which one is off)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     if contract.time is not None:
         parts = [(str(k), p) for k, p in df.groupby(contract.time, sort=True)]
     else:
-        half = len(df) // 2
-        parts = [("1", df.iloc[:half]), ("2", df.iloc[half:])]
+        third = len(df) // 3
+        parts = [("1", df.iloc[:third]), ("2", df.iloc[third : 2 * third]), ("3", df.iloc[2 * third :])]
     for key, part in parts:
         path = data_dir / f"part_{key}.{fmt}"
         if fmt == "parquet":
