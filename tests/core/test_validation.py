@@ -71,3 +71,9 @@ def test_a_rare_class_all_absent_from_a_small_file_is_not_a_collapse() -> None:
 def test_the_target_is_binary_with_the_positive_class(values: list[str], ok: bool) -> None:
     c = parse_contract(INCOME)
     assert v.target_check(pd.DataFrame({"income": values}), c)["success"] is ok
+
+
+def test_file_order_reads_numbers_as_numbers() -> None:
+    names = [f"day_{i}.csv" for i in range(1, 25)]  # unpadded: day_9 comes before day_10
+    assert sorted(names, key=v.natural)[8:10] == ["day_9.csv", "day_10.csv"]
+    assert set(v.peers("day_10.csv", names, most=2)) == {"day_9.csv", "day_11.csv"}

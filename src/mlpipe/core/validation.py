@@ -171,10 +171,15 @@ def _share_psi(a: pd.Series, b: pd.Series, categorical: bool, bins: int = 10) ->
     return max(0.0, value - (k - 1) * (1 / len(a) + 1 / len(b)))
 
 
+def natural(name: str) -> list[Any]:
+    """Sort key that reads numbers as numbers: ``day_9`` before ``day_10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def peers(name: str, names: list[str], most: int = MAX_PEERS) -> list[str]:
     """The files a file is compared with: all others, or its ``most`` nearest by name (by time, when
     files are named by period), so hundreds of daily files cost hundreds of comparisons, not their square."""
-    order = sorted(names)
+    order = sorted(names, key=natural)
     i = order.index(name)
     if len(order) - 1 <= most:
         return order[:i] + order[i + 1 :]
@@ -262,7 +267,7 @@ def sibling_checks(frames: dict[str, pd.DataFrame], contract: Contract) -> list[
                 continue  # near-unique text (names, free text): PSI over it measures nothing
             shifts = _shifts(name, col_name, frames, near, categorical, rules.collapse_min_rows)
             if len(shifts) == 1:  # two files: the newer (later by name) is judged against the older
-                blamed = name == sorted(frames)[-1] and shifts[0] > rules.max_psi
+                blamed = name == max(frames, key=natural) and shifts[0] > rules.max_psi
             else:  # several: a file is off when it is far from most of the others, not just from one
                 blamed = sum(x > rules.max_psi for x in shifts) > len(shifts) / 2
             if blamed:

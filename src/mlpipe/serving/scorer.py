@@ -2,7 +2,7 @@
 
 The service and batch scoring both use :class:`Scorer`; training's evaluate stage uses the same
 ``model_input``/``positive_proba`` functions on the same Pipeline, so a row gets the same
-probability everywhere (tests/serving/test_parity.py proves it).
+probability everywhere (tests/serving/test_socket.py proves it).
 """
 
 from __future__ import annotations
