@@ -174,14 +174,14 @@ def test_a_year_column_with_too_many_values_is_not_the_time() -> None:
 
 
 def test_sensitive_is_empty_and_a_note_says_how_to_declare() -> None:
-    df = adult().assign(RAC1P=lambda d: np.arange(len(d)) % 3 + 1)
+    df = adult().assign(ethnicity_code=lambda d: np.arange(len(d)) % 3 + 1)
     contract, notes = draft(df, "income")
     assert contract["sensitive"] == {}
     text = note(notes, "protected attributes")
     assert "sex: {}" in text
     assert "race: {}" in text
     assert "age: {bins: [" in text
-    assert "RAC1P: {} (after turning its 'allowed' codes into 'labels')" in text
+    assert "ethnicity_code: {} (after turning its 'allowed' codes into 'labels')" in text
     assert "workclass" not in text
 
 

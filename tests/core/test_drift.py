@@ -71,11 +71,11 @@ def test_verdict() -> None:
         "reasons": ["only 100 rows (< 500): reported, not judged"],
     }
     assert not verdict(5000, [stable], stable, 0, {}, M)["alert"]
-    v = verdict(5000, [stable], stable, 2, {}, M, {"SEX": 0.09}, {"SEX": 0.05})
+    v = verdict(5000, [stable], stable, 2, {}, M, {"sex": 0.09}, {"sex": 0.05})
     assert v["alert"]
     assert v["reasons"] == [
         "2 data-quality expectation(s) failed (> 0)",
-        "slice gap for SEX is 0.0900 (> 0.05, the gate's bound)",
+        "slice gap for sex is 0.0900 (> 0.05, the gate's bound)",
     ]
 
 

@@ -14,7 +14,7 @@ PARAMS = GateParams(
     minimums={"roc_auc": 0.85},
     maximums={"log_loss": 0.45},
     tolerance={"roc_auc": 0.005, "log_loss": 0.01},
-    max_slice_gap={"SEX": 0.05},
+    max_slice_gap={"sex": 0.05},
 )
 
 
@@ -29,14 +29,14 @@ def names_failed(v: Verdict) -> list[str]:
 
 def test_everything_fine_passes() -> None:
     ref = {"roc_auc": ci("roc_auc", 0.90, 0.899), "log_loss": ci("log_loss", 0.38, 0.381)}
-    v = decide(PARAMS, GOOD, BASE, ref, {"SEX": 0.03})
+    v = decide(PARAMS, GOOD, BASE, ref, {"sex": 0.03})
     assert v.passed
     assert not v.reasons
 
 
 def test_absolute_minimum_and_maximum() -> None:
     bad = GOOD | {"roc_auc": 0.80, "log_loss": 0.5}
-    v = decide(PARAMS, bad, BASE, None, {"SEX": 0.0})
+    v = decide(PARAMS, bad, BASE, None, {"sex": 0.0})
     assert names_failed(v) == ["min:roc_auc", "max:log_loss", "baseline"]
     assert "roc_auc 0.8000 must be >= 0.8500" in v.reasons[0]
 
@@ -64,15 +64,15 @@ def test_lower_is_better_metric_direction() -> None:
 
 
 def test_slice_gap_above_limit_blocks_and_missing_gap_passes_with_detail() -> None:
-    v = decide(PARAMS, GOOD, BASE, None, {"SEX": 0.08})
-    assert names_failed(v) == ["slice:SEX"]
-    v2 = decide(PARAMS, GOOD, BASE, None, {"SEX": None})
+    v = decide(PARAMS, GOOD, BASE, None, {"sex": 0.08})
+    assert names_failed(v) == ["slice:sex"]
+    v2 = decide(PARAMS, GOOD, BASE, None, {"sex": None})
     assert v2.passed
     assert "fewer than two groups" in v2.checks[-1].detail
 
 
 def test_verdict_serialises_with_reasons() -> None:
-    d = decide(PARAMS, GOOD, BASE, None, {"SEX": 0.08}, notes=["n"]).to_dict()
+    d = decide(PARAMS, GOOD, BASE, None, {"sex": 0.08}, notes=["n"]).to_dict()
     assert d["passed"] is False
     assert d["reasons"]
     assert d["notes"] == ["n"]

@@ -18,7 +18,7 @@ def event(n: int, start: int) -> dict[str, object]:
         **base,
         "request_ids": [f"r{start + i}" for i in range(n)],
         "ids": list(range(start, start + n)),
-        "features": {"AGEP": np.arange(start, start + n)[::1], "SEX": np.ones((n, 2), dtype=np.int64)[:, 0]},
+        "features": {"age": np.arange(start, start + n)[::1], "sex": np.ones((n, 2), dtype=np.int64)[:, 0]},
         "probability": np.linspace(0, 1, n),
         "prediction": np.array([0, 1] * (n // 2) + [0] * (n % 2)),
     }
@@ -32,8 +32,8 @@ def test_rotates_keeps_order_and_reads_back_every_prediction(tmp_path: Path) -> 
     assert len(log_files(tmp_path)) > 3
     df = read_prediction_log(tmp_path)
     assert df["request_id"].tolist() == [f"r{i}" for i in range(100)]
-    assert df["AGEP"].tolist() == list(range(100))
-    assert set(df["SEX"]) == {1}
+    assert df["age"].tolist() == list(range(100))
+    assert set(df["sex"]) == {1}
 
 
 def test_keep_files_deletes_the_oldest(tmp_path: Path) -> None:

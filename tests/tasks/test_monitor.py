@@ -112,7 +112,7 @@ def test_one_issue_opened_then_updated_never_duplicated(tmp_path: Path) -> None:
     env |= {"GH_CALLS": str(calls), "GH_STATE": str(tmp_path / "state")}
 
     def alert(flag: bool, retrain: str = "") -> list[str]:
-        report = {"verdict": {"alert": flag, "reasons": ["AGEP drifted"]}, "window": {"source": "w"}}
+        report = {"verdict": {"alert": flag, "reasons": ["age drifted"]}, "window": {"source": "w"}}
         (out / "monitor.json").write_text(json.dumps(report))
         calls.write_text("")
         res = subprocess.run([sys.executable, "-m", "mlpipe.tasks.alert"], cwd=tmp_path, check=False, text=True,
@@ -141,7 +141,7 @@ def test_auto_takes_the_log_once_it_is_big_enough(tmp_path: Path, monkeypatch: p
 
     def write(n: int) -> None:
         base = {"ts": "2026-01-01T00:00:00Z", "source": "api", "model_version": "v", "rows": n, "ids": None}
-        log.write(base | {"request_ids": [f"r{i}" for i in range(n)], "features": {"AGEP": [30] * n},
+        log.write(base | {"request_ids": [f"r{i}" for i in range(n)], "features": {"age": [30] * n},
                           "probability": [0.5] * n, "prediction": [1] * n})  # fmt: skip
 
     write(params.monitor.min_rows - 1)
