@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlpipe.config import Contract
-from mlpipe.io.files import read_table, text_columns
+from mlpipe.io.files import read_csv_as_written, read_table, text_columns
 
 _TAIL = 1 << 16
 
@@ -52,7 +52,7 @@ def load(path: Path, contract: Contract) -> DataFile:
             if c.dtype == "int" and n in out.frame and pd.api.types.is_float_dtype(out.frame[n])
         ]  # fmt: skip
         if floats:  # only the text tells `46` (a blank elsewhere made it float) from `46.0`
-            raw = pd.read_csv(path, encoding="utf-8-sig", usecols=floats, dtype=str, keep_default_na=False)
+            raw = read_csv_as_written(path, floats)
             out.text = {n: raw[n] for n in floats}
     return out
 

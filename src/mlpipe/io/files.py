@@ -136,7 +136,19 @@ def read_table(path: str | Path, str_columns: Sequence[str] = ()) -> pd.DataFram
             if name in df and not (pd.api.types.is_string_dtype(df[name]) or df[name].dtype == object):
                 df[name] = df[name].astype("str").where(df[name].notna())
         return df
-    return pd.read_csv(p, encoding="utf-8-sig", low_memory=False, dtype=dict.fromkeys(str_columns, "str") or None)
+    frame: pd.DataFrame = read_csv(p, str_columns, low_memory=False)
+    return frame
+
+
+def read_csv(path: str | Path, str_columns: Sequence[str] = (), **kw: Any) -> Any:
+    """pandas' CSV reader as every part of the pipeline calls it (``kw``: e.g. ``chunksize``): UTF-8 with or
+    without a byte-order mark, ``str_columns`` as text."""
+    return pd.read_csv(path, encoding="utf-8-sig", dtype=dict.fromkeys(str_columns, "str") or None, **kw)
+
+
+def read_csv_as_written(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Every cell as the text in the file (blanks as ``""``): to tell ``46`` from ``46.0``, or keep ``02134``."""
+    return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, usecols=columns)
 
 
 def text_columns(contract: Contract) -> list[str]:

@@ -20,7 +20,7 @@ import yaml
 from mlpipe.config import parse_contract
 from mlpipe.core.draft import draft_contract
 from mlpipe.errors import ConfigError, DataError
-from mlpipe.io.files import data_files, read_table, write_text
+from mlpipe.io.files import data_files, read_csv_as_written, read_table, write_text
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def csv_text_hints(path: Path) -> tuple[list[str], set[str]]:
     written with decimals such as ``46.0``, to type as float)."""
     if path.suffix.lower() != ".csv":
         return [], set()
-    text = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    text = read_csv_as_written(path)
     codes, decimals = [], set()
     for col in text.columns:
         present = text[col][text[col] != ""]

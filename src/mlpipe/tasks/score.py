@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from mlpipe.core.schema import frame_problems
 from mlpipe.errors import DataError
-from mlpipe.io.files import atomic_path, load_config, text_columns
+from mlpipe.io.files import atomic_path, load_config, read_csv, text_columns
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.io.predlog import PredictionLog
 from mlpipe.serving.scorer import Scorer, load_scorer, new_id, score_and_log
@@ -40,8 +40,7 @@ def read_chunks(path: Path, rows: int, text: list[str]) -> tuple[Iterator[pd.Dat
         pf = pq.ParquetFile(path)
         return (b.to_pandas() for b in pf.iter_batches(batch_size=rows)), pf.metadata.num_rows
     if suffix in (".csv", ".gz", ".txt"):
-        kinds = dict.fromkeys(text, "str") or None  # text columns stay text ("007" keeps its zeros)
-        return iter(pd.read_csv(path, chunksize=rows, encoding="utf-8-sig", dtype=kinds)), None
+        return iter(read_csv(path, text, chunksize=rows)), None  # text columns stay text ("007" keeps its zeros)
     raise DataError(f"{path}: can score .csv or .parquet files, not {suffix!r}")
 
 
