@@ -7,14 +7,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 BASE ?= main
-CML_VERSION ?= 0.20.6
+WINDOW ?= auto
+# Values that may come from workflow inputs or pull requests reach recipes through the environment
+# ("$$BASE"), never pasted into the command text, and are checked by $(call plain,NAME) first.
+export BASE WINDOW RELEASE
+plain = [[ "$${$(1)}" =~ ^[A-Za-z0-9._/-]+$$ ]] || { echo "$(1) may hold only letters, digits and . _ / - (got '$${$(1)}')" >&2; exit 2; }
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
 export ITERATIVE_DO_NOT_TRACK := 1
 
 .PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench golden clean \
-	remote pull push check-lock pr-number has-report gate-failed comment retrain-pr \
+	remote pull push check-lock pr-number has-report gate-failed cml comment retrain-pr deployable bench-ci \
 	serve score smoke bench-serve image push-image release deploy monitor monitor-issue
 
 help: ## list the targets
@@ -44,10 +48,12 @@ repro: data ## set everything up and run the pipeline (dvc repro)
 	$(BIN)/dvc repro
 
 gate: setup ## compare with the BASE branch's model (default main); exits 1 when the change must not merge
-	$(BIN)/python -m mlpipe.tasks.gate --base $(BASE)
+	@$(call plain,BASE)
+	$(BIN)/python -m mlpipe.tasks.gate --base "$$BASE"
 
 report: setup ## the pull-request report vs the BASE branch (reports/report.md)
-	$(BIN)/python -m mlpipe.tasks.report --base $(BASE)
+	@$(call plain,BASE)
+	$(BIN)/python -m mlpipe.tasks.report --base "$$BASE"
 
 test: lint pytest ## lint, then the default test suite (everything but @slow): what CI runs
 
@@ -68,7 +74,7 @@ lint: setup ## ruff, mypy, actionlint and zizmor
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/actionlint
-	$(BIN)/zizmor --offline --min-severity medium .github/workflows
+	$(BIN)/zizmor --offline --persona auditor .github/workflows .github/actions
 
 dag: setup ## print the pipeline graph
 	$(BIN)/dvc dag
@@ -96,10 +102,10 @@ bench-serve: data ## serving benchmarks: /predict latency and throughput, batch 
 	$(BIN)/python -m mlpipe.tasks.bench_serve
 
 # ---- operating ----
-WINDOW ?= auto
 
 monitor: repro ## drift, quality and (with labels) metrics of WINDOW vs the training data (auto: log, else next example year)
-	$(BIN)/python -m mlpipe.tasks.monitor --window "$(WINDOW)"
+	@$(call plain,WINDOW)
+	$(BIN)/python -m mlpipe.tasks.monitor --window "$$WINDOW"
 
 monitor-issue: setup ## after make monitor: open or update the one monitoring issue when it alerted (gh)
 	$(BIN)/python -m mlpipe.tasks.alert
@@ -140,20 +146,46 @@ gate-failed: ## the gate blocked the change: show why and fail
 	@cat reports/gate.md 2>/dev/null || true
 	@exit 1
 
-comment: ## post/update the ONE report comment on the pull request (CML; images not uploaded unless CML_PUBLISH=true)
-	@pr="$$(cat reports/pr-number.txt)"; [[ "$$pr" =~ ^[0-9]+$$ ]] || { echo "bad PR number '$$pr'"; exit 1; }; \
-	head="$$(gh api "repos/$$GITHUB_REPOSITORY/pulls/$$pr" --jq .head.sha)"; \
-	[ "$$head" = "$$HEAD_SHA" ] || { echo "PR $$pr's head $$head is not the commit that ran ($$HEAD_SHA)"; exit 1; }; \
-	publish="--no-publish"; [ "$${CML_PUBLISH:-}" = "true" ] && publish="--publish"; \
-	npx --yes "@dvcorg/cml@$(CML_VERSION)" comment update --target="pr/$$pr" \
-	  --watermark-title="mlpipe model report" $$publish reports/report.md
+# CML, built from its source at a pinned tag with the lockfile that tag carries (npm ci: the same
+# dependency tree every time), not `npx @dvcorg/cml` (258 packages resolved afresh on every run).
+CML_REPO ?= https://github.com/iterative/cml
+CML_TAG ?= v0.20.6
+# The commit CML_TAG names: when set, a tag that moved is refused.
+CML_COMMIT ?=
+CML_DIR ?= .cache/cml
+CML_TITLE := mlpipe model report
 
-retrain-pr: repro ## retrain and open a pull request with the new lock file and reports (workflow_dispatch)
+cml: ## build CML from its source at CML_TAG into CML_DIR (npm ci --omit=dev; needs git and node)
+	@rm -rf "$(CML_DIR)" && mkdir -p "$(CML_DIR)" && git -C "$(CML_DIR)" init -q
+	git -C "$(CML_DIR)" fetch -q --depth 1 "$(CML_REPO)" "refs/tags/$(CML_TAG)"
+	@git -C "$(CML_DIR)" checkout -q FETCH_HEAD; commit="$$(git -C "$(CML_DIR)" rev-parse HEAD)"; \
+	if [ -n "$(CML_COMMIT)" ] && [ "$$commit" != "$(CML_COMMIT)" ]; then \
+	  echo "CML $(CML_TAG) is $$commit, not the pinned $(CML_COMMIT): refusing" >&2; exit 1; fi; \
+	echo "CML $(CML_TAG) at $$commit"
+	cd "$(CML_DIR)" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
+	node "$(CML_DIR)/bin/cml.js" --version
+
+comment: setup ## post/update the ONE report comment on the pull request (CML; images uploaded only if CML_PUBLISH=true)
+	@pr="$$($(BIN)/python -m mlpipe.tasks.comment check --pr-file reports/pr-number.txt)"; \
+	publish=(--no-publish); [ "$${CML_PUBLISH:-}" = "true" ] && publish=(--publish); \
+	$(BIN)/python -m mlpipe.tasks.comment prepare --report reports/report.md --plots reports/plots \
+	  --out reports/comment.md "$${publish[@]}"; \
+	$${CML:-node $(CML_DIR)/bin/cml.js} comment update --target="pr/$$pr" --watermark-title="$(CML_TITLE)" \
+	  "$${publish[@]}" reports/comment.md; \
+	$(BIN)/python -m mlpipe.tasks.comment reconcile --pr "$$pr" --title "$(CML_TITLE)"
+
+# Run after `make repro` (the workflow does): no token is in the environment while the pipeline runs,
+# and the push authenticates through gh (GH_TOKEN), so the token never lands in .git/config.
+retrain-pr: ## commit the retrained outputs to a new branch and open a pull request (workflow_dispatch)
 	@branch="retrain/$$(date -u +%Y%m%d-%H%M%S)"; git switch -c "$$branch"; \
 	git add dvc.lock reports models/model.json tests/golden; \
 	git -c user.name="github-actions[bot]" -c user.email="41898282+github-actions[bot]@users.noreply.github.com" \
 	  commit -m "Retrain on current data" || { echo "nothing changed: no pull request"; exit 0; }; \
-	git push origin "$$branch" && gh pr create --fill --head "$$branch"
+	git -c credential.helper= -c credential.helper='!gh auth git-credential' push origin "$$branch" \
+	  && gh pr create --fill --head "$$branch"
+
+deployable: setup ## deploy.yml: is SHA still main's head and did ci pass for it? (deploy=true|false into $$GITHUB_OUTPUT)
+	$(BIN)/python -m mlpipe.tasks.deployable
 
 # ---- deployment (deploy.yml; the defaults work on a fork with no cloud account, see README "Deploy") ----
 SHA ?= $(shell git rev-parse HEAD 2>/dev/null)
@@ -175,23 +207,24 @@ push-image: ## push IMAGE to ghcr.io, also tagged model-<version>
 	docker push "$(IMAGE_REPO):model-$(MODEL_VERSION)"
 
 release: ## GitHub pre-release RELEASE: model, card, known answers, metrics, model card, validation report
-	gh release create "$(RELEASE)" --target "$(SHA)" --prerelease --title "model $(MODEL_VERSION) ($(RELEASE))" \
+	gh release create "$$RELEASE" --target "$(SHA)" --prerelease --title "model $(MODEL_VERSION) ($$RELEASE)" \
 	  --notes "Image: $(IMAGE) (also $(IMAGE_REPO):model-$(MODEL_VERSION)). Marked latest once deployed and smoke-tested." \
 	  models/model.skops models/model.json models/smoke.json reports/metrics.json reports/model_card.md \
 	  reports/validation.md
 
 deploy: setup ## deploy RELEASE, smoke-test it; on failure redeploy the last good release and fail
-	@rm -rf .deploy && mkdir -p .deploy/new .deploy/previous; \
-	sha="$$(gh api "repos/$$GITHUB_REPOSITORY/commits/$(RELEASE)" --jq .sha)"; \
-	gh release download "$(RELEASE)" -p smoke.json -D .deploy/new; \
+	@[[ "$$RELEASE" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$$ ]] || { echo "RELEASE must be a release tag (letters, digits, . _ -), got '$$RELEASE'" >&2; exit 2; }; \
+	rm -rf .deploy && mkdir -p .deploy/new .deploy/previous; \
+	sha="$$(gh api "repos/$$GITHUB_REPOSITORY/commits/$$RELEASE" --jq .sha)"; \
+	gh release download "$$RELEASE" -p smoke.json -D .deploy/new; \
 	prev="$$(gh release list --exclude-pre-releases --limit 1 --json tagName --jq '.[0].tagName // ""')"; \
-	args=(); if [ -n "$$prev" ] && [ "$$prev" != "$(RELEASE)" ]; then \
+	args=(); if [ -n "$$prev" ] && [ "$$prev" != "$$RELEASE" ]; then \
 	  gh release download "$$prev" -p smoke.json -D .deploy/previous; \
 	  args=(--previous "$(IMAGE_REPO):$$(gh api "repos/$$GITHUB_REPOSITORY/commits/$$prev" --jq .sha)" \
 	        --previous-known .deploy/previous/smoke.json); fi; \
 	echo "$$GH_TOKEN" | docker login ghcr.io -u "$${GITHUB_ACTOR:-$${USER:-ci}}" --password-stdin; \
 	$(BIN)/python -m mlpipe.tasks.deploy --image "$(IMAGE_REPO):$$sha" --known .deploy/new/smoke.json "$${args[@]}"
-	gh release edit "$(RELEASE)" --prerelease=false --latest
+	gh release edit "$$RELEASE" --prerelease=false --latest
 
 clean: ## remove pipeline outputs (data and the DVC cache stay)
 	rm -rf artifacts reports models .pytest_cache .mypy_cache .ruff_cache

@@ -53,8 +53,8 @@ def act_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     (base / "checkout" / "action.yml").write_text(CHECKOUT)
     args = [act, "-P", "ubuntu-latest=-self-hosted", "--action-cache-path", str(base / "cache"),
             "--env", f"VENV={VENV}", "--env", f"STANDIN_SOURCE={repo}"]  # fmt: skip
-    uses = set(re.findall(r"uses: (actions/[\w-]+@[0-9a-f]{40})", "".join(
-        p.read_text() for p in (ROOT / ".github" / "workflows").glob("*.yml"))))  # fmt: skip
+    uses = set(re.findall(r"uses: (actions/[\w/-]+@[0-9a-f]{40})", "".join(
+        p.read_text() for p in (ROOT / ".github").glob("*/**/*.yml"))))  # fmt: skip
     for action in sorted(uses):
         stand_in = base / ("checkout" if action.startswith("actions/checkout@") else "noop")
         args += ["--local-repository", f"{action}={stand_in}"]

@@ -12,6 +12,7 @@ import yaml
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+SETUP = ROOT / ".github" / "actions" / "setup" / "action.yml"
 TELEMETRY = {"DVC_NO_ANALYTICS": "1", "GX_ANALYTICS_ENABLED": "false", "ITERATIVE_DO_NOT_TRACK": "1"}
 PINNED = re.compile(r"^\s*(?:-\s*)?uses:\s*[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+\s*$")
 
@@ -47,11 +48,11 @@ def test_permissions_timeouts_and_triggers(path: Path) -> None:
             assert (path.name, name) in {("pr-comment.yml", "comment"), ("pipeline.yml", "retrain-pr")}
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*WORKFLOWS, SETUP], ids=lambda p: p.name)
 def test_actions_are_pinned_by_sha_with_a_version_comment(path: Path) -> None:
     uses = [line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s*)?uses:", line)]
     assert uses
-    bad = [line.strip() for line in uses if not PINNED.match(line)]
+    bad = [line.strip() for line in uses if not PINNED.match(line) and "uses: ./.github/actions/" not in line]
     assert not bad, bad
 
 
@@ -68,21 +69,64 @@ def test_run_steps_call_make_targets_and_never_interpolate(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_checkouts_do_not_keep_credentials_unless_the_job_pushes(path: Path) -> None:
+def test_checkouts_never_keep_credentials(path: Path) -> None:
     for job, _, step in steps(load(path)):
         if "actions/checkout" in step.get("uses", ""):
-            pushes = (path.name, job) == ("pipeline.yml", "retrain-pr")  # the one job that git-pushes
-            assert step.get("with", {}).get("persist-credentials") is pushes, job
+            assert step.get("with", {}).get("persist-credentials") is False, job
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_telemetry_is_off(path: Path) -> None:
-    doc = load(path)
-    env = dict(doc.get("env", {}))
-    for job in doc["jobs"].values():
-        env.update(job.get("env", {}))
-    needed = TELEMETRY if path.name != "pr-comment.yml" else {"ITERATIVE_DO_NOT_TRACK": "1"}
-    assert {k: env.get(k) for k in needed} == needed
+def test_every_job_uses_the_one_setup_preamble(path: Path) -> None:
+    for name, job in load(path)["jobs"].items():
+        uses = [s.get("uses", "") for s in job["steps"]]
+        assert "actions/checkout" in uses[0], name
+        assert uses[1] == "./.github/actions/setup", f"{name}: checkout, then the shared setup"
+        assert not any("setup-python" in u or u.startswith("actions/cache@") for u in uses), name
+
+
+def test_telemetry_is_off_once_in_the_makefile() -> None:
+    exported = dict(re.findall(r"^export (\w+) := (\S+)$", (ROOT / "Makefile").read_text(), re.M))
+    assert {k: exported.get(k) for k in TELEMETRY} == TELEMETRY
+    for path in WORKFLOWS:
+        assert not any(k in path.read_text() for k in TELEMETRY), f"{path.name}: set once, in the Makefile"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_secrets_only_reach_jobs_in_an_environment(path: Path) -> None:
+    for name, job in load(path)["jobs"].items():
+        if "secrets." in yaml.safe_dump(job):
+            assert job.get("environment"), f"{name} reads secrets outside an environment"
+        env = str(job.get("environment", ""))
+        if "dvc-write" in env:  # write keys: pushes to main only, never a pull request
+            main_push = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+            assert env == f"${{{{ {main_push} && 'dvc-write' || 'dvc-read' }}}}"
+
+
+def test_pull_requests_never_save_a_cache_entry_keyed_on_the_lock_file() -> None:
+    setup = yaml.safe_load(SETUP.read_text())
+    for step in setup["runs"]["steps"]:
+        key = step.get("with", {}).get("key", "")
+        if step.get("uses", "").startswith("actions/cache@"):  # restore + save: keyed on what it holds
+            assert "dvc.lock" not in key
+            assert "requirements/*.txt" in key
+        if ".dvc/cache" in step.get("with", {}).get("path", ""):
+            assert step["uses"].startswith("actions/cache/restore@"), "the DVC cache is only restored here"
+    for path in WORKFLOWS:
+        for job, _, step in steps(load(path)):
+            if step.get("uses", "").startswith("actions/cache/save@"):
+                assert (path.name, job) == ("pipeline.yml", "repro")
+                assert step["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+
+
+def test_retraining_pushes_without_a_stored_token() -> None:
+    job = load(ROOT / ".github/workflows/pipeline.yml")["jobs"]["retrain-pr"]
+    runs = [s for s in job["steps"] if "run" in s]
+    assert [s["run"] for s in runs] == ["make repro", "make retrain-pr"]
+    assert "env" not in runs[0], "no token while the pipeline runs"
+    assert runs[1]["env"]["GH_TOKEN"] == "${{ secrets.RETRAIN_TOKEN || github.token }}"
+    recipe = (ROOT / "Makefile").read_text().split("\nretrain-pr:")[1].split("\n\n")[0]
+    assert "credential.helper='!gh auth git-credential'" in recipe
+    assert "x-access-token" not in recipe
 
 
 def test_ci_and_pipeline_cancel_superseded_runs() -> None:
@@ -132,9 +176,13 @@ def test_dependabot_covers_actions_and_pip_weekly_grouped() -> None:
         assert u["groups"]
 
 
-def test_deploy_runs_after_ci_on_main_only_and_rolls_back() -> None:
+def test_deploy_ships_only_a_gated_commit_still_at_mains_head() -> None:
     doc = load(ROOT / ".github/workflows/deploy.yml")
-    assert doc["on"]["workflow_run"] == {"workflows": ["ci"], "types": ["completed"], "branches": ["main"]}
+    # pipeline, not ci: the pipeline's run fails when its gate blocks the change
+    assert doc["on"]["workflow_run"] == {"workflows": ["pipeline"], "types": ["completed"], "branches": ["main"]}
+    repro = load(ROOT / ".github/workflows/pipeline.yml")["jobs"]["repro"]
+    gate_fails_the_run = next(s for s in repro["steps"] if s.get("run") == "make gate-failed")
+    assert gate_fails_the_run["if"] == "steps.gate.outcome == 'failure'"
     assert doc["on"]["workflow_dispatch"]["inputs"]["release"]["required"] is True
     build, deploy, rollback = (doc["jobs"][j] for j in ("build", "deploy", "rollback"))
     for cond in (
@@ -143,10 +191,15 @@ def test_deploy_runs_after_ci_on_main_only_and_rolls_back() -> None:
         "github.event.workflow_run.head_repository.full_name == github.repository",
     ):
         assert cond in build["if"]
-    runs = [s.get("run") for s in build["steps"] if "run" in s]
-    assert runs == ["make pull", "make image", "make push-image", "make release"]
-    assert build["permissions"] == {"contents": "write", "packages": "write"}
+    assert build["concurrency"] == {"group": "deploy-build", "cancel-in-progress": True}
+    runs = [s for s in build["steps"] if "run" in s]
+    assert [s["run"] for s in runs] == ["make deployable", "make pull", "make image", "make push-image", "make release"]
+    assert runs[0]["id"] == "ready"
+    assert all(s["if"] == "steps.ready.outputs.deploy == 'true'" for s in runs[1:]), "main moved on or ci red: stop"
+    assert build["outputs"]["deploy"] == "${{ steps.ready.outputs.deploy }}"
+    assert build["permissions"] == {"contents": "write", "packages": "write", "actions": "read"}
     assert deploy["needs"] == "build"
+    assert deploy["if"] == "needs.build.outputs.deploy == 'true'"
     for job in (deploy, rollback):
         assert job["environment"] == "production"
         assert job["concurrency"] == {"group": "deploy-production", "cancel-in-progress": False}
@@ -160,6 +213,28 @@ def test_deploy_runs_after_ci_on_main_only_and_rolls_back() -> None:
     for job in (build, deploy):
         checkout = next(s for s in job["steps"] if "actions/checkout" in s.get("uses", ""))
         assert checkout["with"]["ref"] == "${{ github.event.workflow_run.head_sha }}", "deploy what CI tested"
+
+
+@pytest.mark.parametrize(
+    ("target", "var"), [("gate", "BASE"), ("report", "BASE"), ("monitor", "WINDOW"), ("deploy", "RELEASE")]
+)
+def test_values_from_inputs_reach_recipes_only_through_the_environment_checked(target: str, var: str) -> None:
+    text = (ROOT / "Makefile").read_text()
+    recipe = text.split(f"\n{target}:")[1].split("\n\n")[0]
+    assert f"$({var})" not in recipe, f"make {target} pastes {var} into the shell command"
+    assert f'"$${var}"' in recipe
+    assert f"$(call plain,{var})" in recipe or f'[[ "$${var}" =~' in recipe, f"make {target} does not check {var}"
+    assert re.search(rf"^export .*\b{var}\b", text, re.M)
+
+
+def test_pr_comment_installs_a_pinned_cml_without_a_token() -> None:
+    job = load(ROOT / ".github/workflows/pr-comment.yml")["jobs"]["comment"]
+    runs = [s for s in job["steps"] if "run" in s]
+    assert [s["run"] for s in runs] == ["make has-report", "make cml", "make comment"]
+    assert "env" not in runs[1], "npm runs with no token in reach"
+    recipe = (ROOT / "Makefile").read_text().split("\ncml:")[1].split("\n\n")[0]
+    assert "npm ci --omit=dev --ignore-scripts" in recipe
+    assert "npx --yes" not in (ROOT / "Makefile").read_text()
 
 
 def test_monitor_runs_on_a_schedule_and_keeps_one_issue() -> None:
