@@ -82,6 +82,9 @@ dag: setup ## print the pipeline graph
 bench: data ## time and peak memory of every stage on the full data
 	$(BIN)/python -m mlpipe.tasks.bench
 
+bench-ci: setup ## the pipeline job of a pull request, step by step, with cold and with warm caches (figures)
+	$(BIN)/python -m mlpipe.tasks.bench_ci
+
 golden: repro ## re-record the golden predictions (after an intended model change)
 	$(BIN)/python -m mlpipe.tasks.golden
 

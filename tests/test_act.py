@@ -47,15 +47,16 @@ def act_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
     shutil.copytree(ROOT / "data", repo / "data")
     shutil.copytree(ROOT / ".cache" / "wheels", repo / ".cache" / "wheels")
-    (base / "noop").mkdir()
-    (base / "noop" / "action.yml").write_text(NOOP)
+    for sub in ("", "save", "restore"):  # actions/cache/save@sha is the path save/ of actions/cache@sha
+        (base / "noop" / sub).mkdir(parents=True, exist_ok=True)
+        (base / "noop" / sub / "action.yml").write_text(NOOP)
     (base / "checkout").mkdir()
     (base / "checkout" / "action.yml").write_text(CHECKOUT)
     args = [act, "-P", "ubuntu-latest=-self-hosted", "--action-cache-path", str(base / "cache"),
             "--env", f"VENV={VENV}", "--env", f"STANDIN_SOURCE={repo}"]  # fmt: skip
-    uses = set(re.findall(r"uses: (actions/[\w/-]+@[0-9a-f]{40})", "".join(
+    uses = set(re.findall(r"uses: (actions/[\w-]+)(?:/[\w/-]+)?(@[0-9a-f]{40})", "".join(
         p.read_text() for p in (ROOT / ".github").glob("*/**/*.yml"))))  # fmt: skip
-    for action in sorted(uses):
+    for action in sorted("".join(u) for u in uses):
         stand_in = base / ("checkout" if action.startswith("actions/checkout@") else "noop")
         args += ["--local-repository", f"{action}={stand_in}"]
     try:
