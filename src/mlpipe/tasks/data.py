@@ -183,9 +183,10 @@ def main(argv: list[str] | None = None) -> None:
         "--optional", action="store_true", help="when the data cannot be had, warn and exit 0 (the test suite)"
     )
     ap.add_argument("--dvc-file", default="data.dvc", type=Path)
-    ap.add_argument("--params", default="params.yaml", type=Path)
+    ap.add_argument("--params", type=Path, help="default: paths.params in dvc.yaml")
     ap.add_argument("--cache", default=WHEEL_CACHE, type=Path)
     args = ap.parse_args(argv)
+    args.params = args.params or pipeline_paths().params
     if args.command == "materialise":
         try:
             materialise(args.dvc_file, args.params, args.cache)
