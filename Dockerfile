@@ -17,7 +17,8 @@ RUN pip install --no-deps --require-hashes -r requirements/serve.txt
 
 COPY src/ src/
 COPY dvc.yaml params.yaml contract.yaml ./
-# The model, its card (sha256 checked at start-up) and the smoke test's known answers.
+# The model, its card (sha256 checked at start-up) and the smoke test's known answers: paths.model,
+# paths.card and paths.smoke in dvc.yaml, written again here (tests/serving/test_image.py checks they match).
 COPY models/model.skops models/model.json models/smoke.json models/
 
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin mlpipe \

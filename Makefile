@@ -174,7 +174,8 @@ cml: ## build CML from its source at CML_TAG into CML_DIR (npm ci --omit=dev; ne
 comment: setup ## post/update the ONE report comment on the pull request (CML; images uploaded only if CML_PUBLISH=true)
 	@pr="$$($(BIN)/python -m mlpipe.tasks.comment check --pr-file reports/pr-number.txt)"; \
 	publish=(--no-publish); [ "$${CML_PUBLISH:-}" = "true" ] && publish=(--publish); \
-	$(BIN)/python -m mlpipe.tasks.comment prepare --report reports/report.md --plots reports/plots \
+	report="$(call dvc_paths,report)"; plots="$(call dvc_paths,plots)"; \
+	$(BIN)/python -m mlpipe.tasks.comment prepare --report "$$report" --plots "$$plots" \
 	  --out reports/comment.md "$${publish[@]}"; \
 	$${CML:-node $(CML_DIR)/bin/cml.js} comment update --target="pr/$$pr" --watermark-title="$(CML_TITLE)" \
 	  "$${publish[@]}" reports/comment.md; \
@@ -182,9 +183,10 @@ comment: setup ## post/update the ONE report comment on the pull request (CML; i
 
 # Run after `make repro` (the workflow does): no token is in the environment while the pipeline runs,
 # and the push authenticates through gh (GH_TOKEN), so the token never lands in .git/config.
-retrain-pr: ## commit the retrained outputs to a new branch and open a pull request (workflow_dispatch)
-	@branch="retrain/$$(date -u +%Y%m%d-%H%M%S)"; git switch -c "$$branch"; \
-	git add dvc.lock reports models/model.json tests/golden; \
+retrain-pr: setup ## commit the retrained outputs to a new branch and open a pull request (workflow_dispatch)
+	@reports="$(call dvc_paths,--top metrics)"; card="$(call dvc_paths,card)"; \
+	branch="retrain/$$(date -u +%Y%m%d-%H%M%S)"; git switch -c "$$branch"; \
+	git add dvc.lock "$$reports" "$$card" tests/golden; \
 	git -c user.name="github-actions[bot]" -c user.email="41898282+github-actions[bot]@users.noreply.github.com" \
 	  commit -m "Retrain on current data" || { echo "nothing changed: no pull request"; exit 0; }; \
 	git -c credential.helper= -c credential.helper='!gh auth git-credential' push origin "$$branch" \
@@ -198,7 +200,9 @@ SHA ?= $(shell git rev-parse HEAD 2>/dev/null)
 IMAGE_REPO ?= ghcr.io/$(shell echo "$${GITHUB_REPOSITORY:-local/mlpipe}" | tr '[:upper:]' '[:lower:]')
 IMAGE ?= $(IMAGE_REPO):$(SHA)
 RELEASE ?= release-$(shell echo "$(SHA)" | cut -c1-12)
-MODEL_VERSION = $$($(BIN)/python -c 'import json; print(json.load(open("models/model.json"))["model"]["sha256"][:12])')
+# dvc.yaml's paths by key (written once, there): $(call dvc_paths,card smoke); --top: their top-level directories
+dvc_paths = $$($(BIN)/python -m mlpipe.io.pipeline $(1))
+MODEL_VERSION = $$($(BIN)/python -c 'import json, sys; print(json.load(open(sys.argv[1]))["model"]["sha256"][:12])' "$(call dvc_paths,card)")
 # The deploy target is the environment's DEPLOY_COMMAND (run with $$IMAGE set) and DEPLOY_URL;
 # unset or empty, the image runs on this machine (mlpipe.tasks.deploy has the defaults).
 
@@ -213,10 +217,10 @@ push-image: ## push IMAGE to ghcr.io, also tagged model-<version>
 	docker push "$(IMAGE_REPO):model-$(MODEL_VERSION)"
 
 release: ## GitHub pre-release RELEASE: model, card, known answers, metrics, model card, validation report
+	files="$(call dvc_paths,model card smoke metrics model_card validation_md)"; \
 	gh release create "$$RELEASE" --target "$(SHA)" --prerelease --title "model $(MODEL_VERSION) ($$RELEASE)" \
 	  --notes "Image: $(IMAGE) (also $(IMAGE_REPO):model-$(MODEL_VERSION)). Marked latest once deployed and smoke-tested." \
-	  models/model.skops models/model.json models/smoke.json reports/metrics.json reports/model_card.md \
-	  reports/validation.md
+	  $$files
 
 deploy: setup ## deploy RELEASE, smoke-test it; on failure redeploy the last good release and fail
 	@[[ "$$RELEASE" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$$ ]] || { echo "RELEASE must be a release tag (letters, digits, . _ -), got '$$RELEASE'" >&2; exit 2; }; \
@@ -232,5 +236,5 @@ deploy: setup ## deploy RELEASE, smoke-test it; on failure redeploy the last goo
 	$(BIN)/python -m mlpipe.tasks.deploy --image "$(IMAGE_REPO):$$sha" --known .deploy/new/smoke.json "$${args[@]}"
 	gh release edit "$$RELEASE" --prerelease=false --latest
 
-clean: ## remove pipeline outputs (data and the DVC cache stay)
-	rm -rf artifacts reports models .pytest_cache .mypy_cache .ruff_cache
+clean: setup ## remove pipeline outputs (data and the DVC cache stay)
+	dirs="$(call dvc_paths,--top prepared model metrics)"; rm -rf $$dirs .pytest_cache .mypy_cache .ruff_cache

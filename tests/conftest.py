@@ -18,7 +18,7 @@ import pytest
 from mlpipe.config import Contract, Params
 from mlpipe.core.synth import honoured, synthesise
 from mlpipe.io.files import data_files, load_config, read_data
-from mlpipe.io.pipeline import pipeline_paths
+from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
 from tests.datasets import EXAMPLE_NAME, sample_rows, uses_example
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,8 +29,8 @@ NO_REAL_DATA = "the real data is not here (make data could not get it, e.g. a fo
 
 
 def _config() -> tuple[Params, Contract]:
-    paths = pipeline_paths(ROOT / "dvc.yaml")
-    return load_config(ROOT / paths["params"], ROOT / paths["contract"])
+    paths = pipeline_paths(ROOT / DVC_YAML).under(ROOT)
+    return load_config(paths.params, paths.contract)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -60,8 +60,9 @@ def root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def paths() -> dict[str, str]:
-    return pipeline_paths(ROOT / "dvc.yaml")
+def paths() -> PipelinePaths:
+    """This repository's dvc.yaml paths as written (relative): ``paths.under(repo)`` for any checkout."""
+    return pipeline_paths(ROOT / DVC_YAML)
 
 
 @pytest.fixture(scope="session")
@@ -93,9 +94,9 @@ def sample(synth_contract: Contract, params: Params) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def raw(paths: dict[str, str], contract: Contract) -> pd.DataFrame:
+def raw(paths: PipelinePaths, contract: Contract) -> pd.DataFrame:
     """The real data (``make test`` materialises it first; skipped when it cannot be had)."""
-    data_dir = ROOT / paths["data"]
+    data_dir = ROOT / paths.data
     try:
         data_files(data_dir)
     except Exception:

@@ -21,7 +21,7 @@ import yaml
 from mlpipe.config import Contract, Params
 from mlpipe.core.validation import plain
 from mlpipe.io.files import load_config, read_json
-from mlpipe.io.pipeline import child_env
+from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, child_env, pipeline_paths
 from mlpipe.serving.app import Settings
 from tests.datasets import small_sample_params
 from tests.repos import ROOT, make_repo, run
@@ -35,18 +35,18 @@ class Served:
     test_raw: pd.DataFrame  # raw rows of the test split, as in the data files
     trained: pd.Series  # evaluate stage's probability for each test id
     card: dict[str, Any]
+    paths: PipelinePaths  # the repo's dvc.yaml paths, joined to it
 
     def settings(self, log_dir: Path | None, **kw: Any) -> Settings:
-        return Settings(
-            self.params, self.contract, Path("models/model.json"), root=self.repo, prediction_log=log_dir, **kw
-        )
+        card = self.paths.card.relative_to(self.repo)  # as the service gets it: relative to its root
+        return Settings(self.params, self.contract, card, root=self.repo, prediction_log=log_dir, **kw)
 
     def record_known(self) -> dict[str, Any]:
         """``make image``'s first step: record the smoke test's known answers next to the model."""
         cmd = [sys.executable, "-m", "mlpipe.tasks.smoke", "--record"]
         res = subprocess.run(cmd, cwd=self.repo, env=child_env(self.repo), capture_output=True, text=True, check=False)
         assert res.returncode == 0, res.stderr
-        return dict(json.loads((self.repo / "models/smoke.json").read_text()))
+        return dict(json.loads(self.paths.smoke.read_text()))
 
     def record(self, i: int = 0) -> dict[str, Any]:
         row = self.test_raw.iloc[i]
@@ -61,14 +61,15 @@ def contract_dict(contract: Contract) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory, sample: pd.DataFrame, synth_contract: Contract) -> Served:
     """``dvc repro`` of this pipeline on rows synthesised from the repository's contract."""
-    params = small_sample_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    params = small_sample_params(yaml.safe_load((ROOT / pipeline_paths(ROOT / DVC_YAML).params).read_text()))
     repo = make_repo(tmp_path_factory.mktemp("served"), sample, params, contract_dict(synth_contract))
     run(repo, "dvc", "repro")
-    p, c = load_config(repo / "params.yaml", repo / "contract.yaml")
-    preds = pd.read_parquet(repo / "artifacts/predictions.parquet").set_index(c.id)["model"]
+    paths = pipeline_paths(repo / DVC_YAML).under(repo)
+    p, c = load_config(paths.params, paths.contract)
+    preds = pd.read_parquet(paths.predictions).set_index(c.id)["model"]
     test_raw = sample[sample[c.id].isin(preds.index)].sort_values(c.id).reset_index(drop=True)
     assert len(test_raw) == len(preds) > 300
-    return Served(repo, p, c, test_raw, preds, read_json(repo / "models/model.json"))
+    return Served(repo, p, c, test_raw, preds, read_json(paths.card), paths)
 
 
 def free_port() -> int:

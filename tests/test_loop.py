@@ -16,6 +16,7 @@ import yaml
 
 from mlpipe.config import Contract, Params
 from mlpipe.core.synth import synthesise
+from mlpipe.io.pipeline import PipelinePaths
 from tests.datasets import small_sample_params
 from tests.repos import ROOT, make_repo, run
 from tests.servers import contract_dict
@@ -23,7 +24,9 @@ from tests.servers import contract_dict
 pytestmark = pytest.mark.integration
 
 
-def test_new_data_validate_retrain_gate_report(tmp_path: Path, synth_contract: Contract, params: Params) -> None:
+def test_new_data_validate_retrain_gate_report(
+    tmp_path: Path, synth_contract: Contract, params: Params, paths: PipelinePaths
+) -> None:
     c = synth_contract
     if c.time is not None:  # the newest period arrives later
         sample = synthesise(c, 4000, seed=2, periods=params.split.test_periods + 3)
@@ -32,23 +35,24 @@ def test_new_data_validate_retrain_gate_report(tmp_path: Path, synth_contract: C
     else:  # no time column: a new file of rows from the same population
         old = synthesise(c, 3000, seed=2)
         new = synthesise(c, 1200, seed=3, first_id=10**6)  # ids after the old file's, text or integer
-    base_params = small_sample_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    base_params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
     repo = make_repo(tmp_path, old, base_params, contract_dict(c))
+    at = paths.under(repo)
     run(repo, "dvc", "repro")
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "first model")
-    base_model = json.loads((repo / "models/model.json").read_text())["model"]["sha256"]
+    base_model = json.loads(at.card.read_text())["model"]["sha256"]
 
     # 1. new data arrives: a new file under data/, `dvc add`, a params change beside it
     run(repo, "git", "switch", "-q", "-c", "retrain/new-data")
-    new.to_csv(repo / "data/part_new.csv", index=False, lineterminator="\n")
+    new.to_csv(at.data / "part_new.csv", index=False, lineterminator="\n")
     base_params["evaluate"]["importance_repeats"] = 2
-    (repo / "params.yaml").write_text(yaml.safe_dump(base_params, sort_keys=False))
-    run(repo, "dvc", "add", "-q", "data")
+    at.params.write_text(yaml.safe_dump(base_params, sort_keys=False))
+    run(repo, "dvc", "add", "-q", paths.data.as_posix())
 
     # 2. the monitor sees the new file against the current model
-    run(repo, sys.executable, "-m", "mlpipe.tasks.monitor", "--window", "data/part_new.csv")
-    monitor = json.loads((repo / "reports/monitor/monitor.json").read_text())
+    run(repo, sys.executable, "-m", "mlpipe.tasks.monitor", "--window", (paths.data / "part_new.csv").as_posix())
+    monitor = json.loads((at.monitor / "monitor.json").read_text())
     assert monitor["window"]["rows"] == len(new)
     assert monitor["verdict"]["judged"] is True
 
@@ -56,23 +60,23 @@ def test_new_data_validate_retrain_gate_report(tmp_path: Path, synth_contract: C
     out = run(repo, "dvc", "repro").stdout
     for stage in ("validate", "prepare", "split", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out
-    validation = json.loads((repo / "reports/validation.json").read_text())
+    validation = json.loads(at.validation_json.read_text())
     assert validation["success"] is True
     assert validation["profile"]["files"]["part_new.csv"] == len(new)
-    card = json.loads((repo / "models/model.json").read_text())
+    card = json.loads(at.card.read_text())
     assert card["model"]["sha256"] != base_model
     assert "up to date" in run(repo, "dvc", "status").stdout
 
     # 4. the gate against main, and the report the PR comment would carry
     gate = run(repo, sys.executable, "-m", "mlpipe.tasks.gate", "--base", "main", check=False)
-    verdict = json.loads((repo / "reports/gate.json").read_text())
+    verdict = json.loads(at.gate_json.read_text())
     assert gate.returncode == (0 if verdict["passed"] else 1)
     run(repo, sys.executable, "-m", "mlpipe.tasks.report", "--base", "main")
-    report = (repo / "reports/report.md").read_text()
+    report = at.report.read_text()
     assert "vs `main`" in report
     assert "### Data changes" in report
     assert "part_new.csv" in report
     assert "### Metrics" in report
     assert "evaluate.importance_repeats" in report
     if c.time is not None:  # a temporal split now tests on the new period
-        assert pd.read_parquet(repo / "artifacts/predictions.parquet")[c.id].isin(new[c.id]).all()
+        assert pd.read_parquet(at.predictions)[c.id].isin(new[c.id]).all()

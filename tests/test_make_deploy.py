@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
 from tests.repos import ROOT
 from tests.servers import Served, free_port
 
@@ -45,13 +46,13 @@ def world(served: Served, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]
     shutil.copytree(ROOT / "requirements", work / "requirements", copy_function=shutil.copy2)
     bad = tmp_path / "images" / "bbbb"
     shutil.copytree(served.repo, bad, ignore=shutil.ignore_patterns(".git", ".dvc", "data", "artifacts"))
-    (bad / "models/model.skops").write_bytes(b"not a model")
+    pipeline_paths(bad / DVC_YAML).under(bad).model.write_bytes(b"not a model")
     (tmp_path / "images" / "aaaa").symlink_to(served.repo)
     releases = tmp_path / "releases"
     for tag, sha in (("release-good", "aaaa"), ("release-bad", "bbbb")):
         (releases / tag).mkdir(parents=True)
         (releases / tag / "sha").write_text(sha + "\n")
-        shutil.copy(served.repo / "models/smoke.json", releases / tag / "smoke.json")
+        shutil.copy(served.paths.smoke, releases / tag / "smoke.json")
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     for name, text in (("gh", GH), ("docker", DOCKER)):

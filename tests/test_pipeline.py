@@ -19,6 +19,7 @@ import yaml
 from mlpipe.config import Contract, parse_contract
 from mlpipe.core.synth import synthesise, target_labels
 from mlpipe.io.files import sha256_file
+from mlpipe.io.pipeline import PipelinePaths
 from tests.datasets import OTHER_DATASETS, coded_feature, params_for, small_sample_params, unknown_value
 from tests.repos import ROOT, make_repo, run
 from tests.servers import contract_dict
@@ -26,50 +27,51 @@ from tests.servers import contract_dict
 pytestmark = pytest.mark.integration
 
 
-def outputs(repo: Path) -> list[Path]:
-    paths = yaml.safe_load((repo / "dvc.yaml").read_text())["vars"][0]["paths"]
+def outputs(at: PipelinePaths) -> list[Path]:
+    """What ``dvc repro`` writes: every path but the inputs and what later tasks write."""
     skip = {"data", "params", "contract", "gate_json", "gate_md", "report", "prediction_log", "smoke", "monitor"}
-    return [repo / v for k, v in paths.items() if k not in skip]
+    return [at.get(k) for k in PipelinePaths.model_fields if k not in skip]
 
 
-def test_pipeline_journey(tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract) -> None:
-    params = small_sample_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+def test_pipeline_journey(tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths) -> None:
+    params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
     repo = make_repo(tmp_path, sample, params, contract_dict(synth_contract))
+    at = paths.under(repo)
 
     # 1. cold run: every output exists, the lock is consistent, and a rerun does nothing
     run(repo, "dvc", "repro")
-    missing = [str(p) for p in outputs(repo) if not p.exists()]
+    missing = [str(p) for p in outputs(at) if not p.exists()]
     assert not missing, missing
     assert "up to date" in run(repo, "dvc", "status").stdout
     assert "Running stage" not in run(repo, "dvc", "repro").stdout
-    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    metrics = json.loads(at.metrics.read_text())
     assert metrics["model"]["roc_auc"] > 0.6  # the synthetic rows carry a learnable signal
-    assert "| roc_auc |" in (repo / "reports/model_card.md").read_text()
+    assert "| roc_auc |" in at.model_card.read_text()
 
     # 2. the gate against main: the same model is its own reference and passes
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "first model")
     run(repo, sys.executable, "-m", "mlpipe.tasks.gate", "--base", "main")
-    assert json.loads((repo / "reports/gate.json").read_text())["passed"] is True
+    assert json.loads(at.gate_json.read_text())["passed"] is True
 
     # 3. a change that makes the model worse is blocked, with the reason named
     run(repo, "git", "checkout", "-qb", "worse")
     params["train"]["model"] = {"kind": "prior"}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    at.params.write_text(yaml.safe_dump(params, sort_keys=False))
     ran = run(repo, "dvc", "repro").stdout
     assert "Running stage 'train'" in ran
     assert "Running stage 'validate'" not in ran
     blocked = run(repo, sys.executable, "-m", "mlpipe.tasks.gate", "--base", "main", check=False)
     assert blocked.returncode == 1, blocked.stderr
-    verdict = json.loads((repo / "reports/gate.json").read_text())
+    verdict = json.loads(at.gate_json.read_text())
     failed = [c["name"] for c in verdict["checks"] if not c["passed"]]
     assert "reference:roc_auc" in failed, verdict
     assert verdict["deltas"]["roc_auc"]["paired"] is True
     assert "gate blocked the candidate" in blocked.stderr
 
     # 4. corrupted data: validate fails naming the expectation and file; the model is left in place
-    model_sha = sha256_file(repo / "models/model.skops")
-    victim = sorted((repo / "data").iterdir())[-1]
+    model_sha = sha256_file(at.model)
+    victim = sorted(at.data.iterdir())[-1]
     coded, values = coded_feature(synth_contract)
     bad = pd.read_csv(victim, dtype=str, keep_default_na=False)
     bad.loc[:4, coded] = str(unknown_value(values))
@@ -78,36 +80,37 @@ def test_pipeline_journey(tmp_path: Path, sample: pd.DataFrame, synth_contract: 
     assert failed_run.returncode != 0
     said = failed_run.stderr + failed_run.stdout
     assert f"expect_column_values_to_be_in_set on column '{coded}' in {victim.name}" in said
-    assert sha256_file(repo / "models/model.skops") == model_sha
-    assert "❌ failed" in (repo / "reports/validation.md").read_text()
+    assert sha256_file(at.model) == model_sha
+    assert "❌ failed" in at.validation_md.read_text()
 
 
 @pytest.mark.parametrize("dataset", sorted(OTHER_DATASETS))
-def test_another_dataset_needs_only_config(dataset: str, tmp_path: Path) -> None:
+def test_another_dataset_needs_only_config(dataset: str, tmp_path: Path, paths: PipelinePaths) -> None:
     """A differently shaped dataset end to end with a new contract and params: no Python edited.
 
     Pipeline, gate, report, the generated API, batch scoring and the monitor all follow the contract.
     """
     spec, fmt = OTHER_DATASETS[dataset]
     contract = parse_contract(spec)
-    params = params_for(yaml.safe_load((ROOT / "params.yaml").read_text()), spec)
+    params = params_for(yaml.safe_load((ROOT / paths.params).read_text()), spec)
     df = synthesise(contract, 3000, seed=0, periods=4)
     repo = make_repo(tmp_path, df, params, spec, fmt=fmt)
-    assert {p.suffix for p in (repo / "data").iterdir()} == {f".{fmt}"}
+    at = paths.under(repo)
+    assert {p.suffix for p in at.data.iterdir()} == {f".{fmt}"}
     run(repo, "dvc", "repro")
-    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    metrics = json.loads(at.metrics.read_text())
     assert metrics["model"]["roc_auc"] > 0.65
-    split = json.loads((repo / "reports/split.json").read_text())
+    split = json.loads(at.split.read_text())
     assert split["strategy"].startswith(params["split"]["strategy"])
-    slices = json.loads((repo / "reports/slices.json").read_text())
+    slices = json.loads(at.slices.read_text())
     assert set(slices["attributes"]) == set(contract.sensitive)
-    importance = json.loads((repo / "reports/plots/importance.json").read_text())
+    importance = json.loads((at.plots / "importance.json").read_text())
     assert {r["feature"] for r in importance} == set(contract.features)
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "model")
     run(repo, sys.executable, "-m", "mlpipe.tasks.gate", "--base", "main")
     run(repo, sys.executable, "-m", "mlpipe.tasks.report", "--base", "main")
-    assert "### Metrics" in (repo / "reports/report.md").read_text()
+    assert "### Metrics" in at.report.read_text()
 
     # the service: its API is the new contract's, with no code edited
     from fastapi.testclient import TestClient
@@ -116,10 +119,10 @@ def test_another_dataset_needs_only_config(dataset: str, tmp_path: Path) -> None
     from mlpipe.io.files import load_config
     from mlpipe.serving.app import Settings, create_app
 
-    p, c = load_config(repo / "params.yaml", repo / "contract.yaml")
+    p, c = load_config(at.params, at.contract)
     rows = df.head(20)
     records = [{f: plain(r[f]) for f in c.features} for _, r in rows.iterrows()]
-    with TestClient(create_app(Settings(p, c, Path("models/model.json"), root=repo, prediction_log=None))) as client:
+    with TestClient(create_app(Settings(p, c, paths.card, root=repo, prediction_log=None))) as client:
         answers = client.post("/predict/batch", json={"records": records})
         assert answers.status_code == 200, answers.text
         assert {a["prediction"] for a in answers.json()["predictions"]} <= set(target_labels(c))
@@ -139,7 +142,7 @@ def test_another_dataset_needs_only_config(dataset: str, tmp_path: Path) -> None
     window = synthesise(contract, 1500, seed=9, periods=4, first_id=10**7)
     window.to_parquet(repo / "window.parquet")
     run(repo, sys.executable, "-m", "mlpipe.tasks.monitor", "--window", "window.parquet")
-    report = json.loads((repo / "reports/monitor/monitor.json").read_text())
+    report = json.loads((at.monitor / "monitor.json").read_text())
     assert report["window"]["rows"] == 1500
     assert report["quality"]["failed"] == 0, [ch for ch in report["quality"]["checks"] if not ch["success"]]
     assert report["verdict"]["alert"] is False, report["verdict"]

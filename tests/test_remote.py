@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from mlpipe.config import Contract
+from mlpipe.io.pipeline import PipelinePaths
 from tests.datasets import small_sample_params, write_data
 from tests.servers import contract_dict
 
@@ -100,7 +101,7 @@ def make(repo: Path, *args: str, env: dict[str, str]) -> str:
 
 
 def test_second_machine_reuses_the_run_cache(
-    tmp_path: Path, s3: str, sample: pd.DataFrame, synth_contract: Contract
+    tmp_path: Path, s3: str, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths
 ) -> None:
     env = {**os.environ, "DVC_REMOTE_URL": "s3://mlpipe/store", "DVC_REMOTE_ENDPOINT_URL": s3,
            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "PYTHONPATH": ""}  # fmt: skip
@@ -108,16 +109,16 @@ def test_second_machine_reuses_the_run_cache(
     a.mkdir()
     for name in ("Makefile", "dvc.yaml", "pyproject.toml"):
         shutil.copy2(ROOT / name, a / name)
-    (a / "contract.yaml").write_text(yaml.safe_dump(contract_dict(synth_contract), sort_keys=False))
+    (a / paths.contract).write_text(yaml.safe_dump(contract_dict(synth_contract), sort_keys=False))
     shutil.copytree(ROOT / "requirements", a / "requirements")
     shutil.copytree(ROOT / "src", a / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    params = small_sample_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
     params.pop("example_data", None)
-    (a / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    write_data(sample, a / "data", synth_contract)
+    (a / paths.params).write_text(yaml.safe_dump(params, sort_keys=False))
+    write_data(sample, a / paths.data, synth_contract)
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "config", "user.email", "t@example.com"],
                 ["git", "config", "user.name", "t"], [str(VENV / "bin/dvc"), "init", "-q"],
-                [str(VENV / "bin/dvc"), "add", "-q", "data"]):  # fmt: skip
+                [str(VENV / "bin/dvc"), "add", "-q", paths.data.as_posix()]):  # fmt: skip
         subprocess.run(cmd, cwd=a, check=True, capture_output=True, env=env)
     ran = make(a, "repro", env=env)
     assert "Running stage 'train'" in ran
@@ -127,7 +128,7 @@ def test_second_machine_reuses_the_run_cache(
 
     b = tmp_path / "b"
     subprocess.run(["git", "clone", "-q", str(a), str(b)], check=True)
-    assert not (b / "data").exists()
+    assert not (b / paths.data).exists()
     make(b, "pull", env=env)
     again = make(b, "repro", env=env)
     assert "Running stage" not in again, again
@@ -135,4 +136,4 @@ def test_second_machine_reuses_the_run_cache(
         [str(VENV / "bin/dvc"), "status"], cwd=b, capture_output=True, text=True, env=env, check=True
     )
     assert "up to date" in status.stdout
-    assert (b / "models/model.skops").read_bytes() == (a / "models/model.skops").read_bytes()
+    assert (b / paths.model).read_bytes() == (a / paths.model).read_bytes()

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from mlpipe.io.pipeline import PipelinePaths
+
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -237,7 +239,7 @@ def test_pr_comment_installs_a_pinned_cml_without_a_token() -> None:
     assert "npx --yes" not in (ROOT / "Makefile").read_text()
 
 
-def test_monitor_runs_on_a_schedule_and_keeps_one_issue() -> None:
+def test_monitor_runs_on_a_schedule_and_keeps_one_issue(paths: PipelinePaths) -> None:
     doc = load(ROOT / ".github/workflows/monitor.yml")
     assert doc["on"]["schedule"][0]["cron"]
     assert "workflow_dispatch" in doc["on"]
@@ -247,7 +249,7 @@ def test_monitor_runs_on_a_schedule_and_keeps_one_issue() -> None:
     runs = [s.get("run") for s in job["steps"] if "run" in s]
     assert runs == ["make pull", 'make monitor WINDOW="$WINDOW"', "make monitor-issue"]
     upload = next(i for i, s in enumerate(job["steps"]) if "upload-artifact" in s.get("uses", ""))
-    assert job["steps"][upload]["with"]["path"] == "reports/monitor/"
+    assert job["steps"][upload]["with"]["path"] == f"{paths.monitor.as_posix()}/"  # dvc.yaml's, written again
     issue = next(s for s in job["steps"] if s.get("run") == "make monitor-issue")
     assert issue["env"] == {"GH_TOKEN": "${{ github.token }}", "MONITOR_RETRAIN": "${{ vars.MONITOR_RETRAIN }}"}
 

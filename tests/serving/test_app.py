@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from mlpipe.config import Contract
 from mlpipe.core.schema import target_values
+from mlpipe.io.pipeline import PipelinePaths
 from mlpipe.io.predlog import read_prediction_log
 from mlpipe.serving.app import create_app
 from tests.datasets import bounded_numeric, coded_feature, non_nullable_feature, numeric_feature, unknown_value
@@ -152,10 +153,12 @@ def test_api_key(served: Served) -> None:
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])
-def test_a_bad_model_leaves_the_service_up_and_not_ready(served: Served, tmp_path: Path, damage: str) -> None:
+def test_a_bad_model_leaves_the_service_up_and_not_ready(
+    served: Served, paths: PipelinePaths, tmp_path: Path, damage: str
+) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(served.repo, repo, ignore=shutil.ignore_patterns(".git", ".dvc", "data", "src"))
-    model = repo / "models/model.skops"
+    model = paths.under(repo).model
     if damage == "corrupt":
         data = bytearray(model.read_bytes())
         data[len(data) // 2] ^= 0xFF

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def challenger_card(served: Served) -> Path:
-    card = json.loads((served.repo / "models/model.json").read_text())
-    path = served.repo / "models/challenger.json"
+    card = json.loads(served.paths.card.read_text())
+    path = served.paths.card.with_name("challenger.json")  # next to the champion's
     path.write_text(json.dumps({**card, "model": card["baseline"]}))
     return path
 
@@ -37,12 +37,12 @@ def challenger_card(served: Served) -> Path:
 def baseline(served: Served) -> dict[int, float]:
     import pandas as pd
 
-    df = pd.read_parquet(served.repo / "artifacts/predictions.parquet")
+    df = pd.read_parquet(served.paths.predictions)
     return dict(zip(df[served.contract.id], df["baseline"], strict=True))
 
 
 def versions(served: Served) -> tuple[str, str]:
-    card = json.loads((served.repo / "models/model.json").read_text())
+    card = json.loads(served.paths.card.read_text())
     return card["model"]["sha256"][:12], card["baseline"]["sha256"][:12]
 
 
@@ -82,19 +82,19 @@ def test_shadow(served: Served, challenger_card: Path, baseline: dict[int, float
     # the monitor compares the two on the logged traffic
     cmd = [sys.executable, "-m", "mlpipe.tasks.monitor", "--window", str(tmp_path / "log")]
     subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), check=True, capture_output=True)
-    report = json.loads((served.repo / "reports/monitor/monitor.json").read_text())
+    report = json.loads((served.paths.monitor / "monitor.json").read_text())
     cc = report["challenger"]
     assert cc["paired"] == 20
     assert 0.5 <= cc["agreement"] <= 1
     assert cc["mean_abs_diff"] > 0
-    assert "## Champion vs challenger" in (served.repo / "reports/monitor/monitor.md").read_text()
+    assert "## Champion vs challenger" in (served.paths.monitor / "monitor.md").read_text()
 
 
 def test_canary_is_sticky_and_splits_traffic(
     served: Served, challenger_card: Path, baseline: dict[int, float], tmp_path: Path
 ) -> None:
     champion, challenger = versions(served)
-    params = yaml.safe_load((served.repo / "params.yaml").read_text())
+    params = yaml.safe_load((served.paths.params).read_text())
     params["serve"]["challenger"] = {"mode": "canary", "fraction": 0.5}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     s = start_server(

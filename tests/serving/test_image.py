@@ -17,13 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mlpipe.io.pipeline import pipeline_paths
+from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
 from mlpipe.tasks.smoke import smoke
 from tests.repos import ROOT
 from tests.servers import Served, free_port
 
 pytestmark = pytest.mark.integration
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+IMAGE_FILES = ("params", "contract", "model", "card", "smoke")  # the dvc.yaml paths the image copies
 
 
 def instructions(name: str) -> list[str]:
@@ -38,10 +39,10 @@ def test_dockerfile_promises() -> None:
     assert user not in ("root", "0")
     assert any("--require-hashes -r requirements/serve.txt" in r for r in instructions("RUN"))
     assert "/ready" in instructions("HEALTHCHECK")[0]
-    paths = pipeline_paths(ROOT / "dvc.yaml")
+    paths = pipeline_paths(ROOT / DVC_YAML)
     copied = " ".join(instructions("COPY"))
-    for key in ("model", "card", "smoke", "params", "contract"):
-        assert paths[key] in copied, f"the image does not get {key} ({paths[key]})"
+    for key in IMAGE_FILES:
+        assert paths.get(key).as_posix() in copied, f"the image does not get {key} ({paths.get(key)})"
     allowed = {line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")}
     for src in (s.split()[0] for s in instructions("COPY")):
         assert src in allowed or src.rstrip("/") + "/" in allowed, f".dockerignore hides {src}"
@@ -63,15 +64,15 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, tmp_path: Path) -> None:
+def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, paths: PipelinePaths, tmp_path: Path) -> None:
     app = tmp_path / "app"
-    (app / "models").mkdir(parents=True)
     shutil.copytree(ROOT / "src", app / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("dvc.yaml", "params.yaml", "contract.yaml"):
-        shutil.copy(served.repo / name, app / name)
+    shutil.copy(served.repo / DVC_YAML, app / DVC_YAML)
     served.record_known()
-    for name in ("model.skops", "model.json", "smoke.json"):
-        shutil.copy(served.repo / "models" / name, app / "models" / name)
+    in_app = paths.under(app)
+    for key in IMAGE_FILES:
+        in_app.get(key).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(served.paths.get(key), in_app.get(key))
     port = free_port()
     env = {"PATH": f"{image_venv / 'bin'}:/usr/bin:/bin", "PYTHONPATH": str(app / "src"), "PORT": str(port)}
     env |= {"HOST": "127.0.0.1", "LOG_FORMAT": "json", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -86,11 +87,11 @@ def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, tmp_pa
                 time.sleep(0.2)
         healthcheck = json.loads(instructions("HEALTHCHECK")[0].split("CMD", 1)[1])
         assert subprocess.run(healthcheck, env=env, check=False).returncode == 0
-        known = json.loads((app / "models/smoke.json").read_text())
+        known = json.loads(in_app.smoke.read_text())
         assert smoke(url, known, served.params) == []
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=15)
     first = json.loads(err.decode().splitlines()[0])  # LOG_FORMAT=json: one JSON object per line
     assert {"ts", "level", "logger", "msg"} <= set(first)
-    assert (app / "logs/predictions").is_dir()
+    assert in_app.prediction_log.is_dir()

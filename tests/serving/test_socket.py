@@ -95,7 +95,7 @@ def test_train_batch_and_service_give_identical_predictions(server: Server, serv
     assert [p["probability"] for p in many] == [trained[i] for i in ids]
     assert all(single[i] == trained[i] for i in single)
     # and batch scoring logged what it scored, with the model version
-    logged = read_prediction_log(served.repo / "logs/predictions")
+    logged = read_prediction_log(served.paths.prediction_log)
     logged = logged[logged["source"] == "batch"]
     assert len(logged) >= 300
     assert set(logged["model_version"]) == {served.card["model"]["sha256"][:12]}

@@ -20,6 +20,7 @@ import pytest
 from mlpipe.config import Contract
 from mlpipe.core import validation as v
 from mlpipe.errors import ValidationFailed
+from mlpipe.io.pipeline import PipelinePaths
 from mlpipe.stages import validate as stage
 from tests.datasets import (
     bounded_numeric,
@@ -42,19 +43,20 @@ def failed_files(report: dict[str, Any]) -> set[str | None]:
     return {c.get("file") for c in report["checks"] if not c["success"]}
 
 
-def test_real_data_passes(paths: dict[str, str], root: Path, contract: Contract, raw: pd.DataFrame) -> None:
-    report = stage.validate(root / paths["data"], contract)
+def test_real_data_passes(paths: PipelinePaths, root: Path, contract: Contract, raw: pd.DataFrame) -> None:
+    report = stage.validate(root / paths.data, contract)
     assert report["success"], [v.describe(c) for c in report["checks"] if not c["success"]]
     assert report["rows"] == len(raw) >= contract.min_rows
     assert sum(report["profile"]["files"].values()) == len(raw)
 
 
 @pytest.mark.example
-def test_example_data_profile(paths: dict[str, str], root: Path) -> None:
+def test_example_data_profile(paths: PipelinePaths, root: Path) -> None:
     from mlpipe.io.files import load_config
 
-    _, contract = load_config(root / "params.yaml", root / "contract.yaml")
-    report = stage.validate(root / paths["data"], contract)
+    at = paths.under(root)
+    _, contract = load_config(at.params, at.contract)
+    report = stage.validate(at.data, contract)
     assert report["profile"]["files"] == {"acs_ma_2015.csv": 68785, "acs_ma_2016.csv": 69126}
     assert report["profile"]["columns"]["SEX"]["kind"] == "categorical"
 
@@ -441,7 +443,7 @@ def test_an_expectation_gx_warns_about_behaves_as_in_make_repro(tmp_path: Path) 
 @pytest.mark.slow
 @pytest.mark.integration
 def test_the_whole_corpus_is_stopped_by_dvc_repro_with_the_model_untouched(
-    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract
+    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths
 ) -> None:
     """Each broken variant, through the real pipeline: `dvc repro` fails in validate, the model stays."""
     import shutil
@@ -453,24 +455,25 @@ def test_the_whole_corpus_is_stopped_by_dvc_repro_with_the_model_untouched(
     from tests.repos import ROOT, make_repo, run
     from tests.servers import contract_dict
 
-    params = small_sample_params(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
     repo = make_repo(tmp_path, sample, params, contract_dict(synth_contract))
+    at = paths.under(repo)
     run(repo, "dvc", "repro")
-    model = sha256_file(repo / "models/model.skops")
+    model = sha256_file(at.model)
     pristine = tmp_path / "pristine"
-    shutil.copytree(repo / "data", pristine)
+    shutil.copytree(at.data, pristine)
     stopped = []
     for case, variant in sorted(CORPUS.items()):
-        shutil.rmtree(repo / "data")
-        shutil.copytree(pristine, repo / "data")
+        shutil.rmtree(at.data)
+        shutil.copytree(pristine, at.data)
         try:
-            variant(repo / "data", victim(repo / "data"), synth_contract)
+            variant(at.data, victim(at.data), synth_contract)
         except pytest.skip.Exception:
             continue
         res = run(repo, "dvc", "repro", check=False)
         assert res.returncode != 0, case
         assert "failed to reproduce 'validate'" in res.stderr + res.stdout, case
-        assert sha256_file(repo / "models/model.skops") == model, case
+        assert sha256_file(at.model) == model, case
         stopped.append(case)
     assert len(stopped) >= 30, stopped
 

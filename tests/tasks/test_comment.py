@@ -57,7 +57,7 @@ def make_comment(tmp_path: Path, gh: FakeGitHub, pr: str, report: str, **env: st
     (work / "reports" / "plots").mkdir(parents=True, exist_ok=True)
     (work / "reports" / "pr-number.txt").write_text(pr + "\n")
     (work / "reports" / "report.md").write_text(report)
-    for name in ("Makefile", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml", "dvc.yaml"):
         (work / name).write_bytes((ROOT / name).read_bytes())
     cml = tmp_path / "cml.py"
     cml.write_text(CML_0_20_6)

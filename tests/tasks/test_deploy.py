@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mlpipe.io.pipeline import child_env
+from mlpipe.io.pipeline import DVC_YAML, child_env, pipeline_paths
 from mlpipe.tasks.smoke import latency_failure, smoke
 from tests.servers import Served, free_port
 
@@ -52,7 +52,7 @@ def known(served: Served) -> dict[str, object]:
 def broken_copy(served: Served, tmp_path: Path) -> Path:
     bad = tmp_path / "bad-image"
     shutil.copytree(served.repo, bad, ignore=shutil.ignore_patterns(".git", ".dvc", "data", "artifacts"))
-    model = bad / "models/model.skops"
+    model = pipeline_paths(bad / DVC_YAML).under(bad).model
     model.write_bytes(model.read_bytes()[:-100])
     return bad
 
@@ -74,7 +74,7 @@ def test_a_failing_version_is_rolled_back_and_the_run_fails(
         "mlpipe.tasks.deploy",
         "--image", str(bad),
         "--previous", str(served.repo),
-        "--previous-known", str(served.repo / "models/smoke.json"),
+        "--previous-known", str(served.paths.smoke),
         "--command", command,
         "--url", url,
     )  # fmt: skip

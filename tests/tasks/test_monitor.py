@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from mlpipe.core.synth import synthesise
-from mlpipe.io.pipeline import child_env
+from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, child_env
 from tests.datasets import bounded_numeric, coded_feature, unknown_value
 from tests.repos import ROOT
 from tests.servers import Served
@@ -33,7 +33,7 @@ def monitor(served: Served, window: Path) -> tuple[subprocess.CompletedProcess[s
     cmd = [sys.executable, "-m", "mlpipe.tasks.monitor", "--window", str(window)]
     res = subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
-    return res, json.loads((served.repo / "reports/monitor/monitor.json").read_text())
+    return res, json.loads((served.paths.monitor / "monitor.json").read_text())
 
 
 def test_new_data_from_the_same_population_does_not_alert(served: Served, window: pd.DataFrame, tmp_path: Path) -> None:
@@ -47,10 +47,10 @@ def test_new_data_from_the_same_population_does_not_alert(served: Served, window
     assert report["quality"]["failed"] == 0
     assert set(report["metrics"]) == {"roc_auc", "pr_auc", "f1", "accuracy", "log_loss", "brier"}
     assert set(report["slices"]) == set(served.contract.sensitive)
-    md = (served.repo / "reports/monitor/monitor.md").read_text()
+    md = (served.paths.monitor / "monitor.md").read_text()
     assert "✅ No alert" in md
     assert "| roc_auc |" in md
-    assert (served.repo / "reports/monitor/prediction.svg").read_text().startswith("<svg")
+    assert (served.paths.monitor / "prediction.svg").read_text().startswith("<svg")
 
 
 def test_a_drifted_window_alerts_and_plots_the_drifted_features(
@@ -68,7 +68,7 @@ def test_a_drifted_window_alerts_and_plots_the_drifted_features(
     assert v["alert"]
     assert any("drifted" in r and name in r for r in v["reasons"]), v["reasons"]
     assert any("data-quality expectation(s) failed" in r for r in v["reasons"])
-    assert (served.repo / f"reports/monitor/{name}.svg").exists()
+    assert (served.paths.monitor / f"{name}.svg").exists()
     failed = [c for c in report["quality"]["checks"] if not c["success"]]
     assert any(c["column"] == coded for c in failed)
 
@@ -98,10 +98,12 @@ esac
 """
 
 
-def test_one_issue_opened_then_updated_never_duplicated(tmp_path: Path) -> None:
-    out = tmp_path / "reports/monitor"
+def test_one_issue_opened_then_updated_never_duplicated(tmp_path: Path, paths: PipelinePaths) -> None:
+    import shutil
+
+    shutil.copy(ROOT / DVC_YAML, tmp_path / DVC_YAML)
+    out = paths.under(tmp_path).monitor
     out.mkdir(parents=True)
-    (tmp_path / "dvc.yaml").write_text("vars:\n  - paths:\n      monitor: reports/monitor\n")
     (out / "monitor.md").write_text("# report\n")
     fake = tmp_path / "bin"
     fake.mkdir()
@@ -125,17 +127,19 @@ def test_one_issue_opened_then_updated_never_duplicated(tmp_path: Path) -> None:
     assert alert(True, retrain="true") == ["issue list", "issue edit 7", "issue comment 7", "workflow run pipeline.yml"]
 
 
-def test_auto_takes_the_log_once_it_is_big_enough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_takes_the_log_once_it_is_big_enough(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paths: PipelinePaths
+) -> None:
     from mlpipe.config import ExampleData
     from mlpipe.io.files import load_config
     from mlpipe.io.predlog import PredictionLog
     from mlpipe.tasks import monitor as mon
 
-    params, contract = load_config(ROOT / "params.yaml", ROOT / "contract.yaml")
+    params, contract = load_config(ROOT / paths.params, ROOT / paths.contract)
     params = params.model_copy(update={"example_data": ExampleData(package="x==1", sha256="0" * 64, years=[1],
                                                                     available_years=[1, 2])})  # fmt: skip
     monkeypatch.setattr(mon, "next_example_year", lambda p: (pd.DataFrame({"x": [1]}), "next year"))
-    paths = {"prediction_log": str(tmp_path / "log")}
+    paths = paths.model_copy(update={"prediction_log": tmp_path / "log"})
     assert mon.load_window("auto", paths, params, contract, "champion")[1] == "next year"  # no log at all
     log = PredictionLog(tmp_path / "log", 10_000_000)
 
@@ -153,31 +157,32 @@ def test_auto_takes_the_log_once_it_is_big_enough(tmp_path: Path, monkeypatch: p
     assert what.startswith("prediction log")
 
 
-def test_nothing_to_monitor_yet_is_said_not_alerted(tmp_path: Path) -> None:
+def test_nothing_to_monitor_yet_is_said_not_alerted(tmp_path: Path, paths: PipelinePaths) -> None:
     """A fork without example data and with no traffic yet: exit 0, no alert, the report says why."""
     from mlpipe.io.files import load_config
     from mlpipe.tasks import monitor as mon
 
-    params, contract = load_config(ROOT / "params.yaml", ROOT / "contract.yaml")
-    paths = {"prediction_log": str(tmp_path / "log")}
+    params, contract = load_config(ROOT / paths.params, ROOT / paths.contract)
+    paths = paths.model_copy(update={"prediction_log": tmp_path / "log"})
     with pytest.raises(mon.NothingToMonitor, match="nothing to monitor yet"):
         mon.load_window("auto", paths, params.model_copy(update={"example_data": None}), contract, "champion")
 
 
-def test_make_monitor_with_nothing_to_monitor_exits_0_and_says_why(tmp_path: Path) -> None:
+def test_make_monitor_with_nothing_to_monitor_exits_0_and_says_why(tmp_path: Path, paths: PipelinePaths) -> None:
     import shutil
 
     import yaml
 
-    for name in ("dvc.yaml", "contract.yaml"):
+    for name in (DVC_YAML, paths.contract):
         shutil.copy(ROOT / name, tmp_path / name)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = yaml.safe_load((ROOT / paths.params).read_text())
     params.pop("example_data", None)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / paths.params).write_text(yaml.safe_dump(params))
     cmd = [sys.executable, "-m", "mlpipe.tasks.monitor"]
     res = subprocess.run(cmd, cwd=tmp_path, env=child_env(ROOT), capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
     assert "no alert (nothing to monitor yet" in res.stderr
-    report = json.loads((tmp_path / "reports/monitor/monitor.json").read_text())
+    out = paths.under(tmp_path).monitor
+    report = json.loads((out / "monitor.json").read_text())
     assert report["verdict"]["alert"] is False
-    assert "make monitor WINDOW=" in (tmp_path / "reports/monitor/monitor.md").read_text()
+    assert "make monitor WINDOW=" in (out / "monitor.md").read_text()

@@ -18,7 +18,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from mlpipe.config import Contract, Params
 from mlpipe.core.schema import BatchPrediction, Prediction, batch_model, record_model
 from mlpipe.io.files import load_config
-from mlpipe.io.pipeline import pipeline_paths
+from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
 from mlpipe.io.predlog import PredictionLog
 from mlpipe.logs import setup_logging
 from mlpipe.serving.batcher import MicroBatcher, Rows
@@ -55,7 +55,7 @@ class Settings:
     contract: Contract
     card: Path
     root: Path = Path(".")
-    prediction_log: Path | None = Path("logs/predictions")
+    prediction_log: Path | None = field(kw_only=True)  # no default: from_env takes paths.prediction_log; None is off
     api_key: str | None = None
     micro_batch: bool | None = None  # None: as params.yaml says
     challenger_card: Path | None = None  # a second model: shadow or canary (params.yaml serve.challenger)
@@ -65,16 +65,16 @@ class Settings:
         """``MLPIPE_*`` variables over the paths in dvc.yaml (how uvicorn workers get their settings)."""
         env = os.environ
         root = Path(env.get("MLPIPE_ROOT", "."))
-        paths = pipeline_paths(root / "dvc.yaml")
+        paths = pipeline_paths(root / DVC_YAML)
         params, contract = load_config(
-            root / env.get("MLPIPE_PARAMS", paths["params"]), root / env.get("MLPIPE_CONTRACT", paths["contract"])
+            root / env.get("MLPIPE_PARAMS", paths.params), root / env.get("MLPIPE_CONTRACT", paths.contract)
         )
-        log_dir = env.get("MLPIPE_PREDICTION_LOG", str(root / paths["prediction_log"]))
+        log_dir = env.get("MLPIPE_PREDICTION_LOG", str(root / paths.prediction_log))
         mb = env.get("MLPIPE_MICRO_BATCH")
         return cls(
             params=params,
             contract=contract,
-            card=Path(env.get("MLPIPE_CARD", paths["card"])),
+            card=Path(env.get("MLPIPE_CARD", paths.card)),
             root=root,
             prediction_log=None if log_dir.lower() in ("", "off", "none") else Path(log_dir),
             api_key=env.get("MLPIPE_API_KEY") or None,

@@ -60,7 +60,7 @@ def raise_issue(report_json: Path, report_md: Path, retrain: bool) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.parse_args(argv)
-    out = Path(pipeline_paths()["monitor"])
+    out = pipeline_paths().monitor
     raise_issue(out / "monitor.json", out / "monitor.md", os.environ.get("MONITOR_RETRAIN", "").lower() == "true")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from mlpipe.core.features import TARGET, feature_frame
 from mlpipe.core.model import build_estimator, positive_proba
 from mlpipe.io.files import load_config, load_yaml, read_frame
-from mlpipe.io.pipeline import child_env, pipeline_paths
+from mlpipe.io.pipeline import DVC_YAML, child_env, pipeline_paths
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,12 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
 
 
 def copy_repo(src: Path, dst: Path) -> None:
-    paths = pipeline_paths(src / "dvc.yaml")
-    for name in ("dvc.yaml", paths["params"], paths["contract"]):
+    paths = pipeline_paths(src / DVC_YAML)
+    for name in (DVC_YAML, paths.params, paths.contract):
         shutil.copy(src / name, dst / name)
     shutil.copytree(src / "src", dst / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copytree(src / paths["data"], dst / paths["data"])
-    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["dvc", "add", "-q", paths["data"]]):
+    shutil.copytree(src / paths.data, dst / paths.data)
+    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["dvc", "add", "-q", str(paths.data)]):
         subprocess.run(cmd, cwd=dst, env=child_env(dst), check=True, capture_output=True)
 
 
@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> None:
             log.info("stage %s", name)
             wall, mem = measure(shlex.split(stage["cmd"]), repo)
             rows.append((name, wall, mem))
-        paths = pipeline_paths(repo / "dvc.yaml")
-        params, contract = load_config(repo / paths["params"], repo / paths["contract"])
-        train, test = read_frame(repo / paths["train"]), read_frame(repo / paths["test"])
+        paths = pipeline_paths(repo / DVC_YAML)
+        params, contract = load_config(repo / paths.params, repo / paths.contract)
+        train, test = read_frame(repo / paths.train), read_frame(repo / paths.test)
         X, y, X_test = feature_frame(train, contract), train[TARGET].to_numpy(), feature_frame(test, contract)
         model = build_estimator(params.train.model, contract, params.train.seed)
         t0 = time.perf_counter()

@@ -98,7 +98,7 @@ def materialise(dvc_file: Path, params_path: Path, cache: Path) -> None:
         if res.returncode == 0 and in_sync(dvc_file):
             return
         log.warning("dvc pull did not restore the data (%s)", res.stderr.strip()[-300:])
-    data_dir = tracked_dir(dvc_file) if dvc_file.exists() else Path(pipeline_paths()["data"])
+    data_dir = tracked_dir(dvc_file) if dvc_file.exists() else pipeline_paths().data
     if not dvc_file.exists() and has_files(data_dir):
         _dvc_add(data_dir)  # a first-time data dir: track what is there
         return
@@ -154,7 +154,7 @@ def _dvc_add(data_dir: Path) -> None:
 def add_year(dvc_file: Path, params_path: Path, cache: Path) -> int:
     spec = parse_params(load_yaml(params_path), str(params_path)).example_data
     if spec is None:
-        data_dir = tracked_dir(dvc_file) if dvc_file.exists() else Path(pipeline_paths()["data"])
+        data_dir = tracked_dir(dvc_file) if dvc_file.exists() else pipeline_paths().data
         raise DataError(
             f"make add-year adds the next year of the *example* data, and {params_path} has no example_data "
             f"section (your own data is in use). New data of yours: put the file in {data_dir}/, then "
@@ -183,9 +183,10 @@ def main(argv: list[str] | None = None) -> None:
         "--optional", action="store_true", help="when the data cannot be had, warn and exit 0 (the test suite)"
     )
     ap.add_argument("--dvc-file", default="data.dvc", type=Path)
-    ap.add_argument("--params", default="params.yaml", type=Path)
+    ap.add_argument("--params", type=Path, help="default: paths.params in dvc.yaml")
     ap.add_argument("--cache", default=WHEEL_CACHE, type=Path)
     args = ap.parse_args(argv)
+    args.params = args.params or pipeline_paths().params
     if args.command == "materialise":
         try:
             materialise(args.dvc_file, args.params, args.cache)

@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--wait", type=float, default=120, help="seconds to wait for /health after deploying")
     args = ap.parse_args(argv)
     paths = pipeline_paths()
-    params, _ = load_config(paths["params"], paths["contract"])
-    known = read_json(args.known or paths["smoke"])
+    params, _ = load_config(paths.params, paths.contract)
+    known = read_json(args.known or paths.smoke)
     failures = deploy_and_check(args.image, known, args, params)
     if not failures:
         log.info("deployed %s (model %s) to %s: smoke test passed", args.image, known["model_version"], args.url)

@@ -26,7 +26,7 @@ from mlpipe.errors import GateFailed, ModelIntegrityError
 from mlpipe.io import git
 from mlpipe.io.files import load_config, read_frame, read_json, write_json, write_text
 from mlpipe.io.models import load_verified_bytes
-from mlpipe.io.pipeline import pipeline_paths
+from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def reference_model_bytes(rev: str, card_path: str) -> bytes:
 
 
 def reference_deltas(
-    rev: str | None, paths: dict[str, str], y: np.ndarray, p: np.ndarray, test: Any, contract: Any, params: Any
+    rev: str | None, paths: PipelinePaths, y: np.ndarray, p: np.ndarray, test: Any, contract: Any, params: Any
 ) -> tuple[dict[str, DeltaCI] | None, str | None, list[str]]:
     notes: list[str] = []
     if rev is None:
@@ -65,7 +65,7 @@ def reference_deltas(
     kw = {"threshold": params.evaluate.threshold, "n_resamples": bs.n_resamples, "confidence": bs.confidence,
           "seed": bs.seed}  # fmt: skip
     try:
-        model = load_verified_bytes(reference_model_bytes(rev, paths["card"]), f"{rev}:{paths['model']}")
+        model = load_verified_bytes(reference_model_bytes(rev, paths.card.as_posix()), f"{rev}:{paths.model}")
         p_ref = positive_proba(model, feature_frame(test, contract))
         notes.append(f"reference: the {rev} model re-scored on this test set (paired bootstrap)")
         return bootstrap_deltas(y, p, p_ref, **kw), f"{rev} model", notes
@@ -73,12 +73,12 @@ def reference_deltas(
         # the reason goes to the log; the PR comment gets a sentence, not an exception's text
         log.warning("%s model not available: %s: %s", rev, type(err).__name__, str(err)[:300])
         notes.append(f"{rev} model not available here (no DVC remote or local cache holds it)")
-    text = git.show(rev, paths["metrics"])
+    text = git.show(rev, paths.metrics.as_posix())
     if text is None:
-        notes.append(f"{rev} has no committed {paths['metrics']}: no reference comparison")
+        notes.append(f"{rev} has no committed {paths.metrics}: no reference comparison")
         return None, None, notes
     ref_metrics = json.loads(text)
-    if ref_metrics.get("test", {}).get("sha256") != read_json(paths["metrics"])["test"]["sha256"]:
+    if ref_metrics.get("test", {}).get("sha256") != read_json(paths.metrics)["test"]["sha256"]:
         notes.append(f"{rev}'s metrics were measured on a different test set: deltas compare different data")
     notes.append(f"reference: {rev}'s committed metrics; the interval covers the candidate's sampling noise only")
     return bootstrap_deltas(y, p, None, ref_metrics["model"], **kw), f"{rev} metrics.json", notes
@@ -106,20 +106,20 @@ def markdown(v: Verdict) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--base", default="main", help="branch to compare against (CI passes github.base_ref)")
-    ap.add_argument("--dvc-yaml", default="dvc.yaml")
+    ap.add_argument("--dvc-yaml", default=DVC_YAML)
     args = ap.parse_args(argv)
     paths = pipeline_paths(args.dvc_yaml)
-    params, contract = load_config(paths["params"], paths["contract"])
-    metrics = read_json(paths["metrics"])
-    preds = read_frame(paths["predictions"])
-    test = read_frame(paths["test"])
+    params, contract = load_config(paths.params, paths.contract)
+    metrics = read_json(paths.metrics)
+    preds = read_frame(paths.predictions)
+    test = read_frame(paths.test)
     y, p = preds["y"].to_numpy(), preds["model"].to_numpy()
     rev = resolve_base(args.base)
     deltas, label, notes = reference_deltas(rev, paths, y, p, test, contract, params)
     verdict = decide(params.gate, metrics["model"], metrics["baseline"], deltas, metrics["slice_gaps"], label, notes)
     out = verdict.to_dict() | {"base": args.base, "model_sha256": metrics["model_sha256"]}
-    write_json(paths["gate_json"], out)
-    write_text(paths["gate_md"], markdown(verdict))
+    write_json(paths.gate_json, out)
+    write_text(paths.gate_md, markdown(verdict))
     for n in notes:
         log.info("%s", n)
     if not verdict.passed:

@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=GOLDEN)
     args = ap.parse_args(argv)
     paths = pipeline_paths()
-    _, contract = load_config(paths["params"], paths["contract"])
-    card = read_json(paths["card"])
+    _, contract = load_config(paths.params, paths.contract)
+    card = read_json(paths.card)
     model = load_model(card["model"]["path"], card["model"]["sha256"])
-    raw = read_data(paths["data"], contract)
+    raw = read_data(paths.data, contract)
     frame = golden_frame(raw, model, contract)
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False, lineterminator="\n")

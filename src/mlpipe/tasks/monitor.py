@@ -1,7 +1,7 @@
 """``make monitor``: compare a window of traffic or new data with the training reference.
 
-The window is one of: the prediction log (``logs/predictions``: what the service and batch scoring
-saw and answered), a data file or directory shaped like ``data/`` (scored here; its labels give
+The window is one of: the prediction log (``paths.prediction_log`` in dvc.yaml: what the service and
+batch scoring saw and answered), a data file or directory shaped like ``data/`` (scored here; its labels give
 metrics and slice metrics), or ``next-year``: the next example year the model has not seen.
 ``auto`` (the default) takes the log when it holds at least ``monitor.min_rows`` predictions, else
 the next example year (when the example data is configured).
@@ -30,7 +30,7 @@ from mlpipe.core.monitor import bar_svg, compare_models, markdown, metric_drops,
 from mlpipe.errors import DataError
 from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, load_all_years
 from mlpipe.io.files import DATA_SUFFIXES, load_config, read_data, read_frame, read_json, write_json, write_text
-from mlpipe.io.pipeline import pipeline_paths
+from mlpipe.io.pipeline import PipelinePaths, pipeline_paths
 from mlpipe.io.predlog import log_files, read_prediction_log
 from mlpipe.serving.scorer import Scorer, load_scorer
 from mlpipe.stages import run_stage
@@ -57,23 +57,23 @@ def next_example_year(params: Params) -> tuple[pd.DataFrame, str]:
 
 
 def load_window(
-    source: str, paths: dict[str, str], params: Params, contract: Contract, role: str
+    source: str, paths: PipelinePaths, params: Params, contract: Contract, role: str
 ) -> tuple[pd.DataFrame, str, bool, dict[str, Any] | None]:
     """(raw rows of ``role``, description, came from the prediction log, champion vs challenger if logged)."""
     if source == "auto":
-        n_logged = len(read_prediction_log(paths["prediction_log"])) if log_files(paths["prediction_log"]) else 0
+        n_logged = len(read_prediction_log(paths.prediction_log)) if log_files(paths.prediction_log) else 0
         if n_logged >= params.monitor.min_rows:
-            source = paths["prediction_log"]
+            source = str(paths.prediction_log)
         elif unseen_years(params):
             log.info(
                 "%d logged predictions (< %d): monitoring the next example year", n_logged, params.monitor.min_rows
             )
             source = "next-year"
         elif n_logged:
-            source = paths["prediction_log"]  # reported, not judged: too few rows
+            source = str(paths.prediction_log)  # reported, not judged: too few rows
         else:
             raise NothingToMonitor(
-                f"nothing to monitor yet: the prediction log {paths['prediction_log']} is empty and there is no "
+                f"nothing to monitor yet: the prediction log {paths.prediction_log} is empty and there is no "
                 "unseen example data. Serve the model (make serve) or score a file (make score) to fill the log, "
                 "or point the monitor at new data: make monitor WINDOW=path/to/new.csv"
             )
@@ -112,15 +112,15 @@ def quality(raw: pd.DataFrame, contract: Contract, from_log: bool) -> dict[str, 
 
 
 def labelled_metrics(
-    raw: pd.DataFrame, proba: np.ndarray, params: Params, contract: Contract, paths: dict[str, str]
+    raw: pd.DataFrame, proba: np.ndarray, params: Params, contract: Contract, paths: PipelinePaths
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if contract.target not in raw:
         return {}, {}
     y = is_positive(raw[contract.target], contract).to_numpy().astype(np.int8)
     window = classification_metrics(y, proba, params.evaluate.threshold)
-    reference = read_json(paths["metrics"])["model"]
+    reference = read_json(paths.metrics)["model"]
     drops = metric_drops(reference, window, params.monitor)
-    ref_slices = read_json(paths["slices"])["attributes"]
+    ref_slices = read_json(paths.slices)["attributes"]
     groups = slice_groups(encode_columns(raw, contract, list(contract.sensitive)), contract)  # raw order, like y
     slices = {}
     for name, g in groups.items():
@@ -133,38 +133,38 @@ def labelled_metrics(
 
 def monitor(source: str, role: str = "champion") -> dict[str, Any]:
     paths = pipeline_paths()
-    params, contract = load_config(paths["params"], paths["contract"])
+    params, contract = load_config(paths.params, paths.contract)
     m = params.monitor
     try:
         raw, what, from_log, compared = load_window(source, paths, params, contract, role)
     except NothingToMonitor as why:
         report = {"window": {"source": None, "rows": 0}, "verdict": {"alert": False, "judged": False,
                   "reasons": [str(why)]}}  # fmt: skip
-        write_json(Path(paths["monitor"]) / "monitor.json", report)
-        write_text(Path(paths["monitor"]) / "monitor.md", f"# Model monitor\n\nℹ️ Not judged — {why}\n")
+        write_json(paths.monitor / "monitor.json", report)
+        write_text(paths.monitor / "monitor.md", f"# Model monitor\n\nℹ️ Not judged — {why}\n")
         return report
     if raw.empty:
         raise DataError(f"{what}: the window has no rows")
     missing = [f for f in contract.features if f not in raw]
     if missing:
         raise DataError(f"{what}: missing feature columns {missing}")
-    scorer: Scorer = load_scorer(paths["card"], contract, params.evaluate.threshold)
+    scorer: Scorer = load_scorer(paths.card, contract, params.evaluate.threshold)
     proba = raw["probability"].to_numpy(dtype=np.float64) if from_log else scorer.proba(raw)
-    reference = read_frame(paths["train"])
-    ref_proba = read_frame(paths["predictions"])["model"].to_numpy()
+    reference = read_frame(paths.train)
+    ref_proba = read_frame(paths.predictions)["model"].to_numpy()
     log.info("window: %s, %d rows; reference: %d training rows", what, len(raw), len(reference))
     features = feature_drift(reference, model_input(raw, contract), contract, m)
     pred = prediction_drift(ref_proba, proba, m)
     q = quality(raw, contract, from_log)
     drops, slices = labelled_metrics(raw, proba, params, contract, paths)
-    out = Path(paths["monitor"])
+    out = paths.monitor
     plots = []
     for d in [*[d for d in features if d.drifted], pred]:
         write_text(out / f"{d.name}.svg", bar_svg(d))
         plots.append(str(out / f"{d.name}.svg"))
     report = {
         "window": {"source": what, "rows": len(raw), "from_prediction_log": from_log},
-        "reference": {"rows": len(reference), "train": paths["train"], "predictions": paths["predictions"]},
+        "reference": {"rows": len(reference), "train": str(paths.train), "predictions": str(paths.predictions)},
         "model_version": scorer.version,
         "model_sha256": scorer.sha256,
         "verdict": verdict(

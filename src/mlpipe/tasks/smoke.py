@@ -2,7 +2,7 @@
 
 Checks, in order: ``/health``; ``/ready``; ``/version`` names the expected model; known
 requests get their known answers; the latency of sequential single-record requests stays
-under the bound in params.yaml (``serve.smoke``). The known answers (``models/smoke.json``)
+under the bound in params.yaml (``serve.smoke``). The known answers (``paths.smoke`` in dvc.yaml)
 are recorded next to the model when the image is built (``--record``), baked into the image
 and attached to the release, so a rollback can check an older version with its own answers.
 """
@@ -35,7 +35,7 @@ class SmokeFailed(PipelineError):
     """The deployed service failed a smoke check (the message lists which)."""
 
 
-def record_known(params: Params, contract: Contract, card: str, data_dir: str, out: Path) -> dict[str, Any]:
+def record_known(params: Params, contract: Contract, card: Path, data_dir: Path, out: Path) -> dict[str, Any]:
     """Score the first rows of the newest data file with the model about to ship."""
     scorer = load_scorer(card, contract, params.evaluate.threshold)
     rows = read_table(data_files(data_dir)[-1], text_columns(contract)).head(params.serve.smoke.known_rows)
@@ -114,10 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--record", action="store_true", help="record --known from the current model instead")
     args = ap.parse_args(argv)
     paths = pipeline_paths()
-    params, contract = load_config(paths["params"], paths["contract"])
-    args.known = args.known or Path(paths["smoke"])
+    params, contract = load_config(paths.params, paths.contract)
+    args.known = args.known or paths.smoke
     if args.record:
-        record_known(params, contract, paths["card"], paths["data"], args.known)
+        record_known(params, contract, paths.card, paths.data, args.known)
         return
     if not args.url:
         ap.error("--url is required unless --record")
