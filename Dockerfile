@@ -25,6 +25,12 @@ RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin mlpipe \
     && mkdir -p /app/logs && chown mlpipe /app/logs
 USER 10001
 
+# The commit the image is built from (make image passes it): GET /version reports it. The model card
+# records the model's inputs only, so the commit is stamped here, at the edge.
+ARG GIT_COMMIT=""
+LABEL org.opencontainers.image.revision=$GIT_COMMIT
+ENV GIT_COMMIT=$GIT_COMMIT
+
 ENV HOST=0.0.0.0 \
     PORT=8000 \
     LOG_FORMAT=json

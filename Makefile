@@ -208,7 +208,7 @@ MODEL_VERSION = $$($(BIN)/python -c 'import json, sys; print(json.load(open(sys.
 
 image: repro ## build the serving image IMAGE, model and its known answers baked in (Docker)
 	$(BIN)/python -m mlpipe.tasks.smoke --record
-	docker build -t "$(IMAGE)" .
+	docker build --build-arg GIT_COMMIT="$(SHA)" -t "$(IMAGE)" .
 
 push-image: ## push IMAGE to ghcr.io, also tagged model-<version>
 	@echo "$$GH_TOKEN" | docker login ghcr.io -u "$${GITHUB_ACTOR:-$${USER:-ci}}" --password-stdin

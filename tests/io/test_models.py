@@ -57,6 +57,16 @@ def test_the_same_model_always_gets_the_same_bytes(tmp_path: Path) -> None:
     assert loaded.predict(X).shape == (10,)
 
 
+def test_nothing_in_the_zip_says_when_or_on_what_it_was_written(tmp_path: Path) -> None:
+    import zipfile
+
+    save_model(LogisticRegression().fit(X, Y), tmp_path / "m.skops")
+    entries = zipfile.ZipFile(tmp_path / "m.skops").infolist()
+    assert {(e.date_time, e.create_system, e.external_attr) for e in entries} == {
+        ((1980, 1, 1, 0, 0, 0), 3, 0o600 << 16)
+    }
+
+
 @pytest.mark.parametrize("kind", ["hist_gradient_boosting", "logistic_regression"])
 def test_every_estimator_with_many_categories_and_missing_values_round_trips(tmp_path: Path, kind: str) -> None:
     """A 400-value text column (a zip code) and missing numbers: trains, saves, loads, scores the same."""

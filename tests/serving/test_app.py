@@ -16,6 +16,7 @@ from mlpipe.io.pipeline import PipelinePaths
 from mlpipe.io.predlog import read_prediction_log
 from mlpipe.serving.app import create_app
 from tests.datasets import bounded_numeric, coded_feature, non_nullable_feature, numeric_feature, unknown_value
+from tests.repos import run
 from tests.servers import Served
 
 pytestmark = pytest.mark.integration
@@ -38,8 +39,17 @@ def test_health_ready_version(client: TestClient, served: Served) -> None:
     v = client.get("/version").json()
     assert v["model_sha256"] == served.card["model"]["sha256"]
     assert v["data_sha256"] == served.card["data_sha256"]
-    assert v["git_commit"] == served.card["git_commit"]
-    assert len(v["git_commit"]) == 40
+    assert v["code_sha256"] == served.card["code_sha256"]
+    assert "git_commit" not in served.card  # the card records inputs; the service adds the commit it runs
+    assert v["git_commit"] == run(served.repo, "git", "rev-parse", "HEAD").stdout.strip()
+
+
+def test_version_names_the_commit_the_image_was_built_from(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_COMMIT", "0123abc")  # the image's build argument (Dockerfile)
+    with TestClient(create_app(served.settings(None))) as c:
+        assert c.get("/version").json()["git_commit"] == "0123abc"
 
 
 def test_predict_one_and_batch_match_training(client: TestClient, served: Served) -> None:

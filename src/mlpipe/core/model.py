@@ -1,4 +1,8 @@
-"""Estimators built from the contract and params: preprocessing plus classifier in one Pipeline."""
+"""Estimators built from the contract and params: preprocessing plus classifier in one Pipeline.
+
+Fitting is deterministic across machines and thread counts (same inputs, same saved bytes): see
+:func:`fit_estimator`.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,16 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from mlpipe.config import Contract, Estimator, HistGradientBoosting, LogisticRegression, Prior
 
 MAX_CATEGORIES = 250
+# Logistic regression's stored weights keep this many significant digits of the largest one (see _settle).
+LINEAR_DIGITS = 6
+# Newton steps converge quadratically: at this gradient norm the solution is exact to about 1e-11
+# relative on any BLAS kernel, where lbfgs (even at tol=1e-10) stops percent apart between kernels.
+LINEAR_TOL = 1e-10
 
 
 def _preprocessor(contract: Contract, estimator: Estimator) -> ColumnTransformer:
@@ -22,7 +32,8 @@ def _preprocessor(contract: Contract, estimator: Estimator) -> ColumnTransformer
     if isinstance(estimator, LogisticRegression):
         # A linear model takes no NaN: missing numbers become the median plus a "was missing" flag
         # (missing categories are a category of their own for the one-hot encoder).
-        cat_enc: OneHotEncoder | OrdinalEncoder = OneHotEncoder(handle_unknown="ignore")
+        # At most MAX_CATEGORIES columns per feature keeps the Newton solver's dense Hessian small.
+        cat_enc: OneHotEncoder | OrdinalEncoder = OneHotEncoder(handle_unknown="ignore", max_categories=MAX_CATEGORIES)
         num_enc: Pipeline | str = Pipeline(
             [("impute", SimpleImputer(strategy="median", add_indicator=True)), ("scale", StandardScaler())]
         )
@@ -61,12 +72,50 @@ def build_estimator(spec: Estimator, contract: Contract, seed: int) -> Pipeline:
             random_state=seed,
         )
     elif isinstance(spec, LogisticRegression):
-        clf = SkLogisticRegression(C=spec.C, max_iter=spec.max_iter)
+        clf = SkLogisticRegression(C=spec.C, max_iter=spec.max_iter, solver="newton-cholesky", tol=LINEAR_TOL)
     elif isinstance(spec, Prior):
         clf = DummyClassifier(strategy="prior")
     else:  # pragma: no cover - the discriminated union makes this unreachable
         raise TypeError(f"unknown estimator {spec!r}")
     return Pipeline([("features", _preprocessor(contract, spec)), ("model", clf)])
+
+
+def fit_estimator(spec: Estimator, contract: Contract, seed: int, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
+    """Fit on one BLAS/OpenMP thread, then settle the linear weights: same inputs, same bytes.
+
+    One thread: a parallel reduction's order, hence its last bits, depends on the thread count, and
+    HistGradientBoosting's bin mapper stores the count it ran with (``n_threads``), which alone
+    changed the saved bytes between 1 and 2 threads. Its fit is otherwise thread-count independent
+    in scikit-learn 1.9 (histograms are built per feature); one thread costs little at this size.
+    """
+    with threadpool_limits(limits=1):
+        model = build_estimator(spec, contract, seed).fit(X, y)
+    if isinstance(spec, LogisticRegression):
+        _settle(model[-1], LINEAR_DIGITS)
+    return model
+
+
+def _settle(clf: SkLogisticRegression, digits: int) -> None:
+    """Round ``coef_`` and ``intercept_`` to ``digits`` significant digits of the largest of them.
+
+    Different CPUs run different BLAS kernels (AVX-512, AVX2, SSE), whose sums differ in the last
+    bits. With lbfgs that moved weights by up to 1e-2 between kernels; the Newton solver at
+    LINEAR_TOL leaves about 1e-12, which this rounding (a 1e-5 grid for the example's 99 weights, one
+    grid for all, so small weights are not cut finer than the error they carry) removes unless a
+    weight lies within 1e-12 of a grid midpoint: odds about 1e-5 per retraining machine. The cost
+    is a probability change of about 1e-5 at most (8e-6 on the example's test set). Python's ``round``
+    is correctly rounded, unlike ``log10``/``pow``, whose last bits may themselves vary by CPU.
+    """
+    largest = max(float(np.max(np.abs(clf.coef_), initial=0.0)), float(np.max(np.abs(clf.intercept_))))
+    if largest == 0.0:
+        return
+    exponent = int(f"{largest:e}".split("e")[1])  # exact decimal exponent (no log10)
+    places = digits - 1 - exponent
+
+    def rounded(a: np.ndarray) -> np.ndarray:
+        return np.array([round(float(v), places) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
+
+    clf.coef_, clf.intercept_ = rounded(clf.coef_), rounded(clf.intercept_)
 
 
 def positive_proba(model: Pipeline, X: pd.DataFrame) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 
 def _git(*args: str) -> str | None:
@@ -13,14 +14,10 @@ def _git(*args: str) -> str | None:
     return res.stdout if res.returncode == 0 else None
 
 
-def current_commit() -> str | None:
-    out = _git("rev-parse", "HEAD")
+def current_commit(repo: str | Path = ".") -> str | None:
+    """HEAD of the checkout at ``repo``; None without git or outside a repository."""
+    out = _git("-C", str(repo), "rev-parse", "HEAD")
     return out.strip() if out else None
-
-
-def is_dirty() -> bool:
-    out = _git("status", "--porcelain", "--untracked-files=no")
-    return bool(out and out.strip())
 
 
 def show(rev: str, path: str) -> str | None:

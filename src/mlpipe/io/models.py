@@ -74,8 +74,9 @@ def _canonical(data: bytes) -> bytes:
         for info in sorted(src.infolist(), key=lambda i: _rename(i.filename, mapping)):
             name = _rename(info.filename, mapping)
             fixed = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.create_system = 3  # "Unix"; the default is the OS writing it (0 on Windows)
             fixed.compress_type = info.compress_type
-            fixed.external_attr = info.external_attr
+            fixed.external_attr = 0o600 << 16  # rw-------, whatever the writer asked for
             dst.writestr(fixed, renamed if name == "schema.json" else src.read(info.filename))
     return out.getvalue()
 

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from mlpipe.config import Contract, Params
 from mlpipe.core.schema import BatchPrediction, Prediction, batch_model, record_model
 from mlpipe.io.files import load_config
+from mlpipe.io.git import current_commit
 from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
 from mlpipe.io.predlog import PredictionLog
 from mlpipe.logs import setup_logging
@@ -83,6 +84,12 @@ class Settings:
         )
 
 
+def running_commit(root: Path) -> str | None:
+    """The commit of the code serving: ``GIT_COMMIT`` (the image's build argument), else the
+    checkout's HEAD. Asked here, at run time: the model card records inputs only, no commit."""
+    return os.environ.get("GIT_COMMIT") or current_commit(root)
+
+
 class Metrics:
     """Prometheus metrics in the app's own registry (several apps in one test process do not clash)."""
 
@@ -126,6 +133,7 @@ class State:
     challenger: Scorer | None = None
     challenger_reason: str = ""
     challenger_batcher: MicroBatcher | None = None
+    commit: str | None = None
 
     @property
     def shadow(self) -> bool:
@@ -262,6 +270,7 @@ def create_app(settings: Settings) -> Edge:
     micro = serve.micro_batch.enabled if settings.micro_batch is None else settings.micro_batch
 
     def load() -> None:
+        state.commit = running_commit(settings.root)
         try:
             state.scorer = load_scorer(settings.card, contract, params.evaluate.threshold, root=settings.root)
         except Exception as err:  # the process stays up and says why it is not ready
@@ -274,7 +283,7 @@ def create_app(settings: Settings) -> Edge:
         p = state.scorer.provenance()
         state.metrics.model_info.labels(p["model_version"], p["role"], str(p["data_sha256"])).set(1)
         log.info(
-            "ready: model %s trained on data %s (commit %s)", p["model_version"], p["data_sha256"], p["git_commit"]
+            "ready: model %s trained on data %s (serving commit %s)", p["model_version"], p["data_sha256"], state.commit
         )
         if settings.challenger_card is not None:
             try:
@@ -366,9 +375,9 @@ def create_app(settings: Settings) -> Edge:
             return _json({"ready": False, "reason": state.reason}, 503)
         return _json({"ready": True, "model_version": state.scorer.version})
 
-    @app.get("/version", summary="which model, trained on which data, from which commit")
+    @app.get("/version", summary="which model, trained on which data and code; the commit serving it")
     async def version() -> Response:
-        out = ready_scorer().provenance()
+        out = {**ready_scorer().provenance(), "git_commit": state.commit}
         if settings.challenger_card is not None:
             c = serve.challenger
             out["challenger"] = (

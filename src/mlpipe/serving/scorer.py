@@ -49,6 +49,8 @@ class Scorer:
         return self.sha256[:12]
 
     def provenance(self) -> dict[str, Any]:
+        """What the model was trained from, as its card records it: inputs only, so no commit (the
+        service adds the commit it runs, see mlpipe.serving.app)."""
         c = self.card
         return {
             "model_version": self.version,
@@ -59,7 +61,8 @@ class Scorer:
             "data_sha256": c.get("data_sha256"),
             "train_sha256": c.get("train_sha256"),
             "train_rows": c.get("train_rows"),
-            "git_commit": c.get("git_commit"),
+            "contract_sha256": c.get("contract_sha256"),
+            "code_sha256": c.get("code_sha256"),
             "libraries": c.get("libraries"),
         }
 

@@ -86,7 +86,7 @@ def model_card(card: dict[str, Any], metrics: dict[str, Any], sl: dict[str, Any]
         f"- baseline: `{card['baseline']['kind']}`, sha256 `{card['baseline']['sha256']}`",
         f"- data sha256: `{card['data_sha256']}`; test set sha256: `{card['test_sha256']}`",
         f"- split: {card['split']}; {card['train_rows']:,} training rows, {metrics['test']['rows']:,} test rows",
-        f"- git commit: `{card['git_commit']}`{' (uncommitted changes)' if card['git_dirty'] else ''}",
+        f"- code sha256: `{card['code_sha256']}`; contract sha256: `{card['contract_sha256']}`; seed {card['seed']}",
         "- libraries: " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items()),
         "",
         "## Parameters",

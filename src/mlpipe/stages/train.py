@@ -1,8 +1,16 @@
-"""Stage ``train``: the model and the baseline, saved with skops, plus their provenance record."""
+"""Stage ``train``: the model and the baseline, saved with skops, plus their provenance record.
+
+The record (``models/model.json``) describes the inputs only (data, params, contract, code,
+libraries), never the commit or the machine: rerunning on the same inputs rewrites the same bytes,
+so a fresh clone's ``make repro`` leaves the tree clean. Which commit serves a model is answered at
+the serving edge (mlpipe.serving.scorer).
+"""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import platform
 import time
@@ -14,9 +22,9 @@ from sklearn.pipeline import Pipeline
 
 from mlpipe.config import Contract, Estimator
 from mlpipe.core.features import TARGET, feature_frame
-from mlpipe.core.model import build_estimator
+from mlpipe.core.model import fit_estimator
+from mlpipe.io.code import code_sha256
 from mlpipe.io.files import frame_sha256, load_config, read_frame, read_json, write_json
-from mlpipe.io.git import current_commit, is_dirty
 from mlpipe.io.models import save_model
 from mlpipe.stages import run_stage
 
@@ -25,12 +33,20 @@ LIBRARIES = ("scikit-learn", "numpy", "pandas", "skops", "great-expectations", "
 
 
 def library_versions() -> dict[str, str]:
-    return {"python": platform.python_version(), **{lib: version(lib) for lib in LIBRARIES}}
+    """Pinned libraries, and Python's minor version: patch releases (3.11.7 here, 3.11.9 on a CI
+    runner) do not change the numbers, and recording them would make the record differ by machine."""
+    python = ".".join(platform.python_version_tuple()[:2])
+    return {"python": python, **{lib: version(lib) for lib in LIBRARIES}}
+
+
+def contract_sha256(contract: Contract) -> str:
+    """Hash of the contract as parsed (what dvc tracks too): comments and key order do not count."""
+    return hashlib.sha256(json.dumps(contract.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
 def fit(spec: Estimator, train: pd.DataFrame, contract: Contract, seed: int) -> Pipeline:
     """The one place a model is fitted: the stage, the golden task and the regression tests use it."""
-    return build_estimator(spec, contract, seed).fit(feature_frame(train, contract), train[TARGET].to_numpy())
+    return fit_estimator(spec, contract, seed, feature_frame(train, contract), train[TARGET].to_numpy())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,8 +90,9 @@ def main(argv: list[str] | None = None) -> None:
             "train_rows": len(train),
             "features": contract.features,
             "target": contract.target,
-            "git_commit": current_commit(),
-            "git_dirty": is_dirty(),
+            "seed": params.train.seed,
+            "contract_sha256": contract_sha256(contract),
+            "code_sha256": code_sha256("mlpipe.stages.train"),
             "libraries": library_versions(),
         }
     )
