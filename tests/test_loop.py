@@ -78,5 +78,10 @@ def test_new_data_validate_retrain_gate_report(
     assert "part_new.csv" in report
     assert "### Metrics" in report
     assert "evaluate.importance_repeats" in report
+    assert report.count("```mermaid") == 4, "the charts are in the comment itself"
+    assert report.count("\nxychart-beta\n") == 3, "ROC, precision-recall, calibration"
+    assert report.count("\nxychart-beta horizontal\n") == 1, "importance"
+    assert '  line "main" [' in report, "main's committed curves, drawn beside this PR's"
+    assert "No plots on `main`" not in report
     if c.time is not None:  # a temporal split now tests on the new period
         assert pd.read_parquet(at.predictions)[c.id].isin(new[c.id]).all()

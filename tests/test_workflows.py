@@ -169,6 +169,19 @@ def test_fork_comments_come_from_workflow_run_reading_only_the_artifact() -> Non
     assert post["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}", "verify the artifact's PR number"
 
 
+def test_the_report_names_the_artifact_the_pipeline_uploads_and_the_comment_reads() -> None:
+    from mlpipe.core.report import ARTIFACT
+
+    def artifacts(workflow: str, action: str) -> list[dict[str, Any]]:
+        doc = load(ROOT / ".github/workflows" / workflow)
+        return [step["with"] for _, _, step in steps(doc) if action in step.get("uses", "")]
+
+    (upload,) = artifacts("pipeline.yml", "upload-artifact")
+    assert upload["name"] == ARTIFACT
+    assert "reports/plots/" in upload["path"], "the report points at the plot data in the artifact"
+    assert [w["name"] for w in artifacts("pr-comment.yml", "download-artifact")] == [ARTIFACT]
+
+
 def test_dependabot_covers_actions_and_pip_weekly_grouped() -> None:
     doc = yaml.safe_load((ROOT / ".github/dependabot.yml").read_text())
     ecosystems = {u["package-ecosystem"]: u for u in doc["updates"]}

@@ -39,6 +39,20 @@ SLICES = {
 }
 
 
+def _plots(shift: float, features: int = 3) -> dict[str, Any]:
+    """The evaluate stage's plot files, small and hand-made; a larger ``shift`` is a better model."""
+    return {
+        "roc": [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 0.1, "tpr": 0.5 + shift}, {"fpr": 0.4, "tpr": 0.8 + shift / 2},
+                {"fpr": 1.0, "tpr": 1.0}],
+        "precision_recall": [{"recall": 0.1, "precision": 0.9 + shift / 2}, {"recall": 0.5, "precision": 0.8 + shift},
+                             {"recall": 0.5, "precision": 0.7}, {"recall": 1.0, "precision": 0.5}],
+        "calibration": [{"bin": b, "mean_predicted": b / 10 + 0.05, "fraction_positive": min(b / 10 + shift, 1.0),
+                         "count": 100} for b in range(10)],
+        "importance": [{"feature": f"feature_{i}", "importance": 0.1 / (i + 1) - shift / 10, "std": 0.01}
+                       for i in range(features)],
+    }  # fmt: skip
+
+
 def _metrics(model: dict[str, float], gaps: dict[str, float]) -> dict[str, Any]:
     return {"model": model, "baseline": BASELINE, "test": {"rows": 1000}, "slice_gaps": gaps}
 
@@ -101,12 +115,16 @@ def test_report_for_a_regressing_pr_with_new_data(
             base_params=params.model_dump(mode="json"),
             base_metrics=_metrics(METRICS, {"sex": 0.04}),
             base_validation=_validation(base, contract, "a" * 64),
-            plots=["reports/plots/roc.json"],
+            plots=_plots(0.0),
+            base_plots=_plots(0.1),
         )
     )
     assert "❌ Gate failed" in text
     assert "| `train.model.max_iter` | 200 | 50 |" in text
     assert "| `part_2.csv` | – | 1000 |" in text
+    assert text.count("```mermaid") == 4
+    assert '  line "main" [' in text
+    assert "the run's `report` artifact" in text
     check_golden("report_regression.md", text)
 
 
@@ -126,9 +144,25 @@ def test_report_when_the_base_has_no_pipeline_yet(
     frames: tuple[pd.DataFrame, pd.DataFrame], contract: Contract, params: Any
 ) -> None:
     _, head = frames
-    text = build(_head_only(head, contract, params))
+    text = build(_head_only(head, contract, params, plots=_plots(0.0)))
     assert "No metrics on `main` to compare with" in text
+    assert "_No plots on `main` to compare with: this PR's curves only._" in text
+    assert '  line "main"' not in text
     check_golden("report_no_base.md", text)
+
+
+def test_the_report_stays_far_below_a_github_comment_with_500_long_feature_names(
+    frames: tuple[pd.DataFrame, pd.DataFrame], contract: Contract, params: Any
+) -> None:
+    _, head = frames
+    many = _plots(0.0, features=500)
+    long_name = 'a feature with a long [bracketed] "quoted" name ' * 3
+    for i, row in enumerate(many["importance"]):
+        row["feature"] = f"{long_name}{i}"
+    base = _plots(0.1, features=500)
+    text = build(_head_only(head, contract, params, plots=many, base_plots=base))
+    assert "Permutation importance, top 15 of 500 features" in text
+    assert len(text) < 65_536 // 4, "GitHub rejects comments over 65,536 characters; the charts must not approach it"
 
 
 def test_psi_and_data_diff(frames: tuple[pd.DataFrame, pd.DataFrame], contract: Contract) -> None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlpipe.core.charts import Plots, charts
 from mlpipe.core.metrics import DIRECTION
 from mlpipe.core.profile import data_diff, severity
 
 WATERMARK = "mlpipe model report"
+#: The workflow artifact (pipeline.yml) holding the report and the plot data; tests/test_workflows.py checks it.
+ARTIFACT = "report"
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,8 @@ class ReportInputs:
     base_params: dict[str, Any] | None = None
     base_metrics: dict[str, Any] | None = None
     base_validation: dict[str, Any] | None = None
-    plots: list[str] = field(default_factory=list)
+    plots: Plots = field(default_factory=dict)  # plot file stem -> rows, as the evaluate stage wrote them
+    base_plots: Plots | None = None
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -154,6 +158,14 @@ def _slices_section(inp: ReportInputs) -> list[str]:
     return [*lines, ""]
 
 
+def _plots_section(inp: ReportInputs) -> list[str]:
+    if not inp.plots:
+        return []
+    lines = ["### Plots", "", *charts(inp.plots, inp.base_plots, inp.base)]
+    note = f"_Every point of these plots, and the confusion matrix, is in the run's `{ARTIFACT}` artifact._"
+    return [*lines, note, ""]
+
+
 def build(inp: ReportInputs) -> str:
     lines = [f"## {WATERMARK}: this PR vs `{inp.base}`", ""]
     lines += _gate_section(inp.gate)
@@ -162,7 +174,5 @@ def build(inp: ReportInputs) -> str:
     lines += _validation_section(inp.validation)
     lines += _data_section(inp)
     lines += _slices_section(inp)
-    if inp.plots:
-        lines += ["### Plots", "", "Attached to the workflow run as the `plots` artifact: "
-                  + ", ".join(f"`{p}`" for p in inp.plots) + ".", ""]  # fmt: skip
+    lines += _plots_section(inp)
     return "\n".join(lines).rstrip() + "\n"

@@ -1,7 +1,7 @@
 """``make report``: the pull-request report (Markdown) for this workspace vs the base branch.
 
 Reads the pipeline's outputs and the gate verdict, and the base branch's committed params,
-metrics and validation report through ``git show`` (no data download). Writes the report
+metrics, validation report and plot data through ``git show`` (no data download). Writes the report
 file, and appends it to ``$GITHUB_STEP_SUMMARY`` when that variable is set.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from mlpipe.core.charts import CHARTS, Plots
 from mlpipe.core.report import ReportInputs, build
 from mlpipe.io import git
 from mlpipe.io.files import load_yaml, read_json, write_text
@@ -33,10 +34,29 @@ def _at(rev: str | None, path: str, parse: Any = json.loads) -> Any:
     return None if text is None else parse(text)
 
 
+def base_plots(rev: str | None, folder: str) -> Plots | None:
+    """The base's committed plot JSONs; what cannot be read is logged and left out (the charts then show
+    this PR alone), never an error: a report without the base's curves is still a report."""
+    if rev is None:
+        return None
+    out: Plots = {}
+    for name in CHARTS:
+        try:
+            rows = _at(rev, f"{folder}/{name}.json")
+        except ValueError as e:  # malformed JSON on the base
+            log.warning("%s:%s/%s.json is not readable JSON (%s): this PR's curve only", rev, folder, name, e)
+            continue
+        if rows is not None:
+            out[name] = rows
+    if not out:
+        log.info("no plots on %s: the charts show this PR only", rev)
+    return out or None
+
+
 def gather(base: str, paths: PipelinePaths) -> ReportInputs:
     rev = resolve_base(base)
     gate_path = paths.gate_json
-    plots = sorted(str(p) for p in paths.plots.glob("*") if p.is_file())
+    plots = {name: read_json(p) for name in CHARTS if (p := paths.plots / f"{name}.json").is_file()}
     return ReportInputs(
         base=base,
         params=load_yaml(paths.params),
@@ -48,6 +68,7 @@ def gather(base: str, paths: PipelinePaths) -> ReportInputs:
         base_metrics=_at(rev, paths.metrics.as_posix()),
         base_validation=_at(rev, paths.validation_json.as_posix()),
         plots=plots,
+        base_plots=base_plots(rev, paths.plots.as_posix()),
     )
 
 
