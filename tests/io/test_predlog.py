@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import errno
+import io
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any, cast
 
 import numpy as np
 import pytest
@@ -63,3 +67,123 @@ def test_a_garbled_line_names_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "predictions-20260101T000000000000Z-1-1.jsonl").write_bytes(b"not json\n")
     with pytest.raises(DataError, match=r"predictions-.*\.jsonl:1: not a prediction-log line"):
         read_prediction_log(tmp_path)
+
+
+class Disk:
+    """A stand-in disk: when ``full``, a write puts part of the line down, then fails with ENOSPC."""
+
+    def __init__(self) -> None:
+        self.full = False
+
+    def opener(self, real: Callable[[Path], IO[bytes]]) -> Callable[[Path], IO[bytes]]:
+        disk = self
+
+        class Flaky(io.RawIOBase):
+            def __init__(self, path: Path) -> None:
+                self.fh = real(path)
+
+            def write(self, data: Any) -> int:
+                if disk.full:
+                    self.fh.write(bytes(data)[: len(data) // 2])
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return self.fh.write(data) or 0
+
+            def tell(self) -> int:
+                return self.fh.tell()
+
+            def seek(self, pos: int, whence: int = 0) -> int:
+                return self.fh.seek(pos, whence)
+
+            def truncate(self, size: int | None = None) -> int:
+                return self.fh.truncate(size)
+
+            def close(self) -> None:
+                self.fh.close()
+
+        return lambda path: cast(IO[bytes], Flaky(path))
+
+
+def full_disk_log(tmp_path: Path, **kw: Any) -> tuple[PredictionLog, Disk]:
+    log, disk = PredictionLog(tmp_path, max_bytes=10_000_000, **kw), Disk()
+    log._open = disk.opener(log._open)  # type: ignore[method-assign,assignment]
+    return log, disk
+
+
+def test_a_full_disk_leaves_no_torn_line_and_the_rows_wait_until_it_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log, disk = full_disk_log(tmp_path)
+    log.write(event(5, 0))
+    disk.full = True
+    with caplog.at_level(logging.WARNING):
+        for k in range(1, 41):
+            log.write(event(5, 5 * k))  # never raises: answering does not depend on the log
+    assert (log.errors, log.pending_rows, log.dropped_rows) == (40, 200, 0)
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1  # rate-limited, not per write
+    lines = log_files(tmp_path)[0].read_bytes().splitlines(keepends=True)
+    assert len(lines) == 1
+    assert lines[0].endswith(b"\n")
+    disk.full = False
+    log.flush()  # what the service's retry task calls every second
+    assert (log.pending_rows, log.written_rows) == (0, 205)
+    assert "writing again" in caplog.text
+    log.close()
+    assert read_prediction_log(tmp_path)["request_id"].tolist() == [f"r{i}" for i in range(205)]
+
+
+def test_beyond_the_bound_the_oldest_waiting_rows_are_dropped_and_counted(tmp_path: Path) -> None:
+    log, disk = full_disk_log(tmp_path, max_pending_rows=10)
+    disk.full = True
+    for k in range(5):
+        log.write(event(5, 5 * k))
+    assert (log.pending_rows, log.dropped_rows) == (10, 15)
+    disk.full = False
+    log.close()
+    assert read_prediction_log(tmp_path)["request_id"].tolist() == [f"r{i}" for i in range(15, 25)]
+
+
+def test_a_directory_that_cannot_be_made_does_not_stop_the_log(tmp_path: Path) -> None:
+    blocker = tmp_path / "logs"
+    blocker.write_text("a file where the directory should be")
+    log = PredictionLog(blocker / "predictions", max_bytes=1_000)  # does not raise
+    log.write(event(5, 0))
+    assert log.errors >= 1
+    assert log.pending_rows == 5
+    blocker.unlink()  # the operator fixes it; the service is not restarted
+    log.write(event(5, 5))
+    log.close()
+    assert read_prediction_log(blocker / "predictions")["request_id"].tolist() == [f"r{i}" for i in range(10)]
+
+
+def test_a_failed_rotation_does_not_leave_the_log_closed(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path, max_bytes=1_000)
+    real, calls = log._open, []
+
+    def open_once_failing(path: Path) -> IO[bytes]:
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real(path)
+
+    log._open = open_once_failing  # type: ignore[method-assign]
+    for k in range(20):
+        log.write(event(5, 5 * k))
+    log.close()
+    assert log.errors == 1
+    assert len(calls) > 3
+    assert read_prediction_log(tmp_path)["request_id"].tolist() == [f"r{i}" for i in range(100)]
+
+
+def test_one_value_that_cannot_be_written_takes_no_other_row_with_it(tmp_path: Path) -> None:
+    ev = event(4, 0)
+    ev["ids"] = [0, 2**64, 2, 3]  # beyond what orjson writes
+    features = cast(dict[str, Any], ev["features"])
+    features["name"] = np.array(["a", "b", "\ud800", "d"], dtype=object)  # a lone surrogate
+    log = PredictionLog(tmp_path, max_bytes=10_000)
+    log.write(ev)
+    log.close()
+    df = read_prediction_log(tmp_path)
+    assert df["request_id"].tolist() == ["r0", "r1", "r2", "r3"]
+    assert df["id"].tolist() == [0, str(2**64), 2, 3]
+    assert df["name"].tolist() == ["a", "b", "\\ud800", "d"]
+    assert df["probability"].tolist() == pytest.approx(np.linspace(0, 1, 4).tolist())

@@ -89,7 +89,8 @@ def _bad_field(case: str, c: Contract) -> tuple[dict[str, Any], str, str]:
         return {name: None}, name, "Input should be" if col.value_set is not None else _SAYS[col.dtype]
     if case == "above_max":
         name, col = bounded_numeric(c)
-        return {name: (col.max or 0) + 1000}, name, f"less than or equal to {col.max:g}"
+        above = (col.max or 0) + 1000
+        return {name: int(above) if col.dtype == "int" else above}, name, f"less than or equal to {col.max:g}"
     if case == "text_in_number":
         name = numeric_feature(c)
         return {name: "forty"}, name, "valid"
@@ -193,7 +194,9 @@ def test_an_exception_in_scoring_is_a_500_and_the_worker_lives_on(served: Served
         def predict_proba(self, X: Any) -> Any:
             raise RuntimeError("boom")
 
-    with TestClient(create_app(served.settings(None)), raise_server_exceptions=False) as c:
+    # raise_server_exceptions stays on: an exception escaping to the server would make uvicorn drop
+    # the connection after the 500 (the client's next request on it fails); here nothing escapes
+    with TestClient(create_app(served.settings(None))) as c:
         scorer = c.app.app.state.mlpipe.scorer  # type: ignore[attr-defined]
         good = scorer.pipeline
         object.__setattr__(scorer, "pipeline", Broken())

@@ -7,22 +7,71 @@ dataset changes the API with no code edit. Pure: pydantic only.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
 
 from mlpipe.config import Column, Contract
 
 _PY_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
+# What the pipeline holds: pandas stores an int column as int64, and orjson (response and
+# prediction log) writes nothing wider, so an unbounded int column is bounded here.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_TYPE_ERRORS = {
+    "int": ("int_type", "Input should be a valid integer"),
+    "float": ("float_type", "Input should be a valid number"),
+    "str": ("string_type", "Input should be a valid string"),
+    "bool": ("bool_type", "Input should be a valid boolean"),
+}
+
+
+def _exact_type(dtype: str) -> Any:
+    """A coded column's value must have the column's JSON type: Literal[1] alone takes true and 1.0."""
+
+    def check(v: Any) -> Any:
+        ok = {
+            "int": type(v) is int,
+            "float": type(v) in (int, float),
+            "str": type(v) is str,
+            "bool": type(v) is bool,
+        }[dtype]
+        if not ok and v is not None:
+            raise PydanticCustomError(*_TYPE_ERRORS[dtype])
+        return v
+
+    return BeforeValidator(check)
+
+
+def _utf8(v: Any) -> Any:
+    """A lone surrogate ("\\ud800") is valid JSON but no text: it cannot be logged or echoed."""
+    if isinstance(v, str):
+        try:
+            v.encode()
+        except UnicodeEncodeError:
+            raise PydanticCustomError("string_unicode", "Input should be valid Unicode text") from None
+    return v
 
 
 def _field(col: Column, required: bool) -> tuple[Any, Any]:
     values = col.value_set
     annotation: Any = Literal[tuple(values)] if values is not None else _PY_TYPES[col.dtype]
+    if col.dtype == "str":
+        annotation = Annotated[annotation, AfterValidator(_utf8)]
+    if values is not None:
+        annotation = Annotated[annotation, _exact_type(col.dtype)]
     if col.nullable:
         annotation = annotation | None
-    bounds: dict[str, Any] = {} if values is not None else {"ge": col.min, "le": col.max}
+    bounds: dict[str, Any] = {}
+    if values is None and col.dtype in ("int", "float"):
+        low, high = col.min, col.max
+        if col.dtype == "int":
+            low = INT64_MIN if low is None else max(low, INT64_MIN)
+            high = INT64_MAX if high is None else min(high, INT64_MAX)
+        else:
+            bounds["allow_inf_nan"] = False
+        bounds |= {"ge": low, "le": high}
     desc = col.description
     if col.labels is not None:
         desc = f"{desc}. Codes: " + "; ".join(f"{k} = {v}" for k, v in col.labels.items())
@@ -31,9 +80,12 @@ def _field(col: Column, required: bool) -> tuple[Any, Any]:
 
 
 class Record(BaseModel):
-    """Base of the generated record model: unknown fields are an error naming the field."""
+    """Base of the generated record model: unknown fields are an error naming the field.
 
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    Strict: a number column refuses true and "30", a string column refuses 30; nothing is guessed.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 def record_model(contract: Contract) -> type[Record]:

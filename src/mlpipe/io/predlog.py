@@ -21,8 +21,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections import deque
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from math import inf
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,6 +37,9 @@ from mlpipe.errors import DataError
 
 log = logging.getLogger(__name__)
 _OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+MAX_PENDING_ROWS = 100_000  # rows kept in memory while the disk refuses them (about 100 MB at most)
+REPORT_EVERY_S = 60.0  # a failing log says so once a minute, with a count, not on every request
+_SCALAR_KEYS = frozenset({"ts", "source", "role", "model_version", "model_sha256", "data_sha256", "rows"})
 
 
 def utc_now() -> str:
@@ -41,42 +47,193 @@ def utc_now() -> str:
 
 
 class PredictionLog:
-    """Thread-safe appender; one line per scoring call, flushed as it is written."""
+    """Thread-safe appender; one line per scoring call, written whole or not at all.
 
-    def __init__(self, directory: str | Path, max_bytes: int, keep_files: int | None = None) -> None:
+    Writing never raises, so answering never depends on the log. A line that cannot be written
+    (directory missing or unwritable, rotation failing, disk full) waits in a bounded in-memory
+    queue, in order, and is written by the next write or :meth:`flush` once the disk takes it
+    again; only beyond ``max_pending_rows`` are the oldest waiting lines dropped, and counted.
+    A failed write is cut back off the file, so no torn line is ever left between good ones.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        max_bytes: int,
+        keep_files: int | None = None,
+        max_pending_rows: int = MAX_PENDING_ROWS,
+    ) -> None:
         self.dir = Path(directory)
         self.max_bytes = max_bytes
         self.keep_files = keep_files
+        self.max_pending_rows = max_pending_rows
         self._lock = threading.Lock()
         self._fh: IO[bytes] | None = None
         self._seq = 0
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self._pending: deque[tuple[bytes, int]] = deque()
+        self.pending_rows = 0  # waiting for the disk
+        self.written_rows = 0
+        self.dropped_rows = 0  # lost: the queue was full
+        self.errors = 0  # failed attempts to write
+        self._failing = False
+        self._last_report = -inf
+        self._unreported = 0
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # the service starts anyway; rows wait until the directory can be made
+            self._failed(err)
 
     def write(self, event: Mapping[str, Any]) -> None:
-        line = orjson.dumps(event, option=_OPTS, default=_default)
+        """Queue one scoring call's line (or, if one value cannot be serialised, a line per row) and flush."""
+        lines = _lines(event)
         with self._lock:
-            fh = self._fh if self._fh is not None and self._fh.tell() < self.max_bytes else self._rotate()
-            fh.write(line)
-            fh.flush()
+            for line, rows in lines:
+                self._pending.append((line, rows))
+                self.pending_rows += rows
+            while self.pending_rows > self.max_pending_rows and len(self._pending) > 1:
+                _, rows = self._pending.popleft()
+                self.pending_rows -= rows
+                self.dropped_rows += rows
+            self._flush()
+
+    def flush(self) -> None:
+        """Write what waits for the disk (the service calls it every second while rows wait)."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        while self._pending:
+            line, rows = self._pending[0]
+            try:
+                self._append(line)
+            except OSError as err:
+                self._failed(err)
+                return
+            self._pending.popleft()
+            self.pending_rows -= rows
+            self.written_rows += rows
+        if self._failing:
+            log.warning("prediction log: writing again to %s (%d rows dropped so far)", self.dir, self.dropped_rows)
+            self._failing, self._last_report, self._unreported = False, -inf, 0
+
+    def _append(self, line: bytes) -> None:
+        fh = self._fh if self._fh is not None and self._fh.tell() < self.max_bytes else self._rotate()
+        start = fh.tell()
+        try:
+            view = memoryview(line)
+            while view:  # an unbuffered file may take part of it
+                n = fh.write(view)
+                view = view[n or 0 :]
+        except OSError:
+            try:  # cut the torn line off; failing that, never append to this file again
+                fh.truncate(start)
+                fh.seek(start)
+            except OSError:
+                self._close()
+            raise
 
     def _rotate(self) -> IO[bytes]:
-        if self._fh is not None:
-            self._fh.close()
+        self._close()  # a failed rotation leaves no closed file behind: the next write opens one
         self._seq += 1
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.dir / f"predictions-{stamp}-{os.getpid()}-{self._seq}.jsonl"
-        self._fh = path.open("ab")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._fh = self._open(path)
         log.info("prediction log: writing %s", path)
         if self.keep_files is not None:
             for old in log_files(self.dir)[: -self.keep_files]:
                 old.unlink(missing_ok=True)
         return self._fh
 
+    def _open(self, path: Path) -> IO[bytes]:
+        """Unbuffered: a line is on disk when write returns, and a failed one is not left in a buffer."""
+        return path.open("ab", buffering=0)
+
+    def _close(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            try:
+                fh.close()
+            except OSError as err:
+                log.warning("prediction log: closing a file failed: %s", err)
+
+    def _failed(self, err: OSError) -> None:
+        """Count every failure; say so at most every REPORT_EVERY_S seconds, not once per request."""
+        self.errors += 1
+        self._failing = True
+        now = time.monotonic()
+        if now - self._last_report < REPORT_EVERY_S:
+            self._unreported += 1
+            return
+        log.error(
+            "prediction log: cannot write to %s: %s; %d rows wait in memory (at most %d), %d dropped, "
+            "%d more failures since the last report",
+            self.dir,
+            err,
+            self.pending_rows,
+            self.max_pending_rows,
+            self.dropped_rows,
+            self._unreported,
+        )
+        self._last_report, self._unreported = now, 0
+
     def close(self) -> None:
         with self._lock:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
+            self._flush()
+            if self.pending_rows:
+                log.error("prediction log: %d rows could not be written before shutdown", self.pending_rows)
+            self._close()
+
+
+def _lines(event: Mapping[str, Any]) -> list[tuple[bytes, int]]:
+    """One line for the call; if a value cannot be serialised, one line per row so it takes no other row
+    with it, and that row's unserialisable values written as text."""
+    rows = int(event.get("rows", 1))
+    try:
+        return [(orjson.dumps(event, option=_OPTS, default=_default), rows)]
+    except (TypeError, orjson.JSONEncodeError):
+        if rows <= 1:
+            return [(orjson.dumps(_text(event), option=_OPTS, default=_default), rows)]
+    log.warning("prediction log: a value of a %d-row call cannot be serialised; writing it row by row", rows)
+    out = []
+    for i in range(rows):
+        one = _row(event, i, rows)
+        try:
+            out.append((orjson.dumps(one, option=_OPTS, default=_default), 1))
+        except (TypeError, orjson.JSONEncodeError):
+            out.append((orjson.dumps(_text(one), option=_OPTS, default=_default), 1))
+    return out
+
+
+def _row(event: Mapping[str, Any], i: int, rows: int) -> dict[str, Any]:
+    """Row ``i`` of a columnar event, as a 1-row event (batch events get their offset moved)."""
+
+    def pick(v: Any) -> Any:
+        if isinstance(v, Mapping):
+            return {k: pick(x) for k, x in v.items()}
+        if isinstance(v, list | tuple | np.ndarray | pd.Series) and len(v) == rows:
+            return [v.iloc[i] if isinstance(v, pd.Series) else v[i]]
+        return v
+
+    out = {k: v if k in _SCALAR_KEYS else pick(v) for k, v in event.items()}
+    out["rows"] = 1
+    if isinstance(event.get("batch"), Mapping):
+        out["batch"] = {**event["batch"], "offset": event["batch"]["offset"] + i}
+    return out
+
+
+def _text(o: Any) -> Any:
+    """What orjson cannot write (ints beyond 64 bits, lone surrogates, unknown objects) as text."""
+    if isinstance(o, Mapping):
+        return {_text(k) if isinstance(k, str) else str(k): _text(v) for k, v in o.items()}
+    if isinstance(o, list | tuple | np.ndarray | pd.Series | pd.Index):
+        return [_text(x) for x in (o.tolist() if hasattr(o, "tolist") else o)]
+    o = o.item() if isinstance(o, np.generic) else o
+    if isinstance(o, str):
+        return o.encode("utf-8", "backslashreplace").decode()
+    if isinstance(o, int) and not isinstance(o, bool) and not -(2**63) <= o < 2**64:
+        return str(o)
+    return o if o is None or isinstance(o, bool | int | float) else repr(o)
 
 
 def _default(o: Any) -> Any:

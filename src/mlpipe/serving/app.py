@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlpipe.config import Contract, Params
 from mlpipe.core.schema import BatchPrediction, Prediction, batch_model, record_model
@@ -119,6 +122,33 @@ class Metrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=r,
         )
+        self.plog: PredictionLog | None = None
+        r.register(_LogCollector(self))
+
+
+class _LogCollector(Collector):
+    """The prediction log's own counts, read when scraped: a failing log shows in /metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        plog = self.metrics.plog
+        if plog is None:
+            return
+        for name, doc, value in (
+            ("mlpipe_prediction_log_rows_written", "prediction rows written to the log", plog.written_rows),
+            ("mlpipe_prediction_log_errors", "failed attempts to write the prediction log", plog.errors),
+            (
+                "mlpipe_prediction_log_dropped_rows",
+                "rows lost: the log failed and its queue was full",
+                plog.dropped_rows,
+            ),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
+        yield GaugeMetricFamily(
+            "mlpipe_prediction_log_pending_rows", "rows waiting in memory for the log to be writable", plog.pending_rows
+        )
 
 
 @dataclass
@@ -149,7 +179,11 @@ class State:
         return self.challenger if bucket < c.fraction else self.scorer
 
     def frame(self, rows: Rows) -> pd.DataFrame:
-        return pd.DataFrame.from_records(rows, columns=self.columns)
+        frame = pd.DataFrame.from_records(rows, columns=self.columns)
+        key, contract = self.settings.contract.id, self.settings.contract
+        if contract.columns[key].dtype == "int" and key not in contract.features and frame[key].dtype != "int64":
+            frame[key] = pd.array([r[self.columns.index(key)] for r in rows], dtype="Int64")  # None beside ids
+        return frame
 
     def score(self, scorer: Scorer, rows: Rows, request_ids: list[str]) -> tuple[pd.DataFrame, Any]:
         frame = self.frame(rows)
@@ -169,10 +203,11 @@ class State:
         for value, count in zip(*_counts(preds), strict=True):
             self.metrics.predictions.labels(scorer.version, scorer.role, str(value)).inc(count)
         if self.plog is not None:
-            try:
+            try:  # the log itself never raises on a failing disk (it queues, counts and recovers)
                 self.plog.write(scorer.event(frame, proba, "api", request_ids=request_ids))
-            except Exception:  # a full disk must not take predictions down; it is loud in the logs
-                log.exception("could not write the prediction log")
+            except Exception:  # a bug making the event: the answer is out, the metrics count it
+                self.plog.errors += 1
+                log.exception("could not make the prediction-log line")
 
 
 def _counts(values: Any) -> tuple[list[Any], list[int]]:
@@ -180,26 +215,72 @@ def _counts(values: Any) -> tuple[list[Any], list[int]]:
     return s.index.tolist(), s.tolist()
 
 
-def _problems(err: RequestValidationError | ValidationError) -> list[dict[str, Any]]:
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What a 4xx that is not about one field is about: every error names something (one shape for all 4xx).
+_SUBJECT = {400: "(body)", 401: "X-API-Key", 404: "(path)", 405: "(method)", 413: "(body)", 415: "Content-Type"}
+
+
+def _field_name(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """``records[2].AGEP``; a name that is not an identifier is quoted (``[""]``, ``["a b"]``)."""
+    name = ""
+    for p in loc:
+        if isinstance(p, int):
+            name += f"[{p}]"
+        elif _NAME.match(p):
+            name += f".{p}" if name else p
+        else:
+            name += f"[{orjson.dumps(_safe(p)).decode()}]"
+    return name or "(body)"
+
+
+def _problems(err: RequestValidationError | ValidationError, prefix: str | None = None) -> list[dict[str, Any]]:
+    """One item per problem; ``prefix`` is FastAPI's first loc element (``body``), not a field."""
     out = []
     for e in err.errors():
-        loc = [p for p in e["loc"] if p != "body"]
-        name = ""
-        for p in loc:
-            name += f"[{p}]" if isinstance(p, int) else (f".{p}" if name else str(p))
-        if e["type"] == "json_invalid":
-            name = "(body)"
-        item = {"field": name or "(body)", "problem": e["msg"]}
+        loc = list(e["loc"])
+        if prefix is not None and loc[:1] == [prefix]:
+            loc = loc[1:]
+        name = "(body)" if e["type"] == "json_invalid" else _field_name(loc)
+        item = {"field": name, "problem": e["msg"]}
         if "input" in e and e["type"] not in ("missing", "json_invalid") and not isinstance(e["input"], dict | list):
             item["input"] = e["input"]
         out.append(item)
     return out
 
 
+def _error(status: int, message: str, problems: list[dict[str, Any]] | None = None) -> Response:
+    """Every 4xx: ``{"error": ..., "problems": [{"field": ..., "problem": ...}]}``."""
+    if problems is None:
+        problems = [{"field": _SUBJECT.get(status, "(request)"), "problem": message}]
+    return _json({"error": message, "problems": problems}, status)
+
+
+def _safe(o: Any) -> Any:
+    """What a client sent, made writable: lone surrogates escaped, integers beyond 64 bits as text."""
+    if isinstance(o, dict):
+        return {_safe(k): _safe(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_safe(v) for v in o]
+    if isinstance(o, str):
+        return o.encode("utf-8", "backslashreplace").decode()
+    if isinstance(o, bytes):
+        return o.decode("utf-8", "backslashreplace")
+    if isinstance(o, int) and not isinstance(o, bool) and not -(2**63) <= o < 2**64:
+        return str(o)
+    return o
+
+
 def _json(obj: Any, status: int = 200) -> Response:
-    return Response(
-        orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status, media_type="application/json"
-    )
+    try:
+        body = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+    except (TypeError, orjson.JSONEncodeError):  # an echoed input orjson cannot write
+        body = orjson.dumps(_safe(obj), option=orjson.OPT_SERIALIZE_NUMPY, default=repr)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 class Edge:
@@ -226,10 +307,12 @@ class Edge:
         status = 500
         rid_header = (b"x-request-id", rid.encode())
 
+        status_sent = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 message["headers"] = [*message.get("headers", []), rid_header]
             await send(message)
 
@@ -246,18 +329,35 @@ class Edge:
         try:
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.limit:
-                body = {
-                    "error": f"request body of {int(declared)} bytes is larger than the limit of {self.limit} bytes"
-                }
-                await _json(body, 413)(scope, receive, send_wrapper)
+                msg = f"request body of {int(declared)} bytes is larger than the limit of {self.limit} bytes"
+                await _error(413, msg)(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive_wrapper, send_wrapper)
+        except Exception:
+            # The app's handler has logged it and, normally, answered 500. Re-raised to the server,
+            # uvicorn would also close the connection: a client's next request on it would fail.
+            if status_sent:
+                return
+            log.exception("request %s failed", rid)
+            await _json({"error": "internal error; the service logged it", "request_id": rid}, 500)(
+                scope, receive, send_wrapper
+            )
         finally:
             m = self.state.metrics
             m.requests.labels(endpoint, str(status)).inc()
             if status >= 400:
                 m.errors.labels(endpoint, str(status)).inc()
             m.latency.labels(endpoint).observe(time.perf_counter() - t0)
+
+
+async def _retry_log(state: State, every_s: float = 1.0) -> None:
+    """Rows queued while the disk refused them are written once it takes them, with or without traffic."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every_s)
+        plog, batcher = state.plog, state.batcher
+        if plog is not None and plog.pending_rows and batcher is not None:
+            await loop.run_in_executor(batcher.log_executor, plog.flush)
 
 
 def create_app(settings: Settings) -> Edge:
@@ -305,7 +405,7 @@ def create_app(settings: Settings) -> Edge:
         await asyncio.get_running_loop().run_in_executor(None, load)
         if settings.prediction_log is not None:
             pl = serve.prediction_log
-            state.plog = PredictionLog(settings.prediction_log, pl.max_bytes, pl.keep_files)
+            state.plog = state.metrics.plog = PredictionLog(settings.prediction_log, pl.max_bytes, pl.keep_files)
         mb = serve.micro_batch
 
         def batcher(scorer: Scorer) -> MicroBatcher:
@@ -323,9 +423,11 @@ def create_app(settings: Settings) -> Edge:
             state.batcher = batcher(state.scorer)
         if state.challenger is not None and serve.challenger.mode == "canary":
             state.challenger_batcher = batcher(state.challenger)
+        retry = asyncio.get_running_loop().create_task(_retry_log(state), name="prediction-log-retry")
         try:
             yield
         finally:
+            retry.cancel()
             for b in (state.batcher, state.challenger_batcher):
                 if b is not None:
                     await b.stop()
@@ -346,6 +448,11 @@ def create_app(settings: Settings) -> Edge:
         if not given or not secrets.compare_digest(given.encode(), settings.api_key.encode()):
             raise HTTPException(401, "missing or wrong API key: send it in the X-API-Key header")
 
+    def json_body(request: Request) -> None:
+        if not _is_json(request.headers.get("content-type")):
+            given = request.headers.get("content-type") or "none"
+            raise HTTPException(415, f"send the body as application/json (Content-Type was {_safe(given)})")
+
     def ready_scorer() -> Scorer:
         if state.scorer is None:
             raise HTTPException(503, f"model not ready: {state.reason}")
@@ -353,11 +460,14 @@ def create_app(settings: Settings) -> Edge:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> Response:
-        return _json({"error": "invalid request", "problems": _problems(err)}, 422)
+        return _error(422, "invalid request", _problems(err, "body"))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, err: HTTPException) -> Response:
-        return _json({"error": err.detail}, err.status_code)
+    @app.exception_handler(StarletteHTTPException)  # also the router's 404 and 405
+    async def http_error(request: Request, err: StarletteHTTPException) -> Response:
+        code = err.status_code
+        out = _error(code, err.detail) if code < 500 else _json({"error": err.detail}, code)
+        out.headers.update(err.headers or {})
+        return out
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, err: Exception) -> Response:
@@ -399,8 +509,11 @@ def create_app(settings: Settings) -> Edge:
         "/predict",
         response_model=Prediction,
         summary="score one record",
-        dependencies=[Depends(require_key)],
-        responses={422: {"description": "a field is missing, unknown, of the wrong type or out of range"}},
+        dependencies=[Depends(require_key), Depends(json_body)],
+        responses={
+            415: {"description": "the body is not sent as application/json"},
+            422: {"description": "a field is missing, unknown, of the wrong type or out of range"},
+        },
     )
     async def predict(record: Record, request: Request) -> Response:  # type: ignore[valid-type]
         ready_scorer()
@@ -426,7 +539,8 @@ def create_app(settings: Settings) -> Edge:
         "/predict/batch",
         response_model=BatchPrediction,
         summary=f"score up to {serve.max_batch_rows} records",
-        dependencies=[Depends(require_key)],
+        dependencies=[Depends(require_key), Depends(json_body)],
+        responses={415: {"description": "the body is not sent as application/json"}},
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -443,7 +557,7 @@ def create_app(settings: Settings) -> Edge:
         try:
             batch = Batch.model_validate_json(await request.body())
         except ValidationError as err:
-            return _json({"error": "invalid request", "problems": _problems(err)}, 422)
+            return _error(422, "invalid request", _problems(err))
         records = batch.records  # type: ignore[attr-defined]
         rows = [tuple(getattr(r, c) for c in columns) for r in records]
         assert state.batcher is not None
