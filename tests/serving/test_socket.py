@@ -99,3 +99,19 @@ def test_train_batch_and_service_give_identical_predictions(server: Server, serv
     logged = logged[logged["source"] == "batch"]
     assert len(logged) >= 300
     assert set(logged["model_version"]) == {served.card["model"]["sha256"][:12]}
+
+
+def test_service_matches_the_evaluate_stage_on_every_test_row(server: Server, served: Served) -> None:
+    """Every row of the test split, one request per row and in batches, bit for bit (the fast path's proof)."""
+    records = [served.record(i) for i in range(len(served.test_raw))]
+    expected = [served.trained[r[served.contract.id]] for r in records]
+    size = served.params.serve.max_batch_rows
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        single = [c.post("/predict", json=r).json()["probability"] for r in records]
+        batched = [
+            p["probability"]
+            for k in range(0, len(records), size)
+            for p in c.post("/predict/batch", json={"records": records[k : k + size]}).json()["predictions"]
+        ]
+    assert single == expected
+    assert batched == expected

@@ -7,6 +7,10 @@ Measures, on the newest year of the example data:
 - ``POST /predict/batch`` with 1,000-row batches;
 - batch scoring of a CSV (``mlpipe.tasks.score``) at 1x and 10x the rows, with peak memory.
 Prints figures and ratios; asserts nothing (the targets are in the README).
+
+``--scoring`` prints only where one ``Scorer.proba`` call spends its time (input building, the
+ColumnTransformer, the classifier), for 1 and 1,000 rows, on one OpenMP thread and on all of them:
+seconds to run, no server, no locust.
 """
 
 from __future__ import annotations
@@ -26,9 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import orjson
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
+from mlpipe.core.features import model_input
 from mlpipe.io.files import data_files, load_config, read_table, text_columns
 from mlpipe.io.pipeline import child_env, pipeline_paths
 from mlpipe.io.predlog import PredictionLog
@@ -65,6 +72,55 @@ def raw_figures(scorer: Scorer, rows: pd.DataFrame) -> dict[str, float]:
         "batch_rows_s": best,
         "batch_1000_rows_s": rate(10_000, time.perf_counter() - t0),
     }
+
+
+def per_call_ms(fn: Any, calls: int) -> float:
+    """Median milliseconds of ``fn()`` over ``calls`` calls after one warm-up (median: robust to a busy machine)."""
+    fn()
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1000
+
+
+def scoring_figures(scorer: Scorer, rows: pd.DataFrame) -> dict[str, float]:
+    """Median ms per call of each step of ``Scorer.proba``, by batch size and OpenMP thread count."""
+    steps, model = scorer.pipeline[:-1], scorer.pipeline[-1]
+    out: dict[str, float] = {}
+    for n, calls in ((1, 50), (1000, 10)):
+        raw = rows.head(n)
+        built = model_input(raw, scorer.contract)
+        X = steps.transform(built)
+        for threads in (1, None):
+            with threadpool_limits(limits=threads):
+                key = f"{n}_rows_{threads or 'all'}_threads"
+                out[f"{key}_input_ms"] = per_call_ms(lambda r=raw: model_input(r, scorer.contract), calls)
+                out[f"{key}_transform_ms"] = per_call_ms(lambda b=built: steps.transform(b), calls)
+                out[f"{key}_predict_ms"] = per_call_ms(lambda x=X: model.predict_proba(x), calls)
+                out[f"{key}_proba_ms"] = per_call_ms(lambda r=raw: scorer.proba(r), calls)
+                if scorer.fast is not None:
+                    out[f"{key}_fast_input_ms"] = per_call_ms(lambda r=raw: scorer.fast.matrix(r), calls)
+    return out
+
+
+def report_scoring(fig: dict[str, float]) -> None:
+    lines = [
+        "Pipeline steps (generic path): input = model_input, transform = ColumnTransformer, predict = classifier;",
+        "fast input = the fast path's matrix (nan: the model has none); Scorer.proba = what the service calls",
+        f"{'rows':>5} {'threads':>7} {'input':>8} {'transform':>9} {'predict':>8} {'fast input':>10} "
+        f"{'Scorer.proba':>12}  (ms/call, median)",
+    ]
+    for n in (1, 1000):
+        for threads in ("1", "all"):
+            k = f"{n}_rows_{threads}_threads"
+            lines.append(
+                f"{n:>5} {threads:>7} {fig[k + '_input_ms']:8.2f} {fig[k + '_transform_ms']:9.2f} "
+                f"{fig[k + '_predict_ms']:8.2f} {fig.get(k + '_fast_input_ms', float('nan')):10.2f} "
+                f"{fig[k + '_proba_ms']:12.2f}"
+            )
+    log.info("where Scorer.proba spends its time (%d cores)\n%s", os.cpu_count(), "\n".join(lines))
 
 
 def start(port: int, log_dir: Path, micro: str) -> subprocess.Popen[bytes]:
@@ -141,6 +197,7 @@ def score_child(src: str, dst: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=int, default=20, help="length of each load test")
+    ap.add_argument("--scoring", action="store_true", help="only the in-process breakdown of Scorer.proba")
     ap.add_argument("--score-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.score_child:
@@ -154,6 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     cols = [contract.id, *contract.features]
     logging.getLogger("httpx").setLevel(logging.WARNING)
     log.info("model %s, %d rows of %s, %d cores", scorer.version, len(rows), newest.name, os.cpu_count())
+    if args.scoring:
+        report_scoring(scoring_figures(scorer, rows))
+        return
     raw = raw_figures(scorer, rows)
     res: dict[str, Any] = {"raw": raw}
     with tempfile.TemporaryDirectory() as tmp_s:

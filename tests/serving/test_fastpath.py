@@ -1,0 +1,128 @@
+"""The fast scoring path gives the evaluate stage's probabilities bit for bit, or is not used.
+
+Every row of the test split, one call per row and all rows in one call, for the gradient-boosting
+model (fast path) and the logistic baseline (the Pipeline); then rows the test split may lack:
+missing values, unknown categories, values on and beside every split threshold, odd value types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+from mlpipe.core.features import model_input
+from mlpipe.core.model import positive_proba
+from mlpipe.io.models import load_model
+from mlpipe.serving import scorer as scorer_module
+from mlpipe.serving.fastpath import FastPath
+from mlpipe.serving.scorer import SMALL_CALL_ROWS, Scorer, load_scorer
+from tests.servers import Served
+
+pytestmark = pytest.mark.integration
+
+
+def bits(a: Any) -> list[int]:
+    return np.asarray(a, dtype=np.float64).view(np.int64).tolist()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def champion(served: Served) -> Scorer:
+    return load_scorer(served.paths.card, served.contract, served.params.evaluate.threshold, root=served.repo)
+
+
+@pytest.fixture(scope="module")
+def baseline(served: Served) -> Scorer:
+    b = served.card["baseline"]
+    pipeline = load_model(served.repo / b["path"], b["sha256"])
+    return Scorer(pipeline, served.card, served.contract, served.params.evaluate.threshold)
+
+
+def evaluate_stage(served: Served, column: str) -> list[int]:
+    """The evaluate stage's probability of each test row (artifacts/predictions.parquet), in test_raw's order."""
+    preds = pd.read_parquet(served.paths.predictions).set_index(served.contract.id)[column]
+    return bits(preds[served.test_raw[served.contract.id]].to_numpy())
+
+
+@pytest.mark.parametrize("kind", ["model", "baseline"])
+def test_every_test_row_matches_the_evaluate_stage(
+    served: Served, champion: Scorer, baseline: Scorer, kind: str
+) -> None:
+    scorer = champion if kind == "model" else baseline
+    assert (scorer.fast is not None) == (served.card[kind]["kind"] == "hist_gradient_boosting")
+    rows = served.test_raw
+    expected = evaluate_stage(served, kind)
+    assert bits(scorer.proba(rows)) == expected  # one call, all rows
+    assert [bits(scorer.proba(rows.iloc[i : i + 1]))[0] for i in range(len(rows))] == expected  # a call per row
+    for size in (7, SMALL_CALL_ROWS + 1):  # both sides of the thread-count switch
+        got = [b for k in range(0, len(rows), size) for b in bits(scorer.proba(rows.iloc[k : k + size]))]
+        assert got == expected
+
+
+def generic(scorer: Scorer, raw: pd.DataFrame) -> list[int]:
+    return bits(positive_proba(scorer.pipeline, model_input(raw, scorer.contract)))
+
+
+def odd_rows(served: Served, fast: FastPath) -> list[pd.DataFrame]:
+    """Frames the test split may not contain, shaped like requests (object, float and int columns)."""
+    c = served.contract
+    rows = served.test_raw[list(c.features)].head(200).astype(object).reset_index(drop=True)
+    rng = np.random.default_rng(0)
+    holes = rows.mask(pd.DataFrame(rng.random(rows.shape) < 0.3, columns=rows.columns), None)
+    unknown = rows.copy()
+    for name in c.features:
+        col = c.columns[name]
+        if col.labels is not None:
+            unknown.loc[::3, name] = max(k for k in col.labels if isinstance(k, int)) + 7
+        elif col.categorical:
+            unknown.loc[::3, name] = "never seen"
+    as_float = rows.copy()
+    for name in c.features:
+        as_float[name] = pd.to_numeric(rows[name], errors="coerce").astype(np.float64)
+    return [
+        holes,
+        unknown,
+        as_float,
+        fast.probe_rows(c),
+        fast.probe_rows(c, missing=False),
+        pd.DataFrame({f: [None] for f in c.features}),
+    ]
+
+
+def test_missing_unknown_and_boundary_values_match_the_pipeline(served: Served, champion: Scorer) -> None:
+    assert champion.fast is not None
+    for frame in odd_rows(served, champion.fast):
+        assert bits(champion.proba(frame)) == generic(champion, frame)
+        assert [bits(champion.proba(frame.iloc[i : i + 1]))[0] for i in range(len(frame))] == generic(champion, frame)
+
+
+def test_a_fast_path_that_differs_is_never_used(
+    served: Served, champion: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = FastPath.proba
+
+    def off_by_one_bit(self: FastPath, raw: pd.DataFrame, threads: int) -> np.ndarray:
+        p = real(self, raw, threads)
+        p[-1] = np.nextafter(p[-1], 2.0)
+        return p
+
+    monkeypatch.setattr(FastPath, "proba", off_by_one_bit)
+    assert FastPath.build(champion.pipeline, served.contract) is None
+
+
+def test_small_calls_run_on_one_thread(champion: Scorer, served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, int]] = []
+    real = FastPath.proba
+
+    def spy(self: FastPath, raw: pd.DataFrame, threads: int) -> np.ndarray:
+        seen.append((threads, _openmp_effective_n_threads()))
+        return real(self, raw, threads)
+
+    monkeypatch.setattr(FastPath, "proba", spy)
+    champion.proba(served.test_raw.head(1))
+    champion.proba(served.test_raw.head(SMALL_CALL_ROWS - 1))
+    assert seen == [(1, 1), (1, 1)]
+    assert served.params.serve.max_batch_rows < scorer_module.SMALL_CALL_ROWS  # every service call is small
