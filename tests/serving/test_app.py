@@ -14,7 +14,7 @@ from mlpipe.config import Contract
 from mlpipe.core.schema import target_values
 from mlpipe.io.pipeline import PipelinePaths
 from mlpipe.io.predlog import read_prediction_log
-from mlpipe.serving.app import create_app
+from mlpipe.serving.app import Settings, create_app
 from tests.datasets import bounded_numeric, coded_feature, non_nullable_feature, numeric_feature, unknown_value
 from tests.repos import run
 from tests.servers import Served
@@ -163,6 +163,66 @@ def test_api_key(served: Served) -> None:
         assert c.get("/health").status_code == 200  # probes need no key
 
 
+PREDICT = {"/predict", "/predict/batch"}
+OPEN_ROUTES = ("/ready", "/version", "/metrics", "/docs", "/redoc", "/openapi.json")
+
+
+def secured(doc: dict[str, Any]) -> set[str]:
+    return {path for path, ops in doc["paths"].items() for op in ops.values() if op.get("security")}
+
+
+def test_api_key_scope_predict_is_the_default(served: Served) -> None:
+    """Only the predict endpoints need the key; the document says so, and open routes say little."""
+    with TestClient(create_app(served.settings(None, api_key="s3cret"))) as c:
+        for path in OPEN_ROUTES:
+            assert c.get(path).status_code == 200, path
+        doc = c.get("/openapi.json").json()
+        assert doc["components"]["securitySchemes"]["APIKeyHeader"] == {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "the service's MLPIPE_API_KEY",
+        }
+        assert secured(doc) == PREDICT
+        assert "401" in doc["paths"]["/predict"]["post"]["responses"]
+        assert "401" not in doc["paths"]["/version"]["get"]["responses"]
+        version = c.get("/version").json()
+        assert "libraries" not in version  # open to anyone: no library versions to look CVEs up by
+        assert version["model_sha256"] == served.card["model"]["sha256"]  # what smoke tests compare
+
+
+def test_api_key_scope_all_guards_everything_but_health(served: Served) -> None:
+    with TestClient(create_app(served.settings(None, api_key="s3cret", api_key_scope="all"))) as c:
+        assert c.get("/health").status_code == 200  # liveness probes send no key
+        for path in OPEN_ROUTES:
+            r = c.get(path)
+            assert r.status_code == 401, path
+            assert problems(r) == {"X-API-Key": "missing or wrong API key: send it in the X-API-Key header"}
+            assert c.get(path, headers={"X-API-Key": "wrong"}).status_code == 401
+            assert c.get(path, headers={"X-API-Key": "s3cret"}).status_code == 200, path
+            assert c.get(path, headers={"Authorization": "Bearer s3cret"}).status_code == 200, path
+        doc = c.get("/openapi.json", headers={"X-API-Key": "s3cret"}).json()
+        assert secured(doc) == set(doc["paths"]) - {"/health"}
+        assert doc["paths"]["/ready"]["get"]["security"] == [{"APIKeyHeader": []}, {"HTTPBearer": []}]
+        version = c.get("/version", headers={"X-API-Key": "s3cret"}).json()
+        assert version["libraries"] == served.card["libraries"]  # behind the key: the whole provenance
+
+
+def test_without_a_key_nothing_is_secured(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    assert secured(doc) == set()
+    assert "securitySchemes" not in doc["components"]
+
+
+def test_the_scope_setting(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="MLPIPE_API_KEY_SCOPE must be one of"):
+        served.settings(None, api_key="k", api_key_scope="everything")  # a typo must not leave routes open
+    monkeypatch.setenv("MLPIPE_ROOT", str(served.repo))
+    assert Settings.from_env().api_key_scope == "predict"
+    monkeypatch.setenv("MLPIPE_API_KEY_SCOPE", "all")
+    assert Settings.from_env().api_key_scope == "all"
+
+
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])
 def test_a_bad_model_leaves_the_service_up_and_not_ready(
     served: Served, paths: PipelinePaths, tmp_path: Path, damage: str
@@ -182,10 +242,12 @@ def test_a_bad_model_leaves_the_service_up_and_not_ready(
         assert c.get("/health").status_code == 200
         r = c.get("/ready")
         assert r.status_code == 503
-        assert ("does not match the recorded" if damage == "corrupt" else "not found") in r.json()["reason"]
+        reason = r.json()["reason"]
+        assert ("does not match the recorded" if damage == "corrupt" else "not found") in reason
+        assert reason.startswith("ModelIntegrityError: model.skops: ")  # the file's name, not where it lives
         p = c.post("/predict", json=served.record(0))
         assert p.status_code == 503
-        assert "model not ready" in p.json()["error"]
+        assert p.json()["error"] == f"model not ready: {reason}"
         assert "mlpipe_ready 0.0" in c.get("/metrics").text
 
 
@@ -254,3 +316,18 @@ def test_openapi_schema_comes_from_the_contract(client: TestClient, served: Serv
         code, label = next(iter(labels.items()))
         assert f"{code} = {label}" in prop["description"]
     assert schemas["BatchRequest"]["properties"]["records"]["maxItems"] == served.params.serve.max_batch_rows
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("/srv/app/models/model.skops: model file not found", "model.skops: model file not found"),
+        ("models/card.json: file not found", "card.json: file not found"),
+        (r"C:\\app\\models\\model.skops: sha256 ab… does not match", "model.skops: sha256 ab… does not match"),
+        ("KeyError: 'model'", "KeyError: 'model'"),
+    ],
+)
+def test_answers_name_files_but_not_where_they_live(message: str, shown: str) -> None:
+    from mlpipe.serving.app import _no_dirs
+
+    assert _no_dirs(message) == shown

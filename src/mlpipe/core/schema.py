@@ -128,6 +128,54 @@ class BatchPrediction(BaseModel):
     predictions: list[BatchItem]
 
 
+class Problem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str = Field(description="what the problem is about: a field such as records[2].AGEP, or (body), (path)")
+    problem: str
+    input: Any = Field(default=None, description="the value sent, when it was a single value")
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx answer: declared in the OpenAPI document so clients (and the fuzz test) can check it."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: str
+    problems: list[Problem] = Field(min_length=1)
+
+
+class ServiceError(BaseModel):
+    """A 5xx answer: not ready (503), or an unexpected error (500, with the request id to find it in the log)."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: str
+    request_id: str | None = None
+
+
+class Ready(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ready: bool
+    model_version: str | None = None
+    reason: str | None = Field(default=None, description="why not ready; no file paths (the log has them)")
+
+
+class Version(BaseModel):
+    """What ``/version`` answers: the model's identity, as its card records it, and the commit serving it."""
+
+    model_version: str
+    model_sha256: str
+    model_kind: str
+    role: str
+    dataset: str | None = None
+    data_sha256: str | None = None
+    train_sha256: str | None = None
+    train_rows: int | None = None
+    contract_sha256: str | None = None
+    code_sha256: str | None = None
+    git_commit: str | None = None
+    libraries: dict[str, str] | None = Field(default=None, description="only when /version needs the API key")
+    challenger: dict[str, Any] | None = Field(default=None, description="the second model, when one is configured")
+
+
 def frame_problems(df: pd.DataFrame, contract: Contract, first_row: int = 0, examples: int = 3) -> list[str]:
     """What stops a frame of raw records from being scored, one line per column, naming rows.
 

@@ -1,5 +1,9 @@
 """The model service (FastAPI): predict one record or a batch, health, readiness, metrics, version.
 
+With ``MLPIPE_API_KEY`` set, the predict endpoints need the key; ``MLPIPE_API_KEY_SCOPE=all`` extends
+that to every route but ``/health`` (liveness probes), including the docs and ``/openapi.json``. The
+OpenAPI document declares the key scheme on exactly the operations that need it.
+
 The request schema comes from the data contract (mlpipe.core.schema). The model is loaded after
 its hash check; if that fails the process stays up with ``/ready`` answering 503 and the reason,
 so an orchestrator shows the cause instead of a crash loop. Build it with :func:`create_app`;
@@ -20,14 +24,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mutabl
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import pandas as pd
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -35,7 +41,16 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlpipe.config import Contract, Params
-from mlpipe.core.schema import BatchPrediction, Prediction, batch_model, record_model
+from mlpipe.core.schema import (
+    BatchPrediction,
+    ErrorBody,
+    Prediction,
+    Ready,
+    ServiceError,
+    Version,
+    batch_model,
+    record_model,
+)
 from mlpipe.io.files import load_config
 from mlpipe.io.git import current_commit
 from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
@@ -49,7 +64,19 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ENDPOINTS = ("/predict", "/predict/batch", "/health", "/ready", "/metrics", "/version", "/docs", "/openapi.json")
+ENDPOINTS = (
+    "/predict",
+    "/predict/batch",
+    "/health",
+    "/ready",
+    "/metrics",
+    "/version",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+)
+# What MLPIPE_API_KEY guards: the predict endpoints, or everything but /health (liveness probes carry no key).
+API_KEY_SCOPES = ("predict", "all")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -61,8 +88,13 @@ class Settings:
     root: Path = Path(".")
     prediction_log: Path | None = field(kw_only=True)  # no default: from_env takes paths.prediction_log; None is off
     api_key: str | None = None
+    api_key_scope: str = "predict"  # API_KEY_SCOPES; without api_key nothing needs a key
     micro_batch: bool | None = None  # None: as params.yaml says
     challenger_card: Path | None = None  # a second model: shadow or canary (params.yaml serve.challenger)
+
+    def __post_init__(self) -> None:
+        if self.api_key_scope not in API_KEY_SCOPES:  # a typo must not leave routes open
+            raise ValueError(f"MLPIPE_API_KEY_SCOPE must be one of {API_KEY_SCOPES}, not {self.api_key_scope!r}")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -82,6 +114,7 @@ class Settings:
             root=root,
             prediction_log=None if log_dir.lower() in ("", "off", "none") else Path(log_dir),
             api_key=env.get("MLPIPE_API_KEY") or None,
+            api_key_scope=env.get("MLPIPE_API_KEY_SCOPE") or "predict",
             micro_batch=None if mb is None else mb.lower() in ("1", "true", "yes", "on"),
             challenger_card=Path(env["MLPIPE_CHALLENGER_CARD"]) if env.get("MLPIPE_CHALLENGER_CARD") else None,
         )
@@ -218,6 +251,15 @@ def _counts(values: Any) -> tuple[list[Any], list[int]]:
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What a 4xx that is not about one field is about: every error names something (one shape for all 4xx).
 _SUBJECT = {400: "(body)", 401: "X-API-Key", 404: "(path)", 405: "(method)", 413: "(body)", 415: "Content-Type"}
+
+
+# A path in an error message: its directories are dropped, the file name stays. Answers never show
+# where files live (the log has the full message).
+_DIRS = re.compile(r"(?:[A-Za-z]:)?(?:[^\s:'\"/\\]*[/\\])+")
+
+
+def _no_dirs(text: str) -> str:
+    return _DIRS.sub("", text)
 
 
 def _field_name(loc: tuple[int | str, ...] | list[int | str]) -> str:
@@ -374,8 +416,8 @@ def create_app(settings: Settings) -> Edge:
         try:
             state.scorer = load_scorer(settings.card, contract, params.evaluate.threshold, root=settings.root)
         except Exception as err:  # the process stays up and says why it is not ready
-            state.scorer, state.reason = None, f"{type(err).__name__}: {err}"
-            log.error("model not loaded, /ready is false: %s", state.reason)
+            state.scorer, state.reason = None, _no_dirs(f"{type(err).__name__}: {err}")
+            log.error("model not loaded, /ready is false: %s: %s", type(err).__name__, err)
             state.metrics.ready.set(0)
             return
         state.reason = ""
@@ -391,8 +433,8 @@ def create_app(settings: Settings) -> Edge:
                     settings.challenger_card, contract, params.evaluate.threshold, "challenger", settings.root
                 )
             except Exception as err:  # the champion serves on; /version says why there is no challenger
-                state.challenger_reason = f"{type(err).__name__}: {err}"
-                log.error("challenger not loaded: %s", state.challenger_reason)
+                state.challenger_reason = _no_dirs(f"{type(err).__name__}: {err}")
+                log.error("challenger not loaded: %s: %s", type(err).__name__, err)
                 return
             c = state.challenger.provenance()
             state.metrics.model_info.labels(c["model_version"], "challenger", str(c["data_sha256"])).set(1)
@@ -439,14 +481,42 @@ def create_app(settings: Settings) -> Edge:
         description=contract.description,
         version="1",
         lifespan=lifespan,
+        openapi_url=None,  # added below, behind the key when the scope is "all"
+        docs_url=None,
+        redoc_url=None,
     )
+    # FastAPI's security classes only read the headers (auto_error off: require_key answers the 401 in
+    # the one error shape); used as dependencies they declare the schemes on the operations needing them.
+    key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the service's MLPIPE_API_KEY")
+    bearer = HTTPBearer(auto_error=False, description="the same key as a bearer token")
 
-    def require_key(request: Request) -> None:
-        if settings.api_key is None:
-            return
-        given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+    def require_key(
+        key: Annotated[str | None, Security(key_header)],
+        token: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+    ) -> None:
+        assert settings.api_key is not None  # the dependency is only attached when a key is set
+        given = key or (token.credentials if token is not None else "")
         if not given or not secrets.compare_digest(given.encode(), settings.api_key.encode()):
             raise HTTPException(401, "missing or wrong API key: send it in the X-API-Key header")
+
+    keyed = [Depends(require_key)] if settings.api_key is not None else []
+    keyed_all = keyed if settings.api_key_scope == "all" else []  # every route but /health
+
+    def errors(guard: list[Any], *codes: int) -> dict[int | str, dict[str, Any]]:
+        """OpenAPI responses: 4xx in the one error shape, 5xx as ServiceError; 401 where the key is needed."""
+        text = {
+            400: "the body is not valid JSON",
+            401: "missing or wrong API key",
+            413: "the body is larger than serve.max_body_bytes",
+            415: "the body is not sent as application/json",
+            422: "a field is missing, unknown, of the wrong type or out of range",
+            503: "the model is not loaded (see /ready)",
+        }
+        out: dict[int | str, dict[str, Any]] = {}
+        for code in (401, *codes) if guard else codes:
+            model = ErrorBody if code < 500 else ServiceError
+            out[code] = {"model": model, "description": text[code]}
+        return out
 
     def json_body(request: Request) -> None:
         if not _is_json(request.headers.get("content-type")):
@@ -475,24 +545,38 @@ def create_app(settings: Settings) -> Edge:
         log.exception("request %s failed", rid)
         return _json({"error": "internal error; the service logged it", "request_id": rid}, 500)
 
-    @app.get("/health", summary="the process is up")
+    @app.get("/health", summary="the process is up")  # never behind the key: liveness probes send none
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/ready", summary="the model is loaded and its hash verified")
+    @app.get(
+        "/ready",
+        summary="the model is loaded and its hash verified",
+        dependencies=keyed_all,
+        response_model=Ready,
+        responses={**errors(keyed_all), 503: {"model": Ready, "description": "not ready, and why"}},
+    )
     async def ready() -> Response:
         if state.scorer is None:
             return _json({"ready": False, "reason": state.reason}, 503)
         return _json({"ready": True, "model_version": state.scorer.version})
 
-    @app.get("/version", summary="which model, trained on which data and code; the commit serving it")
+    @app.get(
+        "/version",
+        summary="which model, trained on which data and code; the commit serving it",
+        dependencies=keyed_all,
+        response_model=Version,
+        responses=errors(keyed_all, 503),
+    )
     async def version() -> Response:
         out = {**ready_scorer().provenance(), "git_commit": state.commit}
+        if not keyed_all:  # open to anyone: library versions would tell an attacker which CVEs to try
+            out.pop("libraries", None)
         if settings.challenger_card is not None:
             c = serve.challenger
             out["challenger"] = (
                 {
-                    **state.challenger.provenance(),
+                    **{k: v for k, v in state.challenger.provenance().items() if k in out},
                     "mode": c.mode,
                     "fraction": c.fraction if c.mode == "canary" else None,
                 }
@@ -501,19 +585,34 @@ def create_app(settings: Settings) -> Edge:
             )
         return _json(out)
 
-    @app.get("/metrics", summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        dependencies=keyed_all,
+        response_class=Response,
+        responses={**errors(keyed_all), 200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {}}}}},
+    )
     async def metrics() -> Response:
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=keyed_all)
+    async def openapi_json() -> Response:
+        return _json(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=keyed_all)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
+    @app.get("/redoc", include_in_schema=False, dependencies=keyed_all)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
 
     @app.post(
         "/predict",
         response_model=Prediction,
         summary="score one record",
-        dependencies=[Depends(require_key), Depends(json_body)],
-        responses={
-            415: {"description": "the body is not sent as application/json"},
-            422: {"description": "a field is missing, unknown, of the wrong type or out of range"},
-        },
+        dependencies=[*keyed, Depends(json_body)],
+        responses=errors(keyed, 400, 413, 415, 422, 503),
     )
     async def predict(record: Record, request: Request) -> Response:  # type: ignore[valid-type]
         ready_scorer()
@@ -539,8 +638,8 @@ def create_app(settings: Settings) -> Edge:
         "/predict/batch",
         response_model=BatchPrediction,
         summary=f"score up to {serve.max_batch_rows} records",
-        dependencies=[Depends(require_key), Depends(json_body)],
-        responses={415: {"description": "the body is not sent as application/json"}},
+        dependencies=[*keyed, Depends(json_body)],
+        responses=errors(keyed, 400, 413, 415, 422, 503),
         openapi_extra={
             "requestBody": {
                 "required": True,

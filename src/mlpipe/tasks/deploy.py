@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     if not previous_known:
         try:
             deploy(args.previous, args.command, args.url, args.wait)
-            ready = httpx.get(f"{args.url}/ready", timeout=10)
+            key = os.environ.get("MLPIPE_API_KEY")  # /ready needs it with MLPIPE_API_KEY_SCOPE=all
+            ready = httpx.get(f"{args.url}/ready", timeout=10, headers={"X-API-Key": key} if key else {})
             if ready.status_code != 200:
                 back = [f"/ready answered {ready.status_code}: {ready.text[:300]}"]
         except (DeployFailed, httpx.HTTPError) as err:
