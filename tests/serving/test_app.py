@@ -260,12 +260,14 @@ def test_an_exception_in_scoring_is_a_500_and_the_worker_lives_on(served: Served
     # the connection after the 500 (the client's next request on it fails); here nothing escapes
     with TestClient(create_app(served.settings(None))) as c:
         scorer = c.app.app.state.mlpipe.scorer  # type: ignore[attr-defined]
-        good = scorer.pipeline
+        good, fast = scorer.pipeline, scorer.fast
         object.__setattr__(scorer, "pipeline", Broken())
+        object.__setattr__(scorer, "fast", None)  # the Pipeline scores (the fast path would skip Broken)
         r = c.post("/predict", json=served.record(0), headers={"X-Request-ID": "bad-1"})
         assert r.status_code == 500
         assert r.json()["request_id"] == "bad-1"
         object.__setattr__(scorer, "pipeline", good)
+        object.__setattr__(scorer, "fast", fast)
         assert c.post("/predict", json=served.record(0)).status_code == 200
 
 
