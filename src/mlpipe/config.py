@@ -341,7 +341,8 @@ class GateParams(Strict):
 
 class MicroBatch(Strict):
     """Concurrent single-record requests are scored together: one model call costs about the
-    same for 1 row as for 64, so waiting ``window_ms`` for company raises throughput."""
+    same for 1 row as for 64. Requests that arrive during a call share the next; when others are
+    already waiting, a call also waits up to ``window_ms`` for more (a lone request never waits)."""
 
     enabled: bool = True
     window_ms: float = Field(default=2.0, ge=0, le=1000)

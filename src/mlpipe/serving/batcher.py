@@ -1,10 +1,11 @@
 """Micro-batching: concurrent single-record requests scored in one model call.
 
-A model call has a large fixed cost (scikit-learn's per-call validation, one Python call per
-tree) and a small cost per row, so the first request waits up to ``window`` seconds for others
-(at most ``max_rows``) and they are scored together. The model runs in one worker thread, so
-the event loop keeps accepting requests meanwhile; the prediction log is written after the
-answers are handed back, off the requests' latency.
+A model call has a large fixed cost (one Python call per tree, building the frame and the log
+line) and a small cost per row, so requests that arrive while a call runs are scored together in
+the next one (at most ``max_rows``). A request that finds others already waiting also waits up to
+``window`` seconds for more; a lone request is scored at once (waiting would only add latency).
+The model runs in one worker thread, so the event loop keeps accepting requests meanwhile; the
+prediction log is written after the answers are handed back, off the requests' latency.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             items = [await self._queue.get()]
-            deadline = loop.time() + self.window_s
+            while len(items) < self.max_rows and not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            deadline = loop.time() + (self.window_s if len(items) > 1 else 0.0)
             while len(items) < self.max_rows:
                 try:
                     items.append(self._queue.get_nowait())
