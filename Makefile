@@ -158,7 +158,6 @@ CML_TAG ?= v0.20.6
 # The commit CML_TAG names: when set, a tag that moved is refused.
 CML_COMMIT ?=
 CML_DIR ?= .cache/cml
-CML_TITLE := mlpipe model report
 
 cml: ## build CML from its source at CML_TAG into CML_DIR (npm ci --omit=dev; needs git and node)
 	@rm -rf "$(CML_DIR)" && mkdir -p "$(CML_DIR)" && git -C "$(CML_DIR)" init -q
@@ -174,11 +173,11 @@ comment: setup ## post/update the ONE report comment on the pull request (CML; i
 	@pr="$$($(BIN)/python -m mlpipe.tasks.comment check --pr-file reports/pr-number.txt)"; \
 	publish=(--no-publish); [ "$${CML_PUBLISH:-}" = "true" ] && publish=(--publish); \
 	report="$(call dvc_paths,report)"; plots="$(call dvc_paths,plots)"; \
-	$(BIN)/python -m mlpipe.tasks.comment prepare --report "$$report" --plots "$$plots" \
-	  --out reports/comment.md "$${publish[@]}"; \
-	$${CML:-node $(CML_DIR)/bin/cml.js} comment update --target="pr/$$pr" --watermark-title="$(CML_TITLE)" \
+	title="$$($(BIN)/python -m mlpipe.tasks.comment prepare --report "$$report" --plots "$$plots" \
+	  --out reports/comment.md "$${publish[@]}")"; \
+	$${CML:-node $(CML_DIR)/bin/cml.js} comment update --target="pr/$$pr" --watermark-title="$$title" \
 	  "$${publish[@]}" reports/comment.md; \
-	$(BIN)/python -m mlpipe.tasks.comment reconcile --pr "$$pr" --title "$(CML_TITLE)"
+	$(BIN)/python -m mlpipe.tasks.comment reconcile --pr "$$pr" --title "$$title"
 
 # Run after `make repro` (the workflow does): no token is in the environment while the pipeline runs,
 # and the push authenticates through gh (GH_TOKEN), so the token never lands in .git/config.

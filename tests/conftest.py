@@ -22,7 +22,7 @@ from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
 from tests.datasets import EXAMPLE_NAME, sample_rows, uses_example
 
 ROOT = Path(__file__).resolve().parents[1]
-pytest_plugins = ["tests.servers"]  # the served pipeline fixture, for serving and batch-scoring tests
+pytest_plugins = ["tests.servers", "tests.fake_github"]  # fixtures: the served pipeline; a fake GitHub API
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 NO_REAL_DATA = "the real data is not here (make data could not get it, e.g. a fork's pull request without secrets)"

@@ -22,7 +22,7 @@ from mlpipe.config import Contract, Params
 from mlpipe.core.validation import plain
 from mlpipe.io.files import load_config, read_json
 from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, child_env, pipeline_paths
-from mlpipe.serving.app import Settings
+from mlpipe.serving.settings import Settings
 from tests.datasets import small_sample_params
 from tests.repos import ROOT, make_repo, run
 

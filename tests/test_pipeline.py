@@ -117,7 +117,8 @@ def test_another_dataset_needs_only_config(dataset: str, tmp_path: Path, paths: 
 
     from mlpipe.core.validation import plain
     from mlpipe.io.files import load_config
-    from mlpipe.serving.app import Settings, create_app
+    from mlpipe.serving.app import create_app
+    from mlpipe.serving.settings import Settings
 
     p, c = load_config(at.params, at.contract)
     rows = df.head(20)

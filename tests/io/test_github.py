@@ -6,7 +6,6 @@ import pytest
 
 from mlpipe.io.github import GitHub, GitHubError
 from tests.fake_github import FakeGitHub
-from tests.fake_github import fake_github as fake_github  # noqa: PLC0414 - the fixture
 
 pytestmark = pytest.mark.integration
 

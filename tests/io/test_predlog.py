@@ -49,6 +49,17 @@ def test_keep_files_deletes_the_oldest(tmp_path: Path) -> None:
     assert read_prediction_log(tmp_path)["request_id"].iloc[-1] == "r99"
 
 
+def test_keep_files_never_deletes_another_writers_open_file(tmp_path: Path) -> None:
+    other = tmp_path / "predictions-20260101T000000000000Z-999999-1.jsonl"  # another worker's, still open
+    other.write_bytes(b"")
+    log = PredictionLog(tmp_path, max_bytes=1_000, keep_files=2)
+    for k in range(20):
+        log.write(event(5, 5 * k))
+    log.close()
+    assert other.exists()
+    assert len(log_files(tmp_path)) == 2
+
+
 def test_batch_events_get_row_ids_and_a_torn_last_line_is_skipped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,8 @@ from mlpipe.config import Contract
 from mlpipe.core.schema import target_values
 from mlpipe.io.pipeline import PipelinePaths
 from mlpipe.io.predlog import read_prediction_log
-from mlpipe.serving.app import Settings, create_app
+from mlpipe.serving.app import create_app
+from mlpipe.serving.settings import Settings
 from tests.datasets import bounded_numeric, coded_feature, non_nullable_feature, numeric_feature, unknown_value
 from tests.repos import run
 from tests.servers import Served
@@ -128,8 +130,7 @@ def test_batch_errors_name_the_record(client: TestClient, served: Served) -> Non
 
 def test_batch_size_is_bounded(served: Served, tmp_path: Path) -> None:
     params = served.params.model_copy(update={"serve": served.params.serve.model_copy(update={"max_batch_rows": 5})})
-    settings = served.settings(None)
-    settings.params = params
+    settings = dataclasses.replace(served.settings(None), params=params)
     with TestClient(create_app(settings)) as c:
         r = c.post("/predict/batch", json={"records": [served.record(i) for i in range(6)]})
         assert r.status_code == 422
@@ -221,6 +222,26 @@ def test_the_scope_setting(served: Served, monkeypatch: pytest.MonkeyPatch) -> N
     assert Settings.from_env().api_key_scope == "predict"
     monkeypatch.setenv("MLPIPE_API_KEY_SCOPE", "all")
     assert Settings.from_env().api_key_scope == "all"
+    monkeypatch.setenv("MLPIPE_API_KEY_SCOPE", "everything")
+    with pytest.raises(ValueError, match="MLPIPE_API_KEY_SCOPE: Input should be 'predict' or 'all'"):
+        Settings.from_env()
+    monkeypatch.setenv("MLPIPE_API_KEY_SCOPE", "all")
+    monkeypatch.setenv("MLPIPE_API_KEY_SCOPES", "all")  # a misspelt variable is named, not ignored
+    with pytest.raises(ValueError, match=r"unknown environment variable\(s\) MLPIPE_API_KEY_SCOPES; the service reads"):
+        Settings.from_env()
+
+
+def test_settings_from_a_mapping(served: Served) -> None:
+    env = {"MLPIPE_ROOT": str(served.repo), "MLPIPE_PREDICTION_LOG": "off", "MLPIPE_MICRO_BATCH": "no"}
+    s = Settings.from_env({**env, "MLPIPE_API_KEY": "k"})
+    assert (s.prediction_log, s.micro_batch, s.api_key, s.card) == (
+        None,
+        False,
+        "k",
+        served.paths.card.relative_to(served.repo),
+    )
+    with pytest.raises(ValueError, match="MLPIPE_MICRO_BATCH: Input should be a valid boolean"):
+        Settings.from_env({**env, "MLPIPE_MICRO_BATCH": "sometimes"})
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])
@@ -236,8 +257,7 @@ def test_a_bad_model_leaves_the_service_up_and_not_ready(
         model.write_bytes(bytes(data))
     else:
         model.unlink()
-    settings = served.settings(None)
-    settings.root = repo
+    settings = dataclasses.replace(served.settings(None), root=repo)
     with TestClient(create_app(settings)) as c:
         assert c.get("/health").status_code == 200
         r = c.get("/ready")
@@ -330,6 +350,6 @@ def test_openapi_schema_comes_from_the_contract(client: TestClient, served: Serv
     ],
 )
 def test_answers_name_files_but_not_where_they_live(message: str, shown: str) -> None:
-    from mlpipe.serving.app import _no_dirs
+    from mlpipe.serving.responses import no_dirs as _no_dirs
 
     assert _no_dirs(message) == shown

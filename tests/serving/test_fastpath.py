@@ -31,14 +31,14 @@ def bits(a: Any) -> list[int]:
 
 @pytest.fixture(scope="module")
 def champion(served: Served) -> Scorer:
-    return load_scorer(served.paths.card, served.contract, served.params.evaluate.threshold, root=served.repo)
+    return load_scorer(served.paths.card, served.contract, root=served.repo)
 
 
 @pytest.fixture(scope="module")
 def baseline(served: Served) -> Scorer:
     b = served.card["baseline"]
     pipeline = load_model(served.repo / b["path"], b["sha256"])
-    return Scorer(pipeline, served.card, served.contract, served.params.evaluate.threshold)
+    return Scorer(pipeline, served.card, served.contract)
 
 
 def evaluate_stage(served: Served, column: str) -> list[int]:

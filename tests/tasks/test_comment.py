@@ -20,7 +20,6 @@ import pytest
 from mlpipe.core.comment import cml_watermark_pattern
 from mlpipe.tasks.comment import prepare
 from tests.fake_github import FakeGitHub
-from tests.fake_github import fake_github as fake_github  # noqa: PLC0414 - the fixture
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

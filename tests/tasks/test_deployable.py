@@ -11,7 +11,6 @@ from mlpipe.errors import PipelineError
 from mlpipe.io.github import GitHub
 from mlpipe.tasks.deployable import deployable, main
 from tests.fake_github import FakeGitHub
-from tests.fake_github import fake_github as fake_github  # noqa: PLC0414 - the fixture
 
 pytestmark = pytest.mark.integration
 SHA, NEWER = "c" * 40, "d" * 40

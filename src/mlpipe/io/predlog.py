@@ -141,7 +141,7 @@ class PredictionLog:
         self._fh = self._open(path)
         log.info("prediction log: writing %s", path)
         if self.keep_files is not None:
-            for old in log_files(self.dir)[: -self.keep_files]:
+            for old in prunable(log_files(self.dir), self.keep_files):
                 old.unlink(missing_ok=True)
         return self._fh
 
@@ -250,6 +250,16 @@ def _default(o: Any) -> Any:
 def log_files(directory: str | Path) -> list[Path]:
     """Oldest first (the name starts with the UTC time the file was opened)."""
     return sorted(Path(directory).glob("predictions-*.jsonl"))
+
+
+def prunable(files: list[Path], keep: int) -> list[Path]:
+    """The oldest files beyond ``keep``, never a process's newest: with several workers the others
+    may still be writing theirs (an unlinked open file would swallow their rows)."""
+    newest: dict[str, Path] = {}
+    for f in files:  # oldest first: the last one seen per pid is its newest
+        newest[f.name.split("-")[2]] = f
+    excess = len(files) - keep
+    return [f for f in files if f not in newest.values()][: max(excess, 0)]
 
 
 def iter_events(directory: str | Path) -> Iterator[dict[str, Any]]:

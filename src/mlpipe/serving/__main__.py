@@ -1,17 +1,23 @@
 """``python -m mlpipe.serving``: run the service under uvicorn (``make serve``, the container's entrypoint).
 
 Options become ``MLPIPE_*`` variables so every uvicorn worker builds the same app
-(see ``Settings.from_env``); the variables can be set directly instead.
+(see mlpipe.serving.settings); the variables can be set directly instead. With ``--workers`` > 1
+the workers share their Prometheus metrics through files in ``PROMETHEUS_MULTIPROC_DIR`` (a fresh
+temporary directory unless set; emptied at start either way), so ``/metrics`` counts all of them.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import uvicorn
 
 from mlpipe.logs import setup_logging
+from mlpipe.serving.metrics import MULTIPROC_DIR
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,6 +41,22 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(args, opt) is not None:
             os.environ[var] = getattr(args, opt)
     setup_logging()
+    own_dir = None
+    if args.workers > 1:
+        if not os.environ.get(MULTIPROC_DIR):
+            own_dir = os.environ[MULTIPROC_DIR] = tempfile.mkdtemp(prefix="mlpipe-metrics-")
+        shared = Path(os.environ[MULTIPROC_DIR])
+        shared.mkdir(parents=True, exist_ok=True)
+        for stale in shared.glob("*.db"):  # a previous run's counts must not add up
+            stale.unlink()
+    try:
+        run(args)
+    finally:
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> None:
     uvicorn.run(
         "mlpipe.serving.app:app_from_env",
         factory=True,

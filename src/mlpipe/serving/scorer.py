@@ -47,12 +47,19 @@ class Scorer:
     pipeline: Any
     card: dict[str, Any]
     contract: Contract
-    threshold: float
     role: str = "champion"
+    threshold: float = field(init=False)  # the card's: the one the model was evaluated with
     labels: tuple[Any, Any] = field(init=False)
     fast: FastPath | None = field(init=False, repr=False)  # None: the Pipeline scores every call
 
     def __post_init__(self) -> None:
+        threshold = self.card.get("threshold")
+        if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not 0 < threshold < 1:
+            raise ValueError(
+                f"the model card has no decision threshold between 0 and 1 (got {threshold!r}): "
+                "it predates the train stage that records it; run `make repro`"
+            )
+        object.__setattr__(self, "threshold", float(threshold))
         object.__setattr__(self, "labels", target_values(self.contract))
         object.__setattr__(self, "fast", FastPath.build(self.pipeline, self.contract))
 
@@ -123,16 +130,17 @@ class Scorer:
         }
 
 
-def load_scorer(
-    card_path: str | Path, contract: Contract, threshold: float, role: str = "champion", root: str | Path = "."
-) -> Scorer:
+def load_scorer(card_path: str | Path, contract: Contract, role: str = "champion", root: str | Path = ".") -> Scorer:
     """Read the model card, check the model file's sha256 against it, load with trusted types only.
 
     Paths in the card are relative to the repository root (where ``dvc repro`` ran): ``root``.
     """
     card = read_json(Path(root) / card_path)
     pipeline = load_model(Path(root) / card["model"]["path"], card["model"]["sha256"])
-    scorer = Scorer(pipeline, card, contract, threshold, role)
+    try:
+        scorer = Scorer(pipeline, card, contract, role)
+    except ValueError as err:
+        raise ValueError(f"{card_path}: {err}") from None
     log.info("loaded %s model %s (%s) from %s", role, scorer.version, card["model"]["kind"], card["model"]["path"])
     return scorer
 

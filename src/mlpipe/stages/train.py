@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
             "features": contract.features,
             "target": contract.target,
             "seed": params.train.seed,
+            "threshold": params.evaluate.threshold,  # what the service decides with: read from here
             "contract_sha256": contract_sha256(contract),
             "code_sha256": code_sha256("mlpipe.stages.train"),
             "libraries": library_versions(),

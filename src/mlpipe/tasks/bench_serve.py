@@ -333,7 +333,7 @@ def score_child(src: str, dst: str) -> None:
     """Run in a subprocess so its own peak memory is measured."""
     paths = pipeline_paths()
     params, contract = load_config(paths.params, paths.contract)
-    scorer = load_scorer(paths.card, contract, params.evaluate.threshold)
+    scorer = load_scorer(paths.card, contract)
     plog = PredictionLog(Path(dst).parent / "log", params.serve.prediction_log.max_bytes)
     t0 = time.perf_counter()
     n = score_file(Path(src), Path(dst), scorer, params.serve.score_chunk_rows, plog, progress=False)
@@ -372,8 +372,8 @@ def main(argv: list[str] | None = None) -> None:
         score_child(*args.score_child)
         return
     paths = pipeline_paths()
-    params, contract = load_config(paths.params, paths.contract)
-    scorer = load_scorer(paths.card, contract, params.evaluate.threshold)
+    _, contract = load_config(paths.params, paths.contract)
+    scorer = load_scorer(paths.card, contract)
     newest = data_files(paths.data)[-1]
     rows = read_table(newest, text_columns(contract))
     cols = [contract.id, *contract.features]

@@ -3,7 +3,8 @@
 ``check``     the PR number from the (untrusted) artifact names a PR whose head is the commit the
               pipeline ran on; prints the number.
 ``prepare``   the Markdown CML will post: cut to GitHub's size limit; with ``--publish`` every link
-              is made plain text except images under the plots folder (CML uploads what links point at).
+              is made plain text except images under the plots folder (CML uploads what links point at);
+              prints the report's title, CML's watermark (written once: mlpipe.core.report.WATERMARK).
 ``reconcile`` after CML: exactly one report comment. CML 0.20.6 reads only the first 30 comments of
               a PR, so on a busy PR it posts a second report; the first one (which keeps its place in
               the thread) gets the new body and the extra ones are deleted.
@@ -17,6 +18,7 @@ import os
 import re
 from pathlib import Path
 
+from mlpipe.core.report import WATERMARK
 from mlpipe.core.comment import cml_watermark_pattern, fit_comment, neutralise_links, one_comment
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import write_text
@@ -82,12 +84,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--publish", action=argparse.BooleanOptionalAction, default=False)
     r = sub.add_parser("reconcile")
     r.add_argument("--pr", type=int, required=True)
-    r.add_argument("--title", required=True)
+    r.add_argument("--title", default=WATERMARK)
     args = ap.parse_args(argv)
     if args.cmd == "check":
         print(check(args.pr_file, args.head_sha, GitHub.from_env()))  # noqa: T201 - the number is the output
     elif args.cmd == "prepare":
         prepare(args.report, args.plots, args.out, args.publish)
+        print(WATERMARK)  # noqa: T201 - the title is the output
     else:
         reconcile(args.pr, args.title, GitHub.from_env())
 

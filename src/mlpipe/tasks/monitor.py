@@ -112,12 +112,13 @@ def quality(raw: pd.DataFrame, contract: Contract, from_log: bool) -> dict[str, 
 
 
 def labelled_metrics(
-    raw: pd.DataFrame, proba: np.ndarray, params: Params, contract: Contract, paths: PipelinePaths
+    raw: pd.DataFrame, proba: np.ndarray, params: Params, contract: Contract, paths: PipelinePaths, threshold: float
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``threshold``: the served model's (its card's), so the window is judged as it was answered."""
     if contract.target not in raw:
         return {}, {}
     y = is_positive(raw[contract.target], contract).to_numpy().astype(np.int8)
-    window = classification_metrics(y, proba, params.evaluate.threshold)
+    window = classification_metrics(y, proba, threshold)
     reference = read_json(paths.metrics)["model"]
     drops = metric_drops(reference, window, params.monitor)
     ref_slices = read_json(paths.slices)["attributes"]
@@ -125,7 +126,7 @@ def labelled_metrics(
     slices = {}
     for name, g in groups.items():
         ev = params.evaluate
-        rep = slice_report(name, g.to_numpy(), y, proba, params.gate.slice_metric, ev.threshold, ev.min_slice_size)
+        rep = slice_report(name, g.to_numpy(), y, proba, params.gate.slice_metric, threshold, ev.min_slice_size)
         slices[name] = {"metric": rep.metric, "gap": rep.gap, "worst": rep.worst, "best": rep.best,
                         "reference_gap": ref_slices.get(name, {}).get("gap"), "groups": rep.groups}  # fmt: skip
     return drops, slices
@@ -148,7 +149,7 @@ def monitor(source: str, role: str = "champion") -> dict[str, Any]:
     missing = [f for f in contract.features if f not in raw]
     if missing:
         raise DataError(f"{what}: missing feature columns {missing}")
-    scorer: Scorer = load_scorer(paths.card, contract, params.evaluate.threshold)
+    scorer: Scorer = load_scorer(paths.card, contract)
     proba = raw["probability"].to_numpy(dtype=np.float64) if from_log else scorer.proba(raw)
     reference = read_frame(paths.train)
     ref_proba = read_frame(paths.predictions)["model"].to_numpy()
@@ -156,7 +157,7 @@ def monitor(source: str, role: str = "champion") -> dict[str, Any]:
     features = feature_drift(reference, model_input(raw, contract), contract, m)
     pred = prediction_drift(ref_proba, proba, m)
     q = quality(raw, contract, from_log)
-    drops, slices = labelled_metrics(raw, proba, params, contract, paths)
+    drops, slices = labelled_metrics(raw, proba, params, contract, paths, scorer.threshold)
     out = paths.monitor
     plots = []
     for d in [*[d for d in features if d.drifted], pred]:

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     paths = pipeline_paths()
     params, contract = load_config(paths.params, paths.contract)
-    scorer = load_scorer(args.card or paths.card, contract, params.evaluate.threshold)
+    scorer = load_scorer(args.card or paths.card, contract)
     log_dir = args.prediction_log or str(paths.prediction_log)
     pl = params.serve.prediction_log
     plog = None if log_dir.lower() == "off" else PredictionLog(log_dir, pl.max_bytes, pl.keep_files)

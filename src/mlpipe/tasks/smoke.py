@@ -37,7 +37,7 @@ class SmokeFailed(PipelineError):
 
 def record_known(params: Params, contract: Contract, card: Path, data_dir: Path, out: Path) -> dict[str, Any]:
     """Score the first rows of the newest data file with the model about to ship."""
-    scorer = load_scorer(card, contract, params.evaluate.threshold)
+    scorer = load_scorer(card, contract)
     rows = read_table(data_files(data_dir)[-1], text_columns(contract)).head(params.serve.smoke.known_rows)
     cols = [c for c in [contract.id, *contract.features] if c in rows]
     proba = scorer.proba(rows)

@@ -1,0 +1,92 @@
+"""Every answer's JSON, and the one shape of every 4xx: ``{"error", "problems": [{"field", "problem"}]}``.
+
+Answers echo what a client sent (the field, its value) but never crash on it: lone surrogates and
+integers beyond 64 bits are made writable, and paths lose their directories (answers never show
+where files live; the service's own log has the full message).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# What a 4xx that is not about one field is about: every error names something (one shape for all 4xx).
+_SUBJECT = {400: "(body)", 401: "X-API-Key", 404: "(path)", 405: "(method)", 413: "(body)", 415: "Content-Type"}
+
+
+# A path in an error message: its directories are dropped, the file name stays. Answers never show
+# where files live (the log has the full message).
+_DIRS = re.compile(r"(?:[A-Za-z]:)?(?:[^\s:'\"/\\]*[/\\])+")
+
+
+def no_dirs(text: str) -> str:
+    return _DIRS.sub("", text)
+
+
+def field_name(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """``records[2].AGEP``; a name that is not an identifier is quoted (``[""]``, ``["a b"]``)."""
+    name = ""
+    for p in loc:
+        if isinstance(p, int):
+            name += f"[{p}]"
+        elif _NAME.match(p):
+            name += f".{p}" if name else p
+        else:
+            name += f"[{orjson.dumps(safe(p)).decode()}]"
+    return name or "(body)"
+
+
+def problems_of(err: RequestValidationError | ValidationError, prefix: str | None = None) -> list[dict[str, Any]]:
+    """One item per problem; ``prefix`` is FastAPI's first loc element (``body``), not a field."""
+    out = []
+    for e in err.errors():
+        loc = list(e["loc"])
+        if prefix is not None and loc[:1] == [prefix]:
+            loc = loc[1:]
+        name = "(body)" if e["type"] == "json_invalid" else field_name(loc)
+        item = {"field": name, "problem": e["msg"]}
+        if "input" in e and e["type"] not in ("missing", "json_invalid") and not isinstance(e["input"], dict | list):
+            item["input"] = e["input"]
+        out.append(item)
+    return out
+
+
+def error(status: int, message: str, problems: list[dict[str, Any]] | None = None) -> Response:
+    """Every 4xx: ``{"error": ..., "problems": [{"field": ..., "problem": ...}]}``."""
+    if problems is None:
+        problems = [{"field": _SUBJECT.get(status, "(request)"), "problem": message}]
+    return json_response({"error": message, "problems": problems}, status)
+
+
+def safe(o: Any) -> Any:
+    """What a client sent, made writable: lone surrogates escaped, integers beyond 64 bits as text."""
+    if isinstance(o, dict):
+        return {safe(k): safe(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [safe(v) for v in o]
+    if isinstance(o, str):
+        return o.encode("utf-8", "backslashreplace").decode()
+    if isinstance(o, bytes):
+        return o.decode("utf-8", "backslashreplace")
+    if isinstance(o, int) and not isinstance(o, bool) and not -(2**63) <= o < 2**64:
+        return str(o)
+    return o
+
+
+def json_response(obj: Any, status: int = 200) -> Response:
+    try:
+        body = orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+    except (TypeError, orjson.JSONEncodeError):  # an echoed input orjson cannot write
+        body = orjson.dumps(safe(obj), option=orjson.OPT_SERIALIZE_NUMPY, default=repr)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))

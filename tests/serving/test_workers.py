@@ -1,0 +1,63 @@
+"""Several uvicorn workers: ``/metrics`` counts every worker's requests, whichever one it reaches."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from mlpipe.io.predlog import log_files
+from tests.servers import Served, start_server, stop_server
+
+pytestmark = pytest.mark.integration
+
+
+def sample_value(text: str, name: str, labels: dict[str, str] | None = None) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in (labels or {}).items()):
+                total += s.value
+    return total
+
+
+def pids(log_dir: Path) -> set[str]:
+    """Each worker writes its own log files: ``predictions-<time>-<pid>-<n>.jsonl``."""
+    return {f.name.split("-")[2] for f in log_files(log_dir)}
+
+
+def test_metrics_add_up_across_workers(served: Served, tmp_path: Path) -> None:
+    log_dir = tmp_path / "plog"
+    server = start_server(served.repo, log_dir, "--workers", "2", "--micro-batch", "off")
+    records = [served.record(i) for i in range(20)]
+
+    def one(record: dict[str, object]) -> int:
+        with httpx.Client(base_url=server.url, timeout=30) as c:  # a new connection: any worker may take it
+            return c.post("/predict", json=record).status_code
+
+    answered = 0
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(20):  # until both workers have answered some (bounded)
+                answered += sum(code == 200 for code in pool.map(one, records))
+                if len(pids(log_dir)) >= 2:
+                    break
+        assert len(pids(log_dir)) == 2, "the kernel gave every connection to one worker"
+        deadline = time.monotonic() + 30  # the log's counts reach the metrics within a second
+        while True:
+            text = httpx.get(f"{server.url}/metrics", timeout=10).text
+            written = sample_value(text, "mlpipe_prediction_log_rows_written_total")
+            if written == answered or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert sample_value(text, "mlpipe_requests_total", {"endpoint": "/predict", "status": "200"}) == answered
+        assert sample_value(text, "mlpipe_predictions_total") == answered
+        assert written == answered
+        assert sample_value(text, "mlpipe_ready") == 1  # the lowest of the live workers
+        assert sample_value(text, "mlpipe_request_latency_seconds_count", {"endpoint": "/predict"}) == answered
+    finally:
+        stop_server(server)
