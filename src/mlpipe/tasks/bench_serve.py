@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> None:
         score_child(*args.score_child)
         return
     paths = pipeline_paths()
-    _, contract = load_config(paths.params, paths.contract)
+    params, contract = load_config(paths.params, paths.contract)
     scorer = load_scorer(paths.card, contract)
     newest = data_files(paths.data)[-1]
     rows = read_table(newest, text_columns(contract))
