@@ -18,8 +18,8 @@ import os
 import re
 from pathlib import Path
 
-from mlpipe.core.report import WATERMARK
 from mlpipe.core.comment import cml_watermark_pattern, fit_comment, neutralise_links, one_comment
+from mlpipe.core.report import WATERMARK
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import write_text
 from mlpipe.io.github import GitHub
