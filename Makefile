@@ -100,8 +100,7 @@ score: setup ## batch-score a file: make score IN=new.csv OUT=scored.parquet
 smoke: setup ## smoke-test the service at URL (health, ready, known answers, latency)
 	$(BIN)/python -m mlpipe.tasks.smoke --url "$(URL)"
 
-bench-serve: data ## serving benchmarks: /predict latency and throughput, batch endpoint, batch scoring
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements/bench.txt
+bench-serve: repro ## serving benchmarks vs the targets: /predict latency and throughput, batch endpoint, parity, batch scoring
 	$(BIN)/python -m mlpipe.tasks.bench_serve
 
 # ---- operating ----
