@@ -148,14 +148,8 @@ def threads_per_call(scorer: Scorer, rows: pd.DataFrame, sizes: Sequence[int]) -
 
 
 def per_call_ms(fn: Any, calls: int) -> float:
-    """Median milliseconds of ``fn()`` over ``calls`` calls after one warm-up (median: robust to a busy machine)."""
-    fn()
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1000
+    """Median milliseconds of ``fn()`` (robust to a busy machine)."""
+    return latency_ms(fn, calls)["p50_ms"]
 
 
 def scoring_figures(scorer: Scorer, rows: pd.DataFrame) -> dict[str, float]:
