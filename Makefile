@@ -98,6 +98,8 @@ score: setup ## batch-score a file: make score IN=new.csv OUT=scored.parquet
 	$(BIN)/python -m mlpipe.tasks.score "$(IN)" "$(OUT)"
 
 smoke: setup ## smoke-test the service at URL (health, ready, known answers, latency)
+	@known="$(call dvc_paths,smoke)"; [ -f "$$known" ] || { echo "recording known answers of this checkout's model in $$known"; \
+	  $(BIN)/python -m mlpipe.tasks.smoke --record; }
 	$(BIN)/python -m mlpipe.tasks.smoke --url "$(URL)"
 
 bench-serve: repro ## serving benchmarks vs the targets: /predict latency and throughput, batch endpoint, parity, batch scoring

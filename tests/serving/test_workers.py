@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,6 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import log_files
 from tests.servers import Served, start_server, stop_server
 
@@ -61,3 +64,30 @@ def test_metrics_add_up_across_workers(served: Served, tmp_path: Path) -> None:
         assert sample_value(text, "mlpipe_request_latency_seconds_count", {"endpoint": "/predict"}) == answered
     finally:
         stop_server(server)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (["--workers", "2"], {"MLPIPE_API_KEY_SCOP": "all"}, "unknown environment variable(s) MLPIPE_API_KEY_SCOP"),
+        (
+            ["--workers", "2"],
+            {"MLPIPE_MICRO_BATCH": "sometimes"},
+            "MLPIPE_MICRO_BATCH: Input should be a valid boolean",
+        ),
+        ([], {"PORT": "abc"}, "--port / PORT must be a whole number, not 'abc'"),
+        (["--workers", "0"], {}, "--workers / WEB_CONCURRENCY must be between 1 and 256, not 0"),
+    ],
+)
+def test_a_bad_setting_stops_the_service_naming_it(
+    served: Served, args: list[str], env: dict[str, str], says: str
+) -> None:
+    """Checked once, before uvicorn starts workers: a bad setting must not crash-loop every worker."""
+    cmd = [sys.executable, "-m", "mlpipe.serving", "--root", str(served.repo), "--port", "0", *args]
+    if "PORT" in env:
+        cmd = [c for c in cmd if c not in ("--port", "0")]
+    env = {**child_env(served.repo), **env}
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 2
+    assert says in res.stderr
+    assert "Traceback" not in res.stderr

@@ -9,22 +9,46 @@ temporary directory unless set; emptied at start either way), so ``/metrics`` co
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
 
+from mlpipe.errors import PipelineError
 from mlpipe.logs import setup_logging
 from mlpipe.serving.metrics import MULTIPROC_DIR
+from mlpipe.serving.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def bounded(name: str, low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be between {low} and {high}, not {value}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m mlpipe.serving", description=__doc__)
     ap.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    ap.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+    # string defaults go through `type` too: a bad PORT or WEB_CONCURRENCY is refused by argparse, named
+    ap.add_argument("--port", type=bounded("--port / PORT", 0, 65535), default=os.environ.get("PORT", "8000"))
+    ap.add_argument(
+        "--workers",
+        type=bounded("--workers / WEB_CONCURRENCY", 1, 256),
+        default=os.environ.get("WEB_CONCURRENCY", "1"),
+    )
     ap.add_argument("--root", help="repository root holding dvc.yaml (default: .)")
     ap.add_argument("--card", help="model card (default: paths.card in dvc.yaml)")
     ap.add_argument("--prediction-log", help="directory, or 'off' (default: paths.prediction_log in dvc.yaml)")
@@ -41,6 +65,11 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(args, opt) is not None:
             os.environ[var] = getattr(args, opt)
     setup_logging()
+    try:  # here, once: a bad setting must stop the service, not crash-loop every worker uvicorn restarts
+        Settings.from_env()
+    except (ValueError, PipelineError, OSError) as err:
+        log.error("the service cannot start: %s", err)
+        raise SystemExit(2) from None
     own_dir = None
     if args.workers > 1:
         if not os.environ.get(MULTIPROC_DIR):

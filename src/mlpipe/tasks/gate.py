@@ -5,7 +5,9 @@ preferred). When its file can be read (local DVC cache or remote), it is re-scor
 candidate's frozen test set and every metric delta gets a paired bootstrap interval. When
 it cannot (a fresh fork with no remote), the base branch's committed ``metrics.json`` is
 the reference and the interval covers the candidate's sampling noise only; the report
-says which. Writes a JSON verdict and a Markdown summary; exits 1 when blocking.
+says which. When the base measured a different test set (new data, another dataset swapped
+in), there is no reference comparison: deltas between different data would block every
+such change for nothing. Writes a JSON verdict and a Markdown summary; exits 1 when blocking.
 """
 
 from __future__ import annotations
@@ -66,20 +68,32 @@ def reference_deltas(
           "seed": bs.seed}  # fmt: skip
     try:
         model = load_verified_bytes(reference_model_bytes(rev, paths.card.as_posix()), f"{rev}:{paths.model}")
-        p_ref = positive_proba(model, feature_frame(test, contract))
-        notes.append(f"reference: the {rev} model re-scored on this test set (paired bootstrap)")
-        return bootstrap_deltas(y, p, p_ref, **kw), f"{rev} model", notes
     except Exception as err:  # any failure to obtain the model falls back to committed metrics
         # the reason goes to the log; the PR comment gets a sentence, not an exception's text
         log.warning("%s model not available: %s: %s", rev, type(err).__name__, str(err)[:300])
         notes.append(f"{rev} model not available here (no DVC remote or local cache holds it)")
+    else:
+        try:
+            p_ref = positive_proba(model, feature_frame(test, contract))
+        except Exception as err:  # the data or the contract changed: its features are not these
+            log.warning("%s model cannot score this test set: %s: %s", rev, type(err).__name__, str(err)[:300])
+            notes.append(f"the {rev} model cannot score this test set (the data or the contract changed)")
+        else:
+            notes.append(f"reference: the {rev} model re-scored on this test set (paired bootstrap)")
+            return bootstrap_deltas(y, p, p_ref, **kw), f"{rev} model", notes
     text = git.show(rev, paths.metrics.as_posix())
     if text is None:
         notes.append(f"{rev} has no committed {paths.metrics}: no reference comparison")
         return None, None, notes
     ref_metrics = json.loads(text)
     if ref_metrics.get("test", {}).get("sha256") != read_json(paths.metrics)["test"]["sha256"]:
-        notes.append(f"{rev}'s metrics were measured on a different test set: deltas compare different data")
+        # Deltas between different data say nothing about the change (a fork swapping in its own
+        # data would always be blocked): judge by the absolute bounds, the baseline and slices.
+        notes.append(
+            f"{rev}'s metrics were measured on a different test set (the data changed): no reference "
+            "comparison; absolute bounds, the baseline and slices were checked"
+        )
+        return None, None, notes
     notes.append(f"reference: {rev}'s committed metrics; the interval covers the candidate's sampling noise only")
     return bootstrap_deltas(y, p, None, ref_metrics["model"], **kw), f"{rev} metrics.json", notes
 
