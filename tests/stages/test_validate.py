@@ -489,3 +489,20 @@ def test_a_quoted_line_break_in_the_last_row_is_not_a_truncated_file(tmp_path: P
     data = write_data(df, tmp_path / "d", contract)
     report = stage.validate(data, contract)
     assert report["success"], [v.describe(c) for c in report["checks"] if not c["success"]]
+
+
+def test_an_id_repeated_in_a_broken_file_is_named_with_both_files_and_rows(
+    good_dir: Path, synth_contract: Contract
+) -> None:
+    """A file kept out of the whole-table checks by its own errors still takes part in the id check."""
+    first, last = sorted(good_dir.iterdir())[0], sorted(good_dir.iterdir())[-1]
+    key = synth_contract.id
+    repeated = _frame(first)[key].iloc[0]
+    _edit(last, _cells(key, repeated, slice(1, 2)))  # data row 2 of the newest file repeats row 1 of the oldest
+    truncated(good_dir, last, synth_contract)  # and the newest file is cut short
+    report = stage.validate(good_dir, synth_contract)
+    bad = [c for c in report["checks"] if not c["success"]]
+    unique = [c for c in bad if c["expectation"] == v.UNIQUE_CHECK and c["column"] == key]
+    assert len(unique) == 1, [v.describe(c) for c in bad]
+    assert f"{repeated} in {first.name} row 1, {last.name} row 2" in v.describe(unique[0])
+    assert report["rows"] == sum(len(_frame(f)) for f in good_dir.iterdir())  # every readable row counted

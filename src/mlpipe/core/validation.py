@@ -309,6 +309,29 @@ def leakage_check(df: pd.DataFrame, contract: Contract, file: str) -> dict[str, 
     )
 
 
+UNIQUE_CHECK = "expect_column_values_to_be_unique"
+
+
+def repeated_ids(frames: dict[str, pd.DataFrame], key: str, most: int = 5) -> tuple[int, list[str]]:
+    """Rows whose id another row has, across every readable file, and where the first few are:
+    ``"100003 in a.csv row 4, b.csv row 2"`` (data rows, from 1). Compared as text, so a file whose
+    other columns are broken still takes part."""
+    parts = [
+        pd.DataFrame({"id": f[key].astype("string"), "file": name, "row": range(1, len(f) + 1)})
+        for name, f in frames.items()
+        if key in f
+    ]
+    if not parts:
+        return 0, []
+    ids = pd.concat(parts, ignore_index=True).dropna(subset=["id"])
+    dup = ids[ids["id"].duplicated(keep=False)]
+    where = [
+        f"{value} in " + ", ".join(f"{r.file} row {r.row}" for r in g.itertuples())
+        for value, g in list(dup.groupby("id", sort=False))[:most]
+    ]
+    return len(dup), where
+
+
 def describe(c: dict[str, Any]) -> str:
     """One line naming the expectation, column, file and a few offending values."""
     where = f" on column '{c['column']}'" if c.get("column") else ""
@@ -320,6 +343,8 @@ def describe(c: dict[str, Any]) -> str:
         parts.append(f"observed {c['observed']}")
     if c.get("message"):
         parts.append(str(c["message"]))
+    if c.get("where"):
+        parts.append("; ".join(c["where"]))
     return parts[0] + (" — " + "; ".join(parts[1:]) if parts[1:] else "")
 
 

@@ -28,15 +28,31 @@ from mlpipe.stages import run_stage
 log = logging.getLogger(__name__)
 
 
+def name_repeats(checks: list[dict[str, Any]], readable: dict[str, pd.DataFrame], key: str) -> None:
+    """The id check says which files and rows repeat an id, and covers files whose other errors kept
+    them out of the whole-table checks (they would otherwise show up only once those are fixed)."""
+    count, where = v.repeated_ids(readable, key)
+    if not count:
+        return
+    for c in checks:
+        whole = c["expectation"] == v.UNIQUE_CHECK and c.get("column") == key and c.get("file") is None
+        if whole and not c["success"]:
+            c["where"] = where
+            return
+    checks.append(v.check(v.UNIQUE_CHECK, key, False, file=None, unexpected_count=count, where=where))
+
+
 def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
     checks: list[dict[str, Any]] = []
     good: dict[str, pd.DataFrame] = {}
+    readable: dict[str, pd.DataFrame] = {}  # every file that could be read, broken or not
     batches = []
     for f in data_files(data_dir):
         loaded = load(f, contract)
         if loaded.frame is None:
             checks.append(v.check(v.READ_CHECK, None, False, file=loaded.name, message=loaded.error))
             continue
+        readable[loaded.name] = loaded.frame
         own = v.file_checks(loaded.name, loaded.frame, contract, loaded.text)
         own.append(v.check(v.TRUNCATED_CHECK, None, not loaded.truncated, file=loaded.name, message=loaded.truncated))
         checks.extend(own)
@@ -48,6 +64,7 @@ def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
     df = pd.concat(good.values(), ignore_index=True) if good else pd.DataFrame(columns=list(contract.columns))
     checks.extend(v.sibling_checks(good, contract))
     checks.extend(run_batches([*batches, (None, df, whole_specs(contract))]))
+    name_repeats(checks, readable, contract.id)
     checks.extend(v.leakage_check(frame, contract, name) for name, frame in good.items())
     if good:
         checks.append(v.target_check(df, contract))
@@ -59,7 +76,7 @@ def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
         "success": not failed,
         "dataset": contract.name,
         "data_sha256": sha256_dir(data_dir),
-        "rows": len(df),
+        "rows": sum(len(frame) for frame in readable.values()),
         "files": [f.name for f in data_files(data_dir)],
         "evaluated": len(checks),
         "failed": len(failed),
