@@ -30,7 +30,8 @@ SKIP = {".git", ".venv", "data", "artifacts", "models", "reports", "logs", ".cac
 
 
 def sh(repo: Path, *cmd: str) -> str:
-    env = {**os.environ, "PYTHONPATH": "", "CI": "true"}
+    # the fork's own package first: the shared venv's editable install points at this checkout
+    env = {**os.environ, "PYTHONPATH": str(repo / "src") if (repo / "src").is_dir() else "", "CI": "true"}
     res = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, check=False)
     assert res.returncode == 0, f"{' '.join(cmd)} exited {res.returncode}\n{res.stdout[-6000:]}\n{res.stderr[-4000:]}"
     return res.stdout + res.stderr

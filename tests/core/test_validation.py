@@ -77,3 +77,11 @@ def test_file_order_reads_numbers_as_numbers() -> None:
     names = [f"day_{i}.csv" for i in range(1, 25)]  # unpadded: day_9 comes before day_10
     assert sorted(names, key=v.natural)[8:10] == ["day_9.csv", "day_10.csv"]
     assert set(v.peers("day_10.csv", names, most=2)) == {"day_9.csv", "day_11.csv"}
+
+
+def test_repeated_ids_are_found_across_files_whatever_pandas_read_them_as() -> None:
+    """An int id column with a blank reads as float: 3.0 in one file is the 3 of another."""
+    frames = {"a.csv": pd.DataFrame({"k": [1, 2, 3]}), "b.csv": pd.DataFrame({"k": [3.0, None, 5.0]})}
+    assert v.repeated_ids(frames, "k") == (2, ["3 in a.csv row 3, b.csv row 1"])
+    text = {"a.csv": pd.DataFrame({"k": ["P-1", "P-2"]}), "b.csv": pd.DataFrame({"k": ["P-3", None]})}
+    assert v.repeated_ids(text, "k") == (0, [])

@@ -3,6 +3,8 @@ from __future__ import annotations
 import errno
 import io
 import logging
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, cast
@@ -50,7 +52,7 @@ def test_keep_files_deletes_the_oldest(tmp_path: Path) -> None:
 
 
 def test_keep_files_never_deletes_another_writers_open_file(tmp_path: Path) -> None:
-    other = tmp_path / "predictions-20260101T000000000000Z-999999-1.jsonl"  # another worker's, still open
+    other = tmp_path / f"predictions-20260101T000000000000Z-{os.getppid()}-1.jsonl"  # a running process's
     other.write_bytes(b"")
     log = PredictionLog(tmp_path, max_bytes=1_000, keep_files=2)
     for k in range(20):
@@ -58,6 +60,24 @@ def test_keep_files_never_deletes_another_writers_open_file(tmp_path: Path) -> N
     log.close()
     assert other.exists()
     assert len(log_files(tmp_path)) == 2
+
+
+def test_keep_files_prunes_files_of_processes_that_have_exited(tmp_path: Path) -> None:
+    dead = [tmp_path / f"predictions-2026010{i}T000000000000Z-{_exited_pid()}-1.jsonl" for i in range(1, 4)]
+    for f in dead:
+        f.write_bytes(b"")
+    log = PredictionLog(tmp_path, max_bytes=1_000, keep_files=2)
+    for k in range(5):
+        log.write(event(5, 5 * k))
+    log.close()
+    assert not any(f.exists() for f in dead)
+    assert len(log_files(tmp_path)) == 2
+
+
+def _exited_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
 
 
 def test_batch_events_get_row_ids_and_a_torn_last_line_is_skipped(

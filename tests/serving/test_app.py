@@ -242,6 +242,10 @@ def test_settings_from_a_mapping(served: Served) -> None:
     )
     with pytest.raises(ValueError, match="MLPIPE_MICRO_BATCH: Input should be a valid boolean"):
         Settings.from_env({**env, "MLPIPE_MICRO_BATCH": "sometimes"})
+    empty = {f"MLPIPE_{k}": "" for k in ("CARD", "API_KEY", "API_KEY_SCOPE", "MICRO_BATCH", "CHALLENGER_CARD")}
+    s = Settings.from_env({**env, **empty})  # VAR= is the default, as compose/Helm write "unset"
+    assert (s.challenger_card, s.api_key, s.api_key_scope, s.micro_batch) == (None, None, "predict", None)
+    assert Settings.from_env({**env, "MLPIPE_PREDICTION_LOG": ""}).prediction_log is None  # empty log: off
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])

@@ -63,3 +63,26 @@ def test_requests_arriving_during_a_call_share_the_next_one() -> None:
     calls, got = asyncio.run(run())
     assert got == [float(i) for i in range(7)]
     assert calls == [1, 4, 2]  # max_rows bounds a call
+
+
+def test_a_full_call_never_waits_for_the_window() -> None:
+    """Requests already waiting are scored together at once when they fill a call."""
+
+    async def run() -> list[int]:
+        rec = Recorder()
+        rec.release.clear()
+        b = MicroBatcher(rec.score, lambda *_: None, window_s=HOUR, max_rows=2, on_batch=lambda n: None)
+        b.start()
+        loop = asyncio.get_running_loop()
+        try:
+            first = asyncio.ensure_future(b.submit((0,), "r0"))
+            await loop.run_in_executor(None, rec.started.wait, 60)
+            rest = [asyncio.ensure_future(b.submit((i,), f"r{i}")) for i in (1, 2)]
+            await asyncio.sleep(0)
+            rec.release.set()
+            await asyncio.wait_for(asyncio.gather(first, *rest), 60)  # an hour's window: only "at once" ends
+            return rec.calls
+        finally:
+            await b.stop()
+
+    assert asyncio.run(run()) == [1, 2]

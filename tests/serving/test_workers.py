@@ -14,9 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import log_files
+from mlpipe.serving.metrics import remove_metric_files
 from tests.servers import Served, start_server, stop_server
-
-pytestmark = pytest.mark.integration
 
 
 def sample_value(text: str, name: str, labels: dict[str, str] | None = None) -> float:
@@ -33,6 +32,7 @@ def pids(log_dir: Path) -> set[str]:
     return {f.name.split("-")[2] for f in log_files(log_dir)}
 
 
+@pytest.mark.integration
 def test_metrics_add_up_across_workers(served: Served, tmp_path: Path) -> None:
     log_dir = tmp_path / "plog"
     server = start_server(served.repo, log_dir, "--workers", "2", "--micro-batch", "off")
@@ -66,6 +66,7 @@ def test_metrics_add_up_across_workers(served: Served, tmp_path: Path) -> None:
         stop_server(server)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("args", "env", "says"),
     [
@@ -91,3 +92,13 @@ def test_a_bad_setting_stops_the_service_naming_it(
     assert res.returncode == 2
     assert says in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.unit
+def test_only_prometheus_files_are_removed_from_the_shared_directory(tmp_path: Path) -> None:
+    ours = ["counter_12.db", "histogram_12.db", "gauge_livemin_12.db", "gauge_livesum_7.db", "gauge_all_3.db"]
+    theirs = ["app.db", "counter.db", "notes.txt"]
+    for name in ours + theirs:
+        (tmp_path / name).write_bytes(b"")
+    remove_metric_files(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(theirs)

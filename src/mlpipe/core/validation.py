@@ -317,7 +317,7 @@ def repeated_ids(frames: dict[str, pd.DataFrame], key: str, most: int = 5) -> tu
     ``"100003 in a.csv row 4, b.csv row 2"`` (data rows, from 1). Compared as text, so a file whose
     other columns are broken still takes part."""
     parts = [
-        pd.DataFrame({"id": f[key].astype("string"), "file": name, "row": range(1, len(f) + 1)})
+        pd.DataFrame({"id": _id_text(f[key]), "file": name, "row": range(1, len(f) + 1)})
         for name, f in frames.items()
         if key in f
     ]
@@ -330,6 +330,15 @@ def repeated_ids(frames: dict[str, pd.DataFrame], key: str, most: int = 5) -> tu
         for value, g in list(dup.groupby("id", sort=False))[:most]
     ]
     return len(dup), where
+
+
+def _id_text(ids: pd.Series) -> pd.Series:
+    """Ids as text, whole-number floats without ".0": an int id column with a blank reads as float."""
+    if pd.api.types.is_float_dtype(ids):
+        whole = ids.dropna()
+        if (whole == whole.round()).all():
+            return ids.astype("Int64").astype("string")
+    return ids.astype("string")
 
 
 def describe(c: dict[str, Any]) -> str:

@@ -253,13 +253,29 @@ def log_files(directory: str | Path) -> list[Path]:
 
 
 def prunable(files: list[Path], keep: int) -> list[Path]:
-    """The oldest files beyond ``keep``, never a process's newest: with several workers the others
-    may still be writing theirs (an unlinked open file would swallow their rows)."""
+    """The oldest files beyond ``keep``, never the newest file of a process still running: with
+    several workers the others may be writing theirs (an unlinked open file would swallow their
+    rows). Files of processes that have exited are pruned like any other."""
     newest: dict[str, Path] = {}
     for f in files:  # oldest first: the last one seen per pid is its newest
         newest[f.name.split("-")[2]] = f
+    writing = {f for pid, f in newest.items() if _running(pid)}
     excess = len(files) - keep
-    return [f for f in files if f not in newest.values()][: max(excess, 0)]
+    return [f for f in files if f not in writing][: max(excess, 0)]
+
+
+def _running(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def iter_events(directory: str | Path) -> Iterator[dict[str, Any]]:

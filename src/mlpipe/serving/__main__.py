@@ -20,7 +20,7 @@ import uvicorn
 
 from mlpipe.errors import PipelineError
 from mlpipe.logs import setup_logging
-from mlpipe.serving.metrics import MULTIPROC_DIR
+from mlpipe.serving.metrics import MULTIPROC_DIR, remove_metric_files
 from mlpipe.serving.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,13 +71,12 @@ def main(argv: list[str] | None = None) -> None:
         log.error("the service cannot start: %s", err)
         raise SystemExit(2) from None
     own_dir = None
-    if args.workers > 1:
-        if not os.environ.get(MULTIPROC_DIR):
-            own_dir = os.environ[MULTIPROC_DIR] = tempfile.mkdtemp(prefix="mlpipe-metrics-")
+    if args.workers > 1 and not os.environ.get(MULTIPROC_DIR):
+        own_dir = os.environ[MULTIPROC_DIR] = tempfile.mkdtemp(prefix="mlpipe-metrics-")
+    if os.environ.get(MULTIPROC_DIR):  # set here or by the user, for one worker or several
         shared = Path(os.environ[MULTIPROC_DIR])
         shared.mkdir(parents=True, exist_ok=True)
-        for stale in shared.glob("*.db"):  # a previous run's counts must not add up
-            stale.unlink()
+        remove_metric_files(shared)
     try:
         run(args)
     finally:

@@ -11,6 +11,8 @@ values stay in memory, in this app's own registry (several apps in one test proc
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client import multiprocess as mp
@@ -25,6 +27,44 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 
 def shared_between_processes() -> bool:
     """prometheus-client picks in-memory or file-backed values once, when it is imported: ask it."""
     return bool(values.ValueClass._multiprocess)
+
+
+# prometheus-client's own files: <type>_<pid>.db (only these are ever deleted from the directory)
+METRIC_FILE = re.compile(r"^(?:counter|histogram|summary|gauge_(?:live)?[a-z]+)_(\d+)\.db$")
+_LIVE_GAUGE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
+
+
+def remove_metric_files(directory: Path) -> None:
+    """A previous run's counts must not add up to this one's."""
+    for f in directory.glob("*.db"):
+        if METRIC_FILE.match(f.name):
+            f.unlink(missing_ok=True)
+
+
+def forget_dead_workers() -> None:
+    """A worker killed (OOM, SIGKILL) never ran its shutdown: drop its live gauges (ready, model
+    info, pending log rows) so they do not hold their last values forever."""
+    directory = multiprocess_dir()
+    if directory is None:
+        return
+    for f in Path(directory).glob("gauge_live*.db"):
+        m = _LIVE_GAUGE.match(f.name)
+        if m and not _running(int(m.group(1))):
+            mp.mark_process_dead(int(m.group(1)))  # type: ignore[no-untyped-call]
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_DIR) or None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Metrics:
@@ -85,6 +125,7 @@ class Metrics:
         """The text a scrape gets: this process's registry, or every worker's files."""
         if not self.shared:
             return generate_latest(self.registry)
+        forget_dead_workers()
         merged = CollectorRegistry()
         mp.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
         return generate_latest(merged)

@@ -113,6 +113,7 @@ class Router:
             self.plog.close()
             self.metrics.sync_log(self.plog)
         self.metrics.close()
+        gc.unfreeze()  # another app in this process (tests) must not inherit this one's frozen objects
 
     def _batcher(self, scorer: Scorer) -> MicroBatcher:
         mb, micro = self.settings.params.serve.micro_batch, self.settings.micro_batch

@@ -12,9 +12,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mlpipe.config import Contract, Params
@@ -42,6 +42,15 @@ class ServiceEnv(BaseSettings):
     api_key_scope: ApiKeyScope = Field(default="predict", description="predict | all")
     micro_batch: bool | None = Field(default=None, description="override serve.micro_batch.enabled")
     challenger_card: Path | None = Field(default=None, description="a second model: shadow or canary")
+
+    @model_validator(mode="before")
+    @classmethod
+    def empty_is_unset(cls, values: Any) -> Any:
+        """``VAR=`` (as compose/Helm templates write an unset value) means the default; for the
+        prediction log an empty value keeps meaning off."""
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if v != "" or k == "prediction_log"}
+        return values
 
     def settings(self) -> Settings:
         """The paths resolved against dvc.yaml, params and contract loaded."""

@@ -35,9 +35,8 @@ def name_repeats(checks: list[dict[str, Any]], readable: dict[str, pd.DataFrame]
     if not count:
         return
     for c in checks:
-        whole = c["expectation"] == v.UNIQUE_CHECK and c.get("column") == key and c.get("file") is None
-        if whole and not c["success"]:
-            c["where"] = where
+        if c["expectation"] == v.UNIQUE_CHECK and c.get("column") == key and c.get("file") is None:
+            c.update(success=False, unexpected_count=count, where=where)  # all readable files, not only good ones
             return
     checks.append(v.check(v.UNIQUE_CHECK, key, False, file=None, unexpected_count=count, where=where))
 

@@ -114,7 +114,7 @@ def quality(raw: pd.DataFrame, contract: Contract, from_log: bool) -> dict[str, 
 def labelled_metrics(
     raw: pd.DataFrame, proba: np.ndarray, params: Params, contract: Contract, paths: PipelinePaths, threshold: float
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``threshold``: the served model's (its card's), so the window is judged as it was answered."""
+    """``threshold``: the one in this checkout's model card (the champion's, as the service decides)."""
     if contract.target not in raw:
         return {}, {}
     y = is_positive(raw[contract.target], contract).to_numpy().astype(np.int8)
