@@ -259,21 +259,20 @@ def prunable(files: list[Path], keep: int) -> list[Path]:
     newest: dict[str, Path] = {}
     for f in files:  # oldest first: the last one seen per pid is its newest
         newest[f.name.split("-")[2]] = f
-    writing = {f for pid, f in newest.items() if _running(pid)}
+    writing = {f for pid, f in newest.items() if pid.isdigit() and process_running(int(pid))}
     excess = len(files) - keep
     return [f for f in files if f not in writing][: max(excess, 0)]
 
 
-def _running(pid: str) -> bool:
-    if not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
+def process_running(pid: int) -> bool:
+    """This process, or another one that has not exited (another user's counts as running)."""
+    if pid == os.getpid():
         return True
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process: alive
+    except PermissionError:
         return True
     return True
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client import multiprocess as mp
 
-from mlpipe.io.predlog import PredictionLog
+from mlpipe.io.predlog import PredictionLog, process_running
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -49,22 +49,12 @@ def forget_dead_workers() -> None:
         return
     for f in Path(directory).glob("gauge_live*.db"):
         m = _LIVE_GAUGE.match(f.name)
-        if m and not _running(int(m.group(1))):
+        if m and not process_running(int(m.group(1))):
             mp.mark_process_dead(int(m.group(1)))  # type: ignore[no-untyped-call]
 
 
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_DIR) or None
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Metrics:
