@@ -10,7 +10,7 @@ BASE ?= main
 WINDOW ?= auto
 # Values that may come from workflow inputs or pull requests reach recipes through the environment
 # ("$$BASE"), never pasted into the command text, and are checked by $(call plain,NAME) first.
-export BASE WINDOW RELEASE
+export BASE WINDOW RELEASE EXP
 plain = [[ "$${$(1)}" =~ ^[A-Za-z0-9._/-]+$$ ]] || { echo "$(1) may hold only letters, digits and . _ / - (got '$${$(1)}')" >&2; exit 2; }
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
@@ -19,7 +19,8 @@ export ITERATIVE_DO_NOT_TRACK := 1
 
 .PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench golden clean \
 	remote pull push check-lock pr-number has-report gate-failed cml comment retrain-pr deployable bench-ci \
-	serve score smoke bench-serve image push-image release deploy monitor monitor-issue
+	serve score smoke bench-serve image push-image release deploy monitor monitor-issue \
+	tune leaderboard promote bench-tune
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -87,6 +88,23 @@ bench-ci: setup ## the pipeline job of a pull request, step by step, with cold a
 
 golden: repro ## re-record the golden predictions (after an intended model change)
 	$(BIN)/python -m mlpipe.tasks.golden
+
+# ---- experiments (README "Experiments") ----
+
+tune: data ## search train.model's settings on the training split, run the best as DVC experiments, rank them
+	$(BIN)/dvc repro tune/dvc.yaml
+	$(BIN)/python -m mlpipe.tasks.tune
+	$(BIN)/python -m mlpipe.tasks.leaderboard
+
+leaderboard: setup ## this commit's best experiments vs its model: which differences are real, which are noise
+	$(BIN)/python -m mlpipe.tasks.leaderboard
+
+promote: setup ## make promote EXP=<name>: the experiment as a new branch exp/<name>, committed, ready for a PR
+	@$(call plain,EXP)
+	$(BIN)/python -m mlpipe.tasks.promote --exp "$$EXP"
+
+bench-tune: data ## time of the search vs candidates and training rows (figures)
+	$(BIN)/python -m mlpipe.tasks.bench_tune
 
 # ---- serving ----
 PORT ?= 8000

@@ -54,7 +54,7 @@ def write_data(df: pd.DataFrame, data_dir: Path, contract: Contract, fmt: str = 
 def small_sample_params(params: dict[str, Any]) -> dict[str, Any]:
     """params.yaml for a few thousand synthetic rows: the real bars are for the real data.
 
-    The gate's absolute bounds and slice gaps are dropped, the bootstrap is shortened, the monitor's
+    The gate's absolute bounds and slice gaps are dropped, the bootstrap and the search are shortened, the monitor's
     metric-drop bounds widened to the noise of a small test set, and the smoke
     test's latency bound is lifted: tests check answers, not this machine's speed (the latency
     logic has a test of its own with a fake clock).
@@ -65,6 +65,8 @@ def small_sample_params(params: dict[str, Any]) -> dict[str, Any]:
     out.setdefault("serve", {}).setdefault("smoke", {})["max_latency_ms"] = 1e9
     # a test set of a few hundred rows: metrics move by a few points between samples of one population
     out.setdefault("monitor", {})["max_metric_drop"] = {"roc_auc": 0.1, "accuracy": 0.1}
+    # a search of a few candidates, one process (the suite may run beside other work)
+    out.setdefault("tune", {}).update(candidates=4, folds=2, top=3, jobs=1)
     return out
 
 

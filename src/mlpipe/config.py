@@ -401,14 +401,81 @@ class MonitorParams(Strict):
     max_failed_expectations: int = Field(default=0, ge=0)
 
 
+class Range(Strict):
+    """A numeric interval to draw from (whole numbers for an integer setting); ``log: true`` draws
+    uniformly on the log scale (learning rates, regularisation strengths)."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) is greater than high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log-scale range needs low > 0")
+        return self
+
+
+class TuneParams(Strict):
+    """``make tune``: a seeded random search over ``train.model``, scored by cross-validation on the
+    training split only (the test set is never read), the best ``top`` run as DVC experiments.
+
+    ``space`` maps fields of the ``train.model`` estimator to a :class:`Range` or a list of values to
+    choose from; fields not in it keep their ``train.model`` value. Candidate 0 is ``train.model``
+    itself, so the search always says where the current settings rank.
+    """
+
+    candidates: int = Field(default=20, ge=1)
+    folds: int = Field(default=3, ge=2)
+    max_rows: int | None = Field(default=None, ge=100, description="a stratified sample of the training rows")
+    seed: int = 0
+    top: int = Field(default=3, ge=1, description="best candidates run as experiments")
+    leaderboard: int = Field(default=10, ge=1, description="experiments the leaderboard compares")
+    jobs: int = Field(default=-1, ge=-1, description="processes for the fits; -1: one per core")
+    space: dict[str, Range | list[Scalar]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _choices(self) -> TuneParams:
+        if self.jobs == 0:
+            raise ValueError("jobs: 0 processes; give a number, or -1 for one per core")
+        empty = [k for k, v in self.space.items() if isinstance(v, list) and not v]
+        if empty:
+            raise ValueError(f"space.{empty[0]}: an empty list of values")
+        return self
+
+
 class Params(Strict):
     example_data: ExampleData | None = None
     split: SplitParams = SplitParams()
     train: TrainParams
     evaluate: EvaluateParams = EvaluateParams()
     gate: GateParams = GateParams()
+    tune: TuneParams = TuneParams()
     serve: ServeParams = ServeParams()
     monitor: MonitorParams = MonitorParams()
+
+    @model_validator(mode="after")
+    def _space_fits_the_model(self) -> Params:
+        """Every searched setting is one of ``train.model``'s and every drawn value is valid for it."""
+        spec = self.train.model
+        fields = set(type(spec).model_fields) - {"kind"}
+        unknown = sorted(set(self.tune.space) - fields)
+        if unknown:
+            raise ValueError(
+                f"tune.space: {unknown} are not settings of train.model ({spec.kind}); "
+                f"it has: {sorted(fields) or 'none'}"
+            )
+        for key, dim in self.tune.space.items():
+            for value in dim if isinstance(dim, list) else [dim.low, dim.high]:
+                try:
+                    type(spec).model_validate(spec.model_dump() | {key: value})
+                except ValidationError as err:
+                    raise ValueError(
+                        f"tune.space.{key}: {value!r} is not valid for train.model: {err.errors()[0]['msg']}"
+                    ) from None
+        return self
 
 
 def check_against_contract(params: Params, contract: Contract) -> None:

@@ -114,3 +114,18 @@ def decide(
         reference=reference_label,
         notes=list(notes or []),
     )
+
+
+COLUMN_CHECKS = {"bounds": ("min:", "max:"), "baseline": ("baseline",), "slices": ("slice:",)}
+
+
+def verdict_columns(v: Verdict) -> dict[str, str]:
+    """The verdict as ``pass``/``fail``/``n/a`` per kind of check plus ``passed``: short columns for
+    ``dvc exp show``. Reference checks are left out: an experiment is judged without a base branch
+    (the leaderboard compares it with the current model instead)."""
+    out = {}
+    for column, prefixes in COLUMN_CHECKS.items():
+        checks = [c for c in v.checks if c.name.startswith(prefixes)]
+        out[column] = "n/a" if not checks else "pass" if all(c.passed for c in checks) else "fail"
+    out["passed"] = "pass" if v.passed else "fail"
+    return out

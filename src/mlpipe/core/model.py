@@ -118,6 +118,18 @@ def _settle(clf: SkLogisticRegression, digits: int) -> None:
     clf.coef_, clf.intercept_ = rounded(clf.coef_), rounded(clf.intercept_)
 
 
+def training_curve(model: Pipeline, X: pd.DataFrame, y: np.ndarray) -> list[float]:
+    """Log loss on the training rows after each boosting iteration (what dvclive plots per step);
+    empty for a model fitted in one go (logistic regression, the prior)."""
+    clf = model[-1]
+    if not hasattr(clf, "staged_predict_proba"):
+        return []
+    Xt = model[:-1].transform(X)
+    truth = np.asarray(y)[:, None] == clf.classes_[None, :]
+    with threadpool_limits(limits=1):
+        return [round(float(-np.mean(np.log(np.clip(p[truth], 1e-15, 1.0)))), 6) for p in clf.staged_predict_proba(Xt)]
+
+
 def positive_proba(model: Pipeline, X: pd.DataFrame) -> np.ndarray:
     proba = model.predict_proba(X)
     classes = list(model.classes_)

@@ -49,6 +49,10 @@ class PipelinePaths(BaseModel):
     prediction_log: Path
     smoke: Path
     monitor: Path
+    live: Path
+    tune: Path
+    leaderboard_json: Path
+    leaderboard_md: Path
 
     def under(self, root: str | Path) -> PipelinePaths:
         """The same paths joined to ``root``: for code that works on a checkout other than the cwd."""

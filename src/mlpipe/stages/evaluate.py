@@ -13,6 +13,7 @@ from sklearn.inspection import permutation_importance
 
 from mlpipe.config import Contract, Params
 from mlpipe.core.features import TARGET, feature_frame, slice_groups
+from mlpipe.core.gate import decide, verdict_columns
 from mlpipe.core.metrics import (
     calibration_table,
     classification_metrics,
@@ -23,6 +24,7 @@ from mlpipe.core.metrics import (
 )
 from mlpipe.core.model import positive_proba
 from mlpipe.io.files import atomic_path, load_config, read_frame, read_json, write_frame, write_json, write_text
+from mlpipe.io.live import EVALUATE, live, log_summary
 from mlpipe.io.models import load_model
 from mlpipe.stages import run_stage
 
@@ -113,7 +115,18 @@ def model_card(card: dict[str, Any], metrics: dict[str, Any], sl: dict[str, Any]
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    for name in ("test", "card", "params", "contract", "metrics", "slices", "predictions", "model-card", "plots"):
+    for name in (
+        "test",
+        "card",
+        "params",
+        "contract",
+        "metrics",
+        "slices",
+        "predictions",
+        "model-card",
+        "plots",
+        "live",
+    ):
         ap.add_argument(f"--{name}", required=True)
     args = ap.parse_args(argv)
     params, contract = load_config(args.params, args.contract)
@@ -150,6 +163,10 @@ def main(argv: list[str] | None = None) -> None:
     write_json(args.metrics, metrics)
     write_json(args.slices, sl)
     write_text(args.model_card, model_card(card, metrics, sl, contract))
+    with live(args.live, EVALUATE) as lv:
+        log_summary(lv, {k: metrics[k] for k in ("model", "baseline", "calibration_error", "slice_gaps")})
+        verdict = decide(params.gate, metrics["model"], metrics["baseline"], None, metrics["slice_gaps"])
+        log_summary(lv, verdict_columns(verdict), "verdict/")
     log.info("model %s | baseline %s", metrics["model"], metrics["baseline"])
 
 

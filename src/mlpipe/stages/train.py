@@ -22,9 +22,11 @@ from sklearn.pipeline import Pipeline
 
 from mlpipe.config import Contract, Estimator
 from mlpipe.core.features import TARGET, feature_frame
-from mlpipe.core.model import fit_estimator
+from mlpipe.core.metrics import classification_metrics
+from mlpipe.core.model import fit_estimator, positive_proba, training_curve
 from mlpipe.io.code import code_sha256
 from mlpipe.io.files import frame_sha256, load_config, read_frame, read_json, write_json
+from mlpipe.io.live import TRAIN, live
 from mlpipe.io.models import save_model
 from mlpipe.stages import run_stage
 
@@ -59,10 +61,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--baseline", required=True)
     ap.add_argument("--card", required=True, help="JSON provenance record written beside the models")
+    ap.add_argument("--live", required=True, help="dvclive folder root (this stage logs under train/)")
     args = ap.parse_args(argv)
     params, contract = load_config(args.params, args.contract)
     train = read_frame(args.train)
     record: dict[str, Any] = {}
+    models: dict[str, Pipeline] = {}
     for role, spec, path in (
         ("model", params.train.model, args.model),
         ("baseline", params.train.baseline, args.baseline),
@@ -71,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         log.info("fitting %s (%s) on %d rows x %d features", role, spec.kind, len(train), len(contract.features))
         est = fit(spec, train, contract, params.train.seed)
         fit_s = time.perf_counter() - t0
+        models[role] = est
         record[role] = {
             "path": path,
             "kind": spec.kind,
@@ -98,6 +103,22 @@ def main(argv: list[str] | None = None) -> None:
         }
     )
     write_json(args.card, record)
+    log_training(args.live, models, train, contract)
+
+
+def log_training(root: str, models: dict[str, Pipeline], train: pd.DataFrame, contract: Contract) -> None:
+    """The model's per-iteration training loss as dvclive steps (a curve in ``dvc plots`` and VS Code),
+    and each model's final training loss. No timings: the files change only when the model does."""
+    X, y = feature_frame(train, contract), train[TARGET].to_numpy()
+    curve = training_curve(models["model"], X, y)
+    with live(root, TRAIN) as lv:
+        for loss in curve:
+            lv.log_metric("model/log_loss", loss)
+            lv.next_step()
+        for role, model in models.items():
+            p = positive_proba(model, X)
+            final = classification_metrics(y, p)["log_loss"]
+            lv.log_metric(f"{role}/log_loss", round(final, 6), plot=False)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ Run before ``dvc repro`` on a fresh checkout. Outputs that are merely missing he
 pulled, not in this machine's cache) are fine; a dependency, parameter or command that differs
 from what ``dvc.lock`` records means the author changed something without re-running the
 pipeline. CI must not commit for them, so it fails and says what to run.
+
+Only ``dvc.yaml``'s pipeline is checked: ``tune/dvc.yaml``'s search is a record of the last
+``make tune``, rerun on demand, not something a commit must keep current.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 from typing import Any
 
 from mlpipe.errors import PipelineError
+from mlpipe.io.pipeline import DVC_YAML
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,9 @@ def stale_stages(status: dict[str, list[Any]]) -> dict[str, list[str]]:
 
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    res = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json", str(DVC_YAML)], capture_output=True, text=True, check=False
+    )
     if res.returncode != 0:
         raise PipelineError(f"dvc status failed: {res.stderr.strip()}")
     stale = stale_stages(json.loads(res.stdout or "{}"))

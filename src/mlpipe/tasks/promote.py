@@ -1,0 +1,90 @@
+"""``make promote EXP=<name>``: an experiment becomes a branch with one commit, ready for a pull request.
+
+On a clean work tree: a new branch ``exp/<name>`` from the current commit, ``dvc exp apply <name>``
+(its params, ``dvc.lock`` and outputs), the golden predictions re-recorded from its model (the
+regression test retrains with its params and must match them), everything committed. From there
+the usual pull request pipeline, gate and report take over; nothing is pushed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import subprocess
+
+from mlpipe.core.leaderboard import changed_params
+from mlpipe.errors import PipelineError
+from mlpipe.io.experiments import dvc
+from mlpipe.io.files import load_config
+from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
+from mlpipe.stages import run_stage
+from mlpipe.tasks import golden
+from mlpipe.tasks.leaderboard import listing
+
+log = logging.getLogger(__name__)
+BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
+
+
+def git(*args: str, check: bool = True) -> str:
+    res = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+    if check and res.returncode != 0:
+        raise PipelineError(f"git {' '.join(args)} failed: {(res.stderr or res.stdout).strip()}")
+    return res.stdout
+
+
+def commit_message(name: str, changes: dict[str, object], metrics: dict[str, object], metric: str) -> str:
+    settings = "\n".join(f"- {k}: {v}" for k, v in changes.items()) or "- (no params changed)"
+    value = metrics.get(f"model.{metric}")
+    return (
+        f"Promote experiment {name}\n\nSettings changed:\n{settings}\n\n"
+        f"Test {metric} of the experiment: {value}. Golden predictions re-recorded from its model.\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--exp", required=True, help="experiment name (dvc exp show)")
+    ap.add_argument("--branch", help="default: exp/<name>")
+    ap.add_argument("--bot", action="store_true", help="commit as github-actions[bot] (the workflow)")
+    ap.add_argument("--dvc-yaml", default=DVC_YAML)
+    args = ap.parse_args(argv)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", args.exp):
+        raise PipelineError(f"EXP may hold only letters, digits and . _ - (got {args.exp!r})")
+    branch = args.branch or f"exp/{args.exp}"
+    paths = pipeline_paths(args.dvc_yaml)
+    params, _ = load_config(paths.params, paths.contract)
+    dirty = git("status", "--porcelain").strip()
+    if dirty:
+        raise PipelineError(f"the work tree has uncommitted changes; commit or stash them first:\n{dirty}")
+    found = listing(paths)
+    exp = next((e for e in found.experiments if e.name == args.exp), None)
+    if exp is None:
+        known = ", ".join(e.name for e in found.experiments) or "none"
+        raise PipelineError(f"no experiment {args.exp!r} of this commit (dvc exp show lists: {known})")
+    if exp.state != "success":
+        raise PipelineError(f"experiment {args.exp} did not finish ({exp.state}): `dvc queue logs {args.exp}`")
+    if git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
+        raise PipelineError(f"branch {branch} exists already: delete it or give --branch")
+    start = git("rev-parse", "--abbrev-ref", "HEAD").strip()
+    git("switch", "-c", branch)
+    try:
+        dvc("exp", "apply", args.exp)
+        golden.main([])
+        git("add", "-A")
+        message = commit_message(args.exp, changed_params(exp.params, found.baseline_params), exp.metrics,
+                                 params.gate.primary_metric)  # fmt: skip
+        ident = ["-c", f"user.name={BOT[0]}", "-c", f"user.email={BOT[1]}"] if args.bot else []
+        git(*ident, "commit", "-q", "-m", message)
+    except Exception:
+        log.error("promotion failed: back to %s (branch %s left for inspection)", start, branch)
+        git("reset", "-q", "--hard", check=False)
+        git("switch", "-q", start, check=False)
+        dvc("checkout", "--quiet", check=False)
+        raise
+    log.info("branch %s: %s", branch, git("log", "-1", "--format=%h %s").strip())
+    log.info("next: git push -u origin %s && gh pr create --fill --head %s", branch, branch)
+
+
+if __name__ == "__main__":
+    run_stage(main)
