@@ -20,7 +20,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 .PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench golden clean \
 	remote pull push check-lock pr-number has-report gate-failed cml comment retrain-pr deployable bench-ci \
 	serve score smoke bench-serve image push-image release deploy monitor monitor-issue \
-	tune leaderboard promote bench-tune
+	tune exps leaderboard promote bench-tune
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -95,6 +95,9 @@ tune: data ## search train.model's settings on the training split, run the best 
 	$(BIN)/dvc repro tune/dvc.yaml
 	$(BIN)/python -m mlpipe.tasks.tune
 	$(BIN)/python -m mlpipe.tasks.leaderboard
+
+exps: setup ## dvc exp show, narrowed to what differs between experiments plus the gate's verdict columns
+	$(BIN)/dvc exp show --only-changed --keep 'verdict\.' --drop 'Created|Executor|^(models|artifacts|data|src)/'
 
 leaderboard: setup ## this commit's best experiments vs its model: which differences are real, which are noise
 	$(BIN)/python -m mlpipe.tasks.leaderboard

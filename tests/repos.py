@@ -32,6 +32,7 @@ def make_repo(
     repo = tmp / "repo"
     repo.mkdir()
     shutil.copy(ROOT / DVC_YAML, repo)
+    shutil.copytree(ROOT / "tune", repo / "tune", ignore=shutil.ignore_patterns("dvc.lock"))  # make tune's pipeline
     shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     paths = pipeline_paths(repo / DVC_YAML)
     (repo / paths.params).write_text(yaml.safe_dump(params, sort_keys=False))

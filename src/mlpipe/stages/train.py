@@ -113,12 +113,11 @@ def log_training(root: str, models: dict[str, Pipeline], train: pd.DataFrame, co
     curve = training_curve(models["model"], X, y)
     with live(root, TRAIN) as lv:
         for loss in curve:
-            lv.log_metric("model/log_loss", loss)
+            lv.log_metric("training_loss", loss)
             lv.next_step()
-        for role, model in models.items():
-            p = positive_proba(model, X)
-            final = classification_metrics(y, p)["log_loss"]
-            lv.log_metric(f"{role}/log_loss", round(final, 6), plot=False)
+        for role, model in models.items():  # named apart from evaluate's test-set model.log_loss
+            final = classification_metrics(y, positive_proba(model, X))["log_loss"]
+            lv.log_metric("training_loss" if role == "model" else f"{role}_training_loss", round(final, 6), plot=False)
 
 
 if __name__ == "__main__":
