@@ -24,23 +24,29 @@ pytestmark = pytest.mark.integration
 RATES = {"slow-lr": 0.03, "mid-lr": 0.15, "fast-lr": 0.5}
 
 
-def test_queue_show_tune_leaderboard_and_promote(
-    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+def committed_repo(tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths,
+                   monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, object]]:  # fmt: skip
     params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
     repo = make_repo(tmp_path, sample, params, contract_dict(synth_contract))
-    at = paths.under(repo)
     run(repo, "dvc", "repro")
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "first model")
     monkeypatch.setenv("PYTHONPATH", str(repo / "src"))  # the queue's workers run the copy's code
+    return repo, params
+
+
+def test_queue_show_leaderboard_and_promote(
+    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    repo, params = committed_repo(tmp_path, sample, synth_contract, paths, monkeypatch)
+    at = paths.under(repo)
 
     # 1. a real queue of three experiments, run by `dvc queue start`, listed by `dvc exp show --json`
     for name, rate in RATES.items():
         run(repo, "dvc", "exp", "run", "--queue", "--name", name, "--set-param", f"train.model.learning_rate={rate}")
     metrics_file = evaluate_metrics_file(paths)
-    listing = run_queue(list(RATES), paths.params.as_posix(), metrics_file, timeout_s=900, cwd=repo)
+    listing = run_queue(list(RATES), paths.params.as_posix(), metrics_file, timeout_s=900, cwd=repo, jobs=2)
     raw = json.loads(run(repo, "dvc", "exp", "show", "--json").stdout)
     assert {e["name"] for row in raw[1:] for e in row.get("experiments") or []} >= set(RATES)
     exps = {e.name: e for e in listing.experiments}
@@ -58,18 +64,6 @@ def test_queue_show_tune_leaderboard_and_promote(
     assert steps[0].split("\t") == ["step", "training_loss"]
     assert len(steps) - 1 == params["train"]["model"]["max_iter"]
 
-    # 2. make tune: the search on the training split, its best candidates queued and run as experiments
-    run(repo, "dvc", "repro", "tune/dvc.yaml")
-    record = json.loads(at.tune.read_text())
-    assert len(record["candidates"]) == params["tune"]["candidates"]
-    run(repo, sys.executable, "-m", "mlpipe.tasks.tune")
-    tuned = [e for e in show(paths.params.as_posix(), metrics_file, repo).experiments if e.name.startswith("tune-")]
-    expected = [i for i in record["top"] if i != 0]
-    assert len(tuned) == len(expected)
-    assert all(e.state == "success" for e in tuned)
-    again = run(repo, sys.executable, "-m", "mlpipe.tasks.tune")  # the same search: nothing queued twice
-    assert "not queued again" in again.stderr or not expected
-
     # 3. the leaderboard: every experiment against the current model, with a call per delta
     run(repo, sys.executable, "-m", "mlpipe.tasks.leaderboard")
     board = json.loads(at.leaderboard_json.read_text())
@@ -81,19 +75,43 @@ def test_queue_show_tune_leaderboard_and_promote(
     assert "Experiment leaderboard" in at.leaderboard_md.read_text()
 
     # 4. promotion: a branch with one commit, its dvc.lock current for its params and code
-    run(repo, "git", "status", "--porcelain")
-    (repo / ".gitignore").write_text((repo / ".gitignore").read_text() + "/reports/leaderboard.*\n")
-    run(repo, "git", "commit", "-qam", "ignore the leaderboard")
     refused = run(repo, sys.executable, "-m", "mlpipe.tasks.promote", "--exp", "no-such-exp", check=False)
     assert refused.returncode == 1
     assert "no experiment 'no-such-exp'" in refused.stderr
     run(repo, sys.executable, "-m", "mlpipe.tasks.promote", "--exp", "fast-lr")
     assert run(repo, "git", "rev-parse", "--abbrev-ref", "HEAD").stdout.strip() == "exp/fast-lr"
-    assert run(repo, "git", "status", "--porcelain").stdout == ""
+    assert run(repo, "git", "diff", "--name-only", "HEAD").stdout == ""  # untracked leaderboard files stay out
     assert yaml.safe_load(at.params.read_text())["train"]["model"]["learning_rate"] == RATES["fast-lr"]
     assert "Promote experiment fast-lr" in run(repo, "git", "log", "-1", "--format=%B").stdout
     changed = run(repo, "git", "diff", "--name-only", "HEAD~1", "HEAD").stdout.split()
     assert {"params.yaml", "dvc.lock", "tests/golden/predictions.csv"} <= set(changed)
+    assert not {"reports/leaderboard.md", "reports/leaderboard.json"} & set(changed)
     lock = subprocess.run([sys.executable, "-m", "mlpipe.tasks.lockcheck"], cwd=repo, capture_output=True, text=True,
                           check=False)  # fmt: skip
     assert lock.returncode == 0, lock.stderr
+
+
+@pytest.mark.slow
+def test_make_tune_runs_the_best_candidates_as_experiments_and_promotes_with_the_search_record(
+    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    repo, params = committed_repo(tmp_path, sample, synth_contract, paths, monkeypatch)
+    at = paths.under(repo)
+    metrics_file = evaluate_metrics_file(paths)
+    # make tune: the search on the training split, its best candidates queued and run as experiments
+    run(repo, "dvc", "repro", "tune/dvc.yaml")
+    record = json.loads(at.tune.read_text())
+    assert len(record["candidates"]) == params["tune"]["candidates"]
+    run(repo, sys.executable, "-m", "mlpipe.tasks.tune")
+    tuned = [e for e in show(paths.params.as_posix(), metrics_file, repo).experiments if e.name.startswith("tune-")]
+    expected = [i for i in record["top"] if i != 0]
+    assert len(tuned) == len(expected)
+    assert all(e.state == "success" for e in tuned)
+    again = run(repo, sys.executable, "-m", "mlpipe.tasks.tune")  # the same search: nothing queued twice
+    assert "not queued again" in again.stderr or not expected
+
+    best = next(e.name for e in tuned)
+    run(repo, sys.executable, "-m", "mlpipe.tasks.promote", "--exp", best)
+    changed = run(repo, "git", "diff", "--name-only", "HEAD~1", "HEAD").stdout.split()
+    assert {"params.yaml", "dvc.lock", at.tune.relative_to(repo).as_posix(), "tune/dvc.lock"} <= set(changed)

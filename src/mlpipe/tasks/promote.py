@@ -1,9 +1,11 @@
 """``make promote EXP=<name>``: an experiment becomes a branch with one commit, ready for a pull request.
 
-On a clean work tree: a new branch ``exp/<name>`` from the current commit, ``dvc exp apply <name>``
-(its params, ``dvc.lock`` and outputs), the golden predictions re-recorded from its model (the
-regression test retrains with its params and must match them), everything committed. From there
-the usual pull request pipeline, gate and report take over; nothing is pushed here.
+The experiment must be one of the current commit's. A new branch ``exp/<name>``, ``dvc exp apply
+<name>`` (its params, ``dvc.lock`` and outputs), the golden predictions re-recorded from its model
+(the regression test retrains with its params and must match them), and one commit of exactly
+those files, plus the search record when ``make tune`` left one. Other uncommitted changes to
+tracked files stop it (they would be mixed in); untracked files stay out. From there the usual pull
+request pipeline, gate and report take over; nothing is pushed here.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import logging
 import re
 import subprocess
+from pathlib import Path
 
 from mlpipe.core.leaderboard import changed_params
 from mlpipe.errors import PipelineError
@@ -23,6 +26,7 @@ from mlpipe.tasks import golden
 from mlpipe.tasks.leaderboard import listing
 
 log = logging.getLogger(__name__)
+TUNE_LOCK = "tune/dvc.lock"
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 
 
@@ -54,9 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     branch = args.branch or f"exp/{args.exp}"
     paths = pipeline_paths(args.dvc_yaml)
     params, _ = load_config(paths.params, paths.contract)
-    dirty = git("status", "--porcelain").strip()
+    record = [paths.tune.as_posix(), TUNE_LOCK]  # what `make tune` leaves behind: committed with its result
+    dirty = [f for f in git("diff", "--name-only", "HEAD").split() if f not in record]
     if dirty:
-        raise PipelineError(f"the work tree has uncommitted changes; commit or stash them first:\n{dirty}")
+        raise PipelineError(f"uncommitted changes to {', '.join(dirty)}: commit or stash them first")
     found = listing(paths)
     exp = next((e for e in found.experiments if e.name == args.exp), None)
     if exp is None:
@@ -71,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         dvc("exp", "apply", args.exp)
         golden.main([])
-        git("add", "-A")
+        changed = git("diff", "--name-only", found.baseline_rev, exp.rev).split()
+        git("add", "--", *changed, golden.GOLDEN.as_posix(), *[f for f in record if Path(f).exists()])
         message = commit_message(args.exp, changed_params(exp.params, found.baseline_params), exp.metrics,
                                  params.gate.primary_metric)  # fmt: skip
         ident = ["-c", f"user.name={BOT[0]}", "-c", f"user.email={BOT[1]}"] if args.bot else []

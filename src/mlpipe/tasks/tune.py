@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import os
 from typing import Any
 
 from mlpipe.io.experiments import queue, run_queue
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait for the queue")
     args = ap.parse_args(argv)
     paths = pipeline_paths(args.dvc_yaml)
-    load_config(paths.params, paths.contract)  # a broken params.yaml fails here, not in each experiment
+    params, _ = load_config(paths.params, paths.contract)  # a broken params.yaml fails here, not in each experiment
     record = read_json(paths.tune)
     tag = hashlib.sha256(paths.tune.read_bytes()).hexdigest()[:8]
     wanted = experiments_to_run(record, tag)
@@ -55,7 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     if not wanted:
         log.info("the current settings won the search: no experiment to run")
         return
-    done = run_queue(list(wanted), paths.params.as_posix(), evaluate_metrics_file(paths), args.timeout)
+    cores = os.cpu_count() or 1
+    workers = min(len(wanted), cores if params.tune.jobs == -1 else params.tune.jobs)  # each fit uses one core
+    done = run_queue(list(wanted), paths.params.as_posix(), evaluate_metrics_file(paths), args.timeout, jobs=workers)
     failed = [e.name for e in done.experiments if e.name in wanted and e.state != "success"]
     if failed:
         log.warning("experiment(s) failed: %s (`dvc queue logs NAME` says why)", ", ".join(failed))
