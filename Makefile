@@ -20,7 +20,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 .PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench golden clean \
 	remote pull push check-lock pr-number has-report gate-failed cml comment retrain-pr deployable bench-ci \
 	serve score smoke bench-serve image push-image release deploy monitor monitor-issue \
-	tune exps leaderboard promote bench-tune
+	tune exps leaderboard promote promote-pr bench-tune
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -105,6 +105,14 @@ leaderboard: setup ## this commit's best experiments vs its model: which differe
 promote: setup ## make promote EXP=<name>: the experiment as a new branch exp/<name>, committed, ready for a PR
 	@$(call plain,EXP)
 	$(BIN)/python -m mlpipe.tasks.promote --exp "$$EXP"
+
+# Run after `make tune` (experiments.yml does): the token is only in this step, and the push
+# authenticates through gh (GH_TOKEN), so it never lands in .git/config.
+promote-pr: setup ## experiments.yml: promote the leaderboard's best real improvement, push it, open a pull request
+	@branch="$$($(BIN)/python -m mlpipe.tasks.promote --best --bot)"; \
+	if [ -z "$$branch" ]; then echo "no experiment improves on the current model beyond noise: no pull request"; exit 0; fi; \
+	git -c credential.helper= -c credential.helper='!gh auth git-credential' push origin "$$branch" \
+	  && gh pr create --head "$$branch" --title "Promote experiment $${branch#exp/}" --body-file "$(call dvc_paths,leaderboard_md)"
 
 bench-tune: data ## time of the search vs candidates and training rows (figures)
 	$(BIN)/python -m mlpipe.tasks.bench_tune

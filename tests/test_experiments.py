@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -25,7 +26,7 @@ RATES = {"slow-lr": 0.03, "mid-lr": 0.15, "fast-lr": 0.5}
 
 
 def committed_repo(tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths,
-                   monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, object]]:  # fmt: skip
+                   monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, Any]]:  # fmt: skip
     params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
     repo = make_repo(tmp_path, sample, params, contract_dict(synth_contract))
     run(repo, "dvc", "repro")

@@ -34,7 +34,9 @@ def make_targets() -> set[str]:
 
 
 def test_there_are_few_short_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} == {"ci.yml", "pipeline.yml", "pr-comment.yml", "deploy.yml", "monitor.yml"}
+    assert {p.name for p in WORKFLOWS} == {
+        "ci.yml", "pipeline.yml", "pr-comment.yml", "deploy.yml", "monitor.yml", "experiments.yml"
+    }  # fmt: skip
     assert all(len(p.read_text().splitlines()) < 160 for p in WORKFLOWS)
 
 
@@ -47,7 +49,9 @@ def test_permissions_timeouts_and_triggers(path: Path) -> None:
         assert "timeout-minutes" in job, name
         assert isinstance(job.get("permissions"), dict), name
         if job["permissions"].get("pull-requests") == "write":
-            assert (path.name, name) in {("pr-comment.yml", "comment"), ("pipeline.yml", "retrain-pr")}
+            assert (path.name, name) in {
+                ("pr-comment.yml", "comment"), ("pipeline.yml", "retrain-pr"), ("experiments.yml", "search")
+            }  # fmt: skip
 
 
 @pytest.mark.parametrize("path", [*WORKFLOWS, SETUP], ids=lambda p: p.name)
@@ -129,6 +133,17 @@ def test_retraining_pushes_without_a_stored_token() -> None:
     recipe = (ROOT / "Makefile").read_text().split("\nretrain-pr:")[1].split("\n\n")[0]
     assert "credential.helper='!gh auth git-credential'" in recipe
     assert "x-access-token" not in recipe
+
+
+def test_the_search_workflow_is_manual_and_promotes_without_a_stored_token() -> None:
+    doc = load(ROOT / ".github/workflows/experiments.yml")
+    assert set(doc["on"]) == {"workflow_dispatch"}
+    runs = [s for s in doc["jobs"]["search"]["steps"] if "run" in s]
+    assert [s["run"] for s in runs][-2:] == ["make tune", "make promote-pr"]
+    assert all("GH_TOKEN" not in s.get("env", {}) for s in runs[:-1]), "no token while the search runs"
+    assert runs[-1]["env"]["GH_TOKEN"] == "${{ secrets.RETRAIN_TOKEN || github.token }}"
+    recipe = (ROOT / "Makefile").read_text().split("\npromote-pr:")[1].split("\n\n")[0]
+    assert "credential.helper='!gh auth git-credential'" in recipe
 
 
 def test_ci_and_pipeline_cancel_superseded_runs() -> None:
@@ -231,7 +246,8 @@ def test_deploy_ships_only_a_gated_commit_still_at_mains_head() -> None:
 
 
 @pytest.mark.parametrize(
-    ("target", "var"), [("gate", "BASE"), ("report", "BASE"), ("monitor", "WINDOW"), ("deploy", "RELEASE")]
+    ("target", "var"),
+    [("gate", "BASE"), ("report", "BASE"), ("monitor", "WINDOW"), ("deploy", "RELEASE"), ("promote", "EXP")],
 )
 def test_values_from_inputs_reach_recipes_only_through_the_environment_checked(target: str, var: str) -> None:
     text = (ROOT / "Makefile").read_text()

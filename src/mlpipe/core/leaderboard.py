@@ -72,8 +72,10 @@ def _fmt_change(changes: dict[str, Any]) -> str:
 
 
 def to_dict(rows: list[Row], metric: str, confidence: float, current: str) -> dict[str, Any]:
+    top = best(rows, metric)
     return {
         "metric": metric,
+        "best": top.name if top else None,
         "current": current,
         "family_confidence": confidence,
         "interval_confidence": adjusted_confidence(confidence, len(rows)),

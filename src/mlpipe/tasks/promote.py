@@ -14,12 +14,13 @@ import argparse
 import logging
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from mlpipe.core.leaderboard import changed_params
 from mlpipe.errors import PipelineError
 from mlpipe.io.experiments import dvc
-from mlpipe.io.files import load_config
+from mlpipe.io.files import load_config, read_json
 from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
 from mlpipe.stages import run_stage
 from mlpipe.tasks import golden
@@ -46,18 +47,38 @@ def commit_message(name: str, changes: dict[str, object], metrics: dict[str, obj
     )
 
 
+def best_of_leaderboard(path: Path, metric: str) -> str | None:
+    if not path.exists():
+        raise PipelineError(f"no {path}: run `make leaderboard` (or `make tune`) first")
+    data = read_json(path)
+    if data.get("current") is None or data.get("metric") != metric:
+        raise PipelineError(f"{path} ranks by {data.get('metric')!r}, not {metric!r}: run `make leaderboard` again")
+    return None if data.get("best") is None else str(data["best"])
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--exp", required=True, help="experiment name (dvc exp show)")
+    which = ap.add_mutually_exclusive_group(required=True)
+    which.add_argument("--exp", help="experiment name (dvc exp show)")
+    which.add_argument(
+        "--best",
+        action="store_true",
+        help="the leaderboard's best real improvement (make leaderboard first); none: print nothing",
+    )
     ap.add_argument("--branch", help="default: exp/<name>")
     ap.add_argument("--bot", action="store_true", help="commit as github-actions[bot] (the workflow)")
     ap.add_argument("--dvc-yaml", default=DVC_YAML)
     args = ap.parse_args(argv)
+    paths = pipeline_paths(args.dvc_yaml)
+    params, _ = load_config(paths.params, paths.contract)
+    if args.best:
+        args.exp = best_of_leaderboard(paths.leaderboard_json, params.gate.primary_metric)
+        if args.exp is None:
+            log.info("the leaderboard names no real improvement that passes its checks: nothing to promote")
+            return
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", args.exp):
         raise PipelineError(f"EXP may hold only letters, digits and . _ - (got {args.exp!r})")
     branch = args.branch or f"exp/{args.exp}"
-    paths = pipeline_paths(args.dvc_yaml)
-    params, _ = load_config(paths.params, paths.contract)
     record = [paths.tune.as_posix(), TUNE_LOCK]  # what `make tune` leaves behind: committed with its result
     dirty = [f for f in git("diff", "--name-only", "HEAD").split() if f not in record]
     if dirty:
@@ -90,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         raise
     log.info("branch %s: %s", branch, git("log", "-1", "--format=%h %s").strip())
     log.info("next: git push -u origin %s && gh pr create --fill --head %s", branch, branch)
+    sys.stdout.write(branch + "\n")  # for make promote-pr
 
 
 if __name__ == "__main__":
