@@ -299,6 +299,12 @@ class Prior(Strict):
 
 
 Estimator = Annotated[HistGradientBoosting | LogisticRegression | Prior, Field(discriminator="kind")]
+EstimatorKind = Literal["hist_gradient_boosting", "logistic_regression", "prior"]
+ESTIMATORS: dict[str, type[HistGradientBoosting | LogisticRegression | Prior]] = {
+    "hist_gradient_boosting": HistGradientBoosting,
+    "logistic_regression": LogisticRegression,
+    "prior": Prior,
+}
 
 
 class TrainParams(Strict):
@@ -422,9 +428,10 @@ class TuneParams(Strict):
     """``make tune``: a seeded random search over ``train.model``, scored by cross-validation on the
     training split only (the test set is never read), the best ``top`` run as DVC experiments.
 
-    ``space`` maps fields of the ``train.model`` estimator to a :class:`Range` or a list of values to
-    choose from; fields not in it keep their ``train.model`` value. Candidate 0 is ``train.model``
-    itself, so the search always says where the current settings rank.
+    ``space`` has one entry per estimator kind, so switching ``train.model.kind`` needs no other
+    edit: each maps that kind's settings to a :class:`Range` or a list of values to choose from;
+    settings not in it keep their ``train.model`` value. Candidate 0 is ``train.model`` itself, so the
+    search always says where the current settings rank (with no space for its kind, it is the only one).
     """
 
     candidates: int = Field(default=20, ge=1)
@@ -434,16 +441,36 @@ class TuneParams(Strict):
     top: int = Field(default=3, ge=1, description="best candidates run as experiments")
     leaderboard: int = Field(default=10, ge=1, description="experiments the leaderboard compares")
     jobs: int = Field(default=-1, ge=-1, description="processes for the fits; -1: one per core")
-    space: dict[str, Range | list[Scalar]] = Field(default_factory=dict)
+    space: dict[EstimatorKind, dict[str, Range | list[Scalar]]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _choices(self) -> TuneParams:
         if self.jobs == 0:
             raise ValueError("jobs: 0 processes; give a number, or -1 for one per core")
-        empty = [k for k, v in self.space.items() if isinstance(v, list) and not v]
-        if empty:
-            raise ValueError(f"space.{empty[0]}: an empty list of values")
+        for kind, dims in self.space.items():
+            cls = ESTIMATORS[kind]
+            fields = set(cls.model_fields) - {"kind"}
+            unknown = sorted(set(dims) - fields)
+            if unknown:
+                raise ValueError(
+                    f"space.{kind}: {unknown} are not settings of {kind} (it has: {sorted(fields) or 'none'})"
+                )
+            for key, dim in dims.items():
+                values = dim if isinstance(dim, list) else [dim.low, dim.high]
+                if not values:
+                    raise ValueError(f"space.{kind}.{key}: an empty list of values")
+                for value in values:
+                    try:
+                        cls.model_validate({"kind": kind, key: value})
+                    except ValidationError as err:
+                        raise ValueError(
+                            f"space.{kind}.{key}: {value!r} is not valid: {err.errors()[0]['msg']}"
+                        ) from None
         return self
+
+    def dims(self, kind: str) -> dict[str, Range | list[Scalar]]:
+        """The space searched for a ``train.model`` of this kind (empty: only the current settings)."""
+        return next((dims for k, dims in self.space.items() if k == kind), {})
 
 
 class Params(Strict):
@@ -455,27 +482,6 @@ class Params(Strict):
     tune: TuneParams = TuneParams()
     serve: ServeParams = ServeParams()
     monitor: MonitorParams = MonitorParams()
-
-    @model_validator(mode="after")
-    def _space_fits_the_model(self) -> Params:
-        """Every searched setting is one of ``train.model``'s and every drawn value is valid for it."""
-        spec = self.train.model
-        fields = set(type(spec).model_fields) - {"kind"}
-        unknown = sorted(set(self.tune.space) - fields)
-        if unknown:
-            raise ValueError(
-                f"tune.space: {unknown} are not settings of train.model ({spec.kind}); "
-                f"it has: {sorted(fields) or 'none'}"
-            )
-        for key, dim in self.tune.space.items():
-            for value in dim if isinstance(dim, list) else [dim.low, dim.high]:
-                try:
-                    type(spec).model_validate(spec.model_dump() | {key: value})
-                except ValidationError as err:
-                    raise ValueError(
-                        f"tune.space.{key}: {value!r} is not valid for train.model: {err.errors()[0]['msg']}"
-                    ) from None
-        return self
 
 
 def check_against_contract(params: Params, contract: Contract) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpipe.config import Contract, HistGradientBoosting, Params, Range, TuneParams
+from mlpipe.config import Contract, HistGradientBoosting, LogisticRegression, Params, Prior, Range, TuneParams
 from mlpipe.core import tune
 from mlpipe.core.features import TARGET, feature_frame, prepare
 from mlpipe.errors import DataError
@@ -15,8 +15,10 @@ pytestmark = pytest.mark.unit
 BASE = HistGradientBoosting(kind="hist_gradient_boosting", max_iter=50)
 
 
-def space(**dims: Range | list[int | float | str | bool]) -> dict[str, Range | list[int | float | str | bool]]:
-    return dict(dims)
+def space(
+    **dims: Range | list[int | float | str | bool],
+) -> dict[str, dict[str, Range | list[int | float | str | bool]]]:
+    return {"hist_gradient_boosting": dict(dims)}
 
 
 def test_candidate_zero_is_the_current_model_and_draws_are_seeded_distinct_and_in_range() -> None:
@@ -90,3 +92,15 @@ def test_search_scores_every_candidate_on_every_fold_best_first(
     assert record["top"] == [s.candidate.index for s in scores[: tp.top]]
     loss = tune.ranked(scores, "log_loss")  # lower is better: the order flips
     assert [s.candidate.index for s in loss] == [s.candidate.index for s in reversed(scores)]
+
+
+def test_the_space_follows_the_model_kind(params: Params) -> None:
+    """A fork that switches train.model.kind edits nothing else: the search uses that kind's space."""
+    linear = LogisticRegression(kind="logistic_regression", C=1.0)
+    got = tune.draw_candidates(linear, params.tune.model_copy(update={"candidates": 6}))
+    assert got[0].spec == linear
+    if "logistic_regression" in params.tune.space:
+        assert len(got) == 6
+        assert all(set(c.changes) <= {"C", "max_iter"} for c in got)
+    prior = tune.draw_candidates(Prior(kind="prior"), params.tune)
+    assert [c.spec for c in prior] == [Prior(kind="prior")]  # nothing to search: the current model alone

@@ -62,18 +62,21 @@ def _key(spec: Estimator) -> str:
 
 
 def draw_candidates(base: Estimator, tune: TuneParams) -> list[Candidate]:
-    """Candidate 0 is ``base``; the others are distinct draws from ``tune.space`` (seeded).
+    """Candidate 0 is ``base``; the others are distinct draws from ``tune.space`` for its kind (seeded).
 
     A small discrete space may hold fewer than ``tune.candidates`` distinct settings: the search
     then tries each once instead of repeating one.
     """
     rng = np.random.default_rng(tune.seed)
     out = [Candidate(0, base, {})]
+    space = tune.dims(base.kind)
+    if not space:
+        return out
     seen = {_key(base)}
     attempts = 0
     while len(out) < tune.candidates and attempts < 100 * tune.candidates:
         attempts += 1
-        draw = {k: _draw(rng, dim, _is_int(base, k)) for k, dim in sorted(tune.space.items())}
+        draw = {k: _draw(rng, dim, _is_int(base, k)) for k, dim in sorted(space.items())}
         spec = type(base).model_validate(base.model_dump() | draw)
         if _key(spec) in seen:
             continue
