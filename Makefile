@@ -91,7 +91,7 @@ golden: repro ## re-record the golden predictions (after an intended model chang
 
 # ---- experiments (README "Experiments") ----
 
-tune: data ## search train.model's settings on the training split, run the best as DVC experiments, rank them
+tune: repro ## search train.model's settings on the training split, run the best as DVC experiments, rank them
 	$(BIN)/dvc repro tune/dvc.yaml
 	$(BIN)/python -m mlpipe.tasks.tune
 	$(BIN)/python -m mlpipe.tasks.leaderboard
