@@ -25,8 +25,12 @@ pytestmark = pytest.mark.integration
 RATES = {"slow-lr": 0.03, "mid-lr": 0.15, "fast-lr": 0.5}
 
 
-def committed_repo(tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths,
-                   monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+@pytest.fixture
+def committed(
+    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Path, dict[str, Any]]:  # fmt: skip
+    """A temporary repository with this pipeline on synthetic rows, reproduced and committed."""
     params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
     repo = make_repo(tmp_path, sample, params, contract_dict(synth_contract))
     run(repo, "dvc", "repro")
@@ -36,11 +40,8 @@ def committed_repo(tmp_path: Path, sample: pd.DataFrame, synth_contract: Contrac
     return repo, params
 
 
-def test_queue_show_leaderboard_and_promote(
-    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    repo, params = committed_repo(tmp_path, sample, synth_contract, paths, monkeypatch)
+def test_queue_show_leaderboard_and_promote(committed: tuple[Path, dict[str, Any]], paths: PipelinePaths) -> None:
+    repo, params = committed
     at = paths.under(repo)
 
     # 1. a real queue of three experiments, run by `dvc queue start`, listed by `dvc exp show --json`
@@ -94,10 +95,9 @@ def test_queue_show_leaderboard_and_promote(
 
 @pytest.mark.slow
 def test_make_tune_runs_the_best_candidates_as_experiments_and_promotes_with_the_search_record(
-    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    repo, params = committed_repo(tmp_path, sample, synth_contract, paths, monkeypatch)
+    committed: tuple[Path, dict[str, Any]], paths: PipelinePaths
+) -> None:
+    repo, params = committed
     at = paths.under(repo)
     metrics_file = evaluate_metrics_file(paths)
     # make tune: the search on the training split, its best candidates queued and run as experiments
