@@ -109,12 +109,12 @@ promote: setup ## make promote EXP=<name>: the experiment as a new branch exp/<n
 # Run after `make tune` (experiments.yml does): the token is only in this step, and the push
 # authenticates through gh (GH_TOKEN), so it never lands in .git/config.
 promote-pr: setup ## experiments.yml: promote the leaderboard's best real improvement, push it, open a pull request
-	@branch="$$($(BIN)/python -m mlpipe.tasks.promote --best --bot)"; \
+	@base="$$(git rev-parse --abbrev-ref HEAD)"; branch="$$($(BIN)/python -m mlpipe.tasks.promote --best --bot)"; \
 	if [ -z "$$branch" ]; then echo "no experiment improves on the current model beyond noise: no pull request"; exit 0; fi; \
 	git -c credential.helper= -c credential.helper='!gh auth git-credential' push origin "$$branch" \
-	  && gh pr create --head "$$branch" --title "Promote experiment $${branch#exp/}" --body-file "$(call dvc_paths,leaderboard_md)"
+	  && gh pr create --base "$$base" --head "$$branch" --title "Promote experiment $${branch#exp/}" --body-file "$(call dvc_paths,leaderboard_md)"
 
-bench-tune: data ## time of the search vs candidates and training rows (figures)
+bench-tune: repro ## time of the search vs candidates and training rows (figures)
 	$(BIN)/python -m mlpipe.tasks.bench_tune
 
 # ---- serving ----

@@ -142,6 +142,8 @@ def test_the_search_workflow_is_manual_and_promotes_without_a_stored_token() -> 
     assert [s["run"] for s in runs][-2:] == ["make tune", "make promote-pr"]
     assert all("GH_TOKEN" not in s.get("env", {}) for s in runs[:-1]), "no token while the search runs"
     assert runs[-1]["env"]["GH_TOKEN"] == "${{ secrets.RETRAIN_TOKEN || github.token }}"
+    identity = {"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"}
+    assert identity <= set(doc["env"]), "DVC's experiment commits need a git identity on a runner"
     recipe = (ROOT / "Makefile").read_text().split("\npromote-pr:")[1].split("\n\n")[0]
     assert "credential.helper='!gh auth git-credential'" in recipe
 

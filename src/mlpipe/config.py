@@ -441,7 +441,21 @@ class TuneParams(Strict):
     top: int = Field(default=3, ge=1, description="best candidates run as experiments")
     leaderboard: int = Field(default=10, ge=1, description="experiments the leaderboard compares")
     jobs: int = Field(default=-1, ge=-1, description="processes for the fits; -1: one per core")
+    resamples: int = Field(default=1000, ge=100, description="the leaderboard's bootstrap resamples")
     space: dict[EstimatorKind, dict[str, Range | list[Scalar]]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keyed_by_kind(cls, raw: Any) -> Any:
+        space = raw.get("space") if isinstance(raw, dict) else None
+        if isinstance(space, dict):
+            flat = sorted(k for k in space if k not in ESTIMATORS)
+            if flat:
+                raise ValueError(
+                    f"space is keyed by model kind ({', '.join(ESTIMATORS)}), then setting: put {flat} under "
+                    "the kind they belong to, e.g. `space: {hist_gradient_boosting: {learning_rate: ...}}`"
+                )
+        return raw
 
     @model_validator(mode="after")
     def _choices(self) -> TuneParams:

@@ -27,7 +27,7 @@ def known() -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
 
 def test_real_differences_are_marked_and_noise_is_not() -> None:
     y, current, exps = known()
-    calls = {name: lb.compare(y, current, p, 0.5, BS, len(exps)) for name, p in exps.items()}
+    calls = {name: lb.compare(y, current, p, 0.5, BS, len(exps), 200) for name, p in exps.items()}
     assert lb.significance(calls["sharper"]["roc_auc"]) == "better"
     assert lb.significance(calls["jitter"]["roc_auc"]) == "noise"
     assert lb.significance(calls["blurred"]["roc_auc"]) == "worse"
@@ -38,25 +38,31 @@ def test_real_differences_are_marked_and_noise_is_not() -> None:
 
 def test_intervals_widen_with_the_number_of_comparisons() -> None:
     y, current, exps = known()
-    one = lb.compare(y, current, exps["jitter"], 0.5, BS, 1)["roc_auc"]
-    ten = lb.compare(y, current, exps["jitter"], 0.5, BS, 10)["roc_auc"]
+    one = lb.compare(y, current, exps["jitter"], 0.5, BS, 1, 200)["roc_auc"]
+    ten = lb.compare(y, current, exps["jitter"], 0.5, BS, 10, 200)["roc_auc"]
     assert ten.high - ten.low > one.high - one.low
     assert lb.adjusted_confidence(0.95, 10) == pytest.approx(0.995)
 
 
-def test_markdown_names_the_best_real_improvement_that_passes_its_checks() -> None:
+def test_markdown_names_the_best_real_improvement_that_passes_its_checks_and_the_gate() -> None:
     y, current, exps = known()
-    rows = [lb.Row(n, f"rev{i}", {"model.learning_rate": 0.05 * (i + 1)}, "pass",
-                   lb.compare(y, current, p, 0.5, BS, 3)) for i, (n, p) in enumerate(exps.items())]  # fmt: skip
-    md = lb.markdown(rows, "roc_auc", 0.95, "commit abc1234", ["log_loss"])
+    rows = [lb.Row(n, f"rev{i}", {"train.model.learning_rate": 0.05 * (i + 1)}, "pass",
+                   lb.compare(y, current, p, 0.5, BS, 5, 200)) for i, (n, p) in enumerate(exps.items())]  # fmt: skip
+    board = lb.Board(rows, "roc_auc", 0.95, 5, "commit abc1234", {"roc_auc": 0.005})
+    md = lb.markdown(board, ["log_loss"])
     assert "| 1 | `sharper` |" in md
     assert "**better**" in md
     assert "**worse**" in md
     assert "`make promote EXP=sharper`" in md
-    assert "98.33%" in md  # 95% over 3 comparisons
+    assert "99.00%" in md  # 95% over the 5 finished experiments the rows were picked from, not the 3 shown
+    assert lb.to_dict(board)["best"] == "sharper"
     failing = [lb.Row(r.name, r.rev, r.changes, "fail" if r.name == "sharper" else r.gate, r.deltas) for r in rows]
-    assert lb.best(failing, "roc_auc") is None
-    assert "keep the current model" in lb.markdown(failing, "roc_auc", 0.95, "c", [])
+    assert lb.Board(failing, "roc_auc", 0.95, 5, "c").best() is None
+    assert "keep the current model" in lb.markdown(lb.Board(failing, "roc_auc", 0.95, 5, "c"), [])
+    # better on roc_auc but worse than the gate tolerates on another metric: its pull request would be blocked
+    strict = lb.Board(rows, "roc_auc", 0.95, 5, "c", {"roc_auc": 0.005, "accuracy": -1.0})
+    assert strict.best() is None
+    assert "beyond the gate's tolerance" in lb.markdown(strict, [])
 
 
 def test_significance_follows_the_metric_direction() -> None:
@@ -69,7 +75,7 @@ def test_significance_follows_the_metric_direction() -> None:
     assert lb.significance(ci("roc_auc", -0.01, 0.001)) == "noise"
 
 
-def test_changed_params_lists_only_what_differs_under_train() -> None:
-    current = {"train.model.learning_rate": 0.1, "train.model.max_iter": 100, "tune.seed": 0}
-    exp = {"train.model.learning_rate": 0.05, "train.model.max_iter": 100, "tune.seed": 1}
-    assert lb.changed_params(exp, current) == {"model.learning_rate": 0.05}
+def test_changed_params_lists_every_param_that_differs() -> None:
+    current = {"train.model.learning_rate": 0.1, "train.model.max_iter": 100, "evaluate.threshold": 0.5}
+    exp = {"train.model.learning_rate": 0.05, "train.model.max_iter": 100, "evaluate.threshold": 0.4}
+    assert lb.changed_params(exp, current) == {"train.model.learning_rate": 0.05, "evaluate.threshold": 0.4}

@@ -1,14 +1,16 @@
 """The noise-aware leaderboard: experiments against the current model, each delta with the gate's
 paired bootstrap interval, marked ``better``/``worse`` only when the interval excludes zero.
 
-Comparing many experiments with one model makes some look better by chance: the intervals are
-Bonferroni-adjusted (family-wise ``confidence`` over the experiments shown), so a ``better`` holds
-for the whole table at once. Pure: predictions in, rows and Markdown out.
+Comparing many experiments with one model makes some look better by chance, and the ones shown were
+picked by their test score: the intervals are Bonferroni-adjusted over every finished experiment the
+top ones were picked from, so a ``better`` on the primary metric holds for the whole pool at once.
+Other metrics' calls use the same per-experiment level, uncorrected for the number of metrics.
+Pure: predictions in, rows and Markdown out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,69 +54,91 @@ def adjusted_confidence(confidence: float, comparisons: int) -> float:
 
 def compare(
     y: np.ndarray, p_current: np.ndarray, p_experiment: np.ndarray, threshold: float, bs: BootstrapParams,
-    comparisons: int,
+    comparisons: int, resamples: int,
 ) -> dict[str, DeltaCI]:  # fmt: skip
-    """Paired: both models scored the same test rows, resampled together."""
+    """Paired: both models scored the same test rows, resampled together (the gate's bootstrap, with
+    more resamples: a Bonferroni-wide interval's ends sit far out in the tails)."""
     return bootstrap_deltas(
-        y, p_experiment, p_current, threshold=threshold, n_resamples=bs.n_resamples,
+        y, p_experiment, p_current, threshold=threshold, n_resamples=max(resamples, bs.n_resamples),
         confidence=adjusted_confidence(bs.confidence, comparisons), seed=bs.seed,
     )  # fmt: skip
 
 
-def changed_params(params: dict[str, Any], current: dict[str, Any], prefix: str = "train.") -> dict[str, Any]:
-    """The experiment's settings that differ from the current ones (under ``prefix``)."""
-    keys = sorted(k for k in set(params) | set(current) if k.startswith(prefix))
-    return {k.removeprefix(prefix): params.get(k) for k in keys if params.get(k) != current.get(k)}
+def changed_params(params: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The experiment's params that differ from the current ones (every key, not only ``train``)."""
+    keys = sorted(set(params) | set(current))
+    return {k: params.get(k) for k in keys if params.get(k) != current.get(k)}
 
 
 def _fmt_change(changes: dict[str, Any]) -> str:
     return ", ".join(f"`{k}={v}`" for k, v in changes.items()) or "(same settings)"
 
 
-def to_dict(rows: list[Row], metric: str, confidence: float, current: str) -> dict[str, Any]:
-    top = best(rows, metric)
+@dataclass(frozen=True)
+class Board:
+    rows: list[Row]
+    metric: str
+    confidence: float  # family-wise
+    comparisons: int  # finished experiments the rows were picked from
+    current: str
+    tolerance: Mapping[str, float] = field(default_factory=dict)  # the gate's, vs the reference
+
+    @property
+    def interval_confidence(self) -> float:
+        return adjusted_confidence(self.confidence, self.comparisons)
+
+    def within_tolerance(self, row: Row) -> bool:
+        """No metric worse than the current model by more than the gate's tolerance (its PR would be blocked)."""
+        return all(-DIRECTION[m] * row.deltas[m].delta <= tol for m, tol in self.tolerance.items() if m in row.deltas)
+
+    def best(self) -> Row | None:
+        """The experiment to promote: a real improvement on the primary metric that passes its own
+        checks and would pass the gate's reference check against the current model."""
+        for r in self.rows:
+            if r.call(self.metric) == "better" and r.gate == "pass" and self.within_tolerance(r):
+                return r
+        return None
+
+
+def to_dict(board: Board) -> dict[str, Any]:
+    top = board.best()
     return {
-        "metric": metric,
+        "metric": board.metric,
         "best": top.name if top else None,
-        "current": current,
-        "family_confidence": confidence,
-        "interval_confidence": adjusted_confidence(confidence, len(rows)),
+        "current": board.current,
+        "family_confidence": board.confidence,
+        "comparisons": board.comparisons,
+        "interval_confidence": board.interval_confidence,
         "rows": [
             {
                 "name": r.name,
                 "rev": r.rev,
                 "changes": r.changes,
                 "gate": r.gate,
+                "within_tolerance": board.within_tolerance(r),
                 "note": r.note,
                 "deltas": {m: vars(ci) | {"call": significance(ci)} for m, ci in r.deltas.items()},
             }
-            for r in rows
+            for r in board.rows
         ],
     }
 
 
-def best(rows: list[Row], metric: str) -> Row | None:
-    """The experiment to promote: a real improvement on ``metric`` that passes its own checks."""
-    for r in rows:
-        if r.call(metric) == "better" and r.gate == "pass":
-            return r
-    return None
-
-
-def markdown(rows: list[Row], metric: str, confidence: float, current: str, others: Sequence[str]) -> str:
-    conf = adjusted_confidence(confidence, len(rows))
+def markdown(board: Board, others: Sequence[str]) -> str:
+    metric, n = board.metric, board.comparisons
     lines = [
         f"### {TITLE}",
         "",
-        f"{len(rows)} experiment(s) against the current model ({current}), on the same frozen test set. "
-        f"Intervals are paired bootstrap {conf:.2%} intervals: {confidence:.0%} for all {len(rows)} at once "
-        "(Bonferroni), so **better** / **worse** mean the whole interval is on one side of zero; "
-        "**noise** means the difference could be chance.",
+        f"The best {len(board.rows)} of {n} finished experiment(s) against the current model ({board.current}), "
+        f"on the same frozen test set. Intervals are paired bootstrap {board.interval_confidence:.2%} intervals: "
+        f"{board.confidence:.0%} for all {n} at once (Bonferroni), so **better** / **worse** mean the whole "
+        f"interval is on one side of zero; **noise** means the difference could be chance. "
+        "Other metrics are called at the same level, uncorrected for their number.",
         "",
         f"| # | experiment | changes | {metric} | Δ vs current | interval | call | other real changes | checks |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for i, r in enumerate(rows, start=1):
+    for i, r in enumerate(board.rows, start=1):
         ci = r.deltas.get(metric)
         if ci is None:
             lines.append(f"| {i} | `{r.name}` | {_fmt_change(r.changes)} | | | | n/a | {r.note} | {r.gate} |")
@@ -122,12 +146,13 @@ def markdown(rows: list[Row], metric: str, confidence: float, current: str, othe
         real = [f"{m} {significance(d)} ({d.delta:+.4f})" for m, d in r.deltas.items()
                 if m in others and significance(d) != "noise"]  # fmt: skip
         call = significance(ci)
+        checks = r.gate if board.within_tolerance(r) else f"{r.gate}; beyond the gate's tolerance"
         lines.append(
             f"| {i} | `{r.name}` | {_fmt_change(r.changes)} | {ci.candidate:.4f} | {ci.delta:+.4f} "
             f"| [{ci.low:+.4f}, {ci.high:+.4f}] | {'**' + call + '**' if call != 'noise' else call} "
-            f"| {', '.join(real) or '-'} | {r.gate} |"
+            f"| {', '.join(real) or '-'} | {checks} |"
         )
-    top = best(rows, metric)
+    top = board.best()
     lines += [
         "",
         f"Best real improvement: `{top.name}` (`make promote EXP={top.name}`)."

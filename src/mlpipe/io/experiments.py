@@ -21,6 +21,7 @@ from mlpipe.errors import PipelineError
 
 log = logging.getLogger(__name__)
 DONE = {"success", "failed"}
+POLL_S = 5  # `dvc exp show --json` costs about a second of CPU: do not take a core from the workers
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def run_queue(names: list[str], params_file: str, metrics_file: str, timeout_s: 
             raise PipelineError(
                 f"experiments not finished after {timeout_s:.0f}s: {states} (see `dvc queue logs NAME`)"
             )
-        time.sleep(2)
+        time.sleep(POLL_S)
 
 
 def read_bytes(path: str | Path, rev: str, cwd: Path | None = None) -> bytes:

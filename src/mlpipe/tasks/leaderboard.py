@@ -38,26 +38,27 @@ def listing(paths: PipelinePaths, cwd: Path | None = None) -> Listing:
     return show(paths.params.as_posix(), evaluate_metrics_file(paths), cwd)
 
 
-def ranked(exps: list[Experiment], metric: str, top: int) -> list[Experiment]:
+def ranked(exps: list[Experiment], metric: str) -> list[Experiment]:
     """Finished experiments with the metric, best first (ties by name, so the order is stable)."""
     key = f"model.{metric}"
     done = [e for e in exps if e.state == "success" and isinstance(e.metrics.get(key), int | float)]
-    return sorted(done, key=lambda e: (-DIRECTION[metric] * float(e.metrics[key]), e.name))[:top]
+    return sorted(done, key=lambda e: (-DIRECTION[metric] * float(e.metrics[key]), e.name))
 
 
 def predictions(paths: PipelinePaths, rev: str, contract: Contract, cwd: Path | None) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(read_bytes(paths.predictions, rev, cwd))).set_index(contract.id)
 
 
-def build(
-    paths: PipelinePaths, params: Params, contract: Contract, cwd: Path | None = None
-) -> tuple[list[lb.Row], str]:
+def build(paths: PipelinePaths, params: Params, contract: Contract, cwd: Path | None = None) -> lb.Board:
     found = listing(paths, cwd)
     metric = params.gate.primary_metric
-    chosen = ranked(found.experiments, metric, params.tune.leaderboard)
-    current_label = f"commit {found.baseline_rev[:7]}"
+    pool = ranked(found.experiments, metric)
+    chosen = pool[: params.tune.leaderboard]
+    rows: list[lb.Row] = []
+    board = lb.Board(rows, metric, params.gate.bootstrap.confidence, len(pool), f"commit {found.baseline_rev[:7]}",
+                     {str(m): t for m, t in params.gate.tolerance.items()})  # fmt: skip
     if not chosen:
-        return [], current_label
+        return board
     try:
         current = predictions(paths, found.baseline_rev, contract, cwd)
     except Exception as err:  # not pulled, or the commit's dvc.lock was never reproduced here
@@ -66,7 +67,6 @@ def build(
             f"({type(err).__name__}): run `make repro` on a clean checkout of it (or `make pull`), then again"
         ) from None
     y, p_cur = current["y"].to_numpy(), current["model"].to_numpy()
-    rows = []
     for exp in chosen:
         changes = lb.changed_params(exp.params, found.baseline_params)
         gate = str(exp.metrics.get("verdict.passed", "n/a"))
@@ -80,9 +80,9 @@ def build(
             rows.append(lb.Row(exp.name, exp.rev, changes, gate, note="another test set (data or split changed)"))
             continue
         deltas = lb.compare(y, p_cur, theirs["model"].to_numpy(), params.evaluate.threshold, params.gate.bootstrap,
-                            len(chosen))  # fmt: skip
+                            len(pool), params.tune.resamples)  # fmt: skip
         rows.append(lb.Row(exp.name, exp.rev, changes, gate, deltas))
-    return rows, current_label
+    return board
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,19 +91,18 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     paths = pipeline_paths(args.dvc_yaml)
     params, contract = load_config(paths.params, paths.contract)
-    rows, current = build(paths, params, contract)
-    metric, conf = params.gate.primary_metric, params.gate.bootstrap.confidence
-    others = [m for m in params.gate.tolerance if m != metric]
-    md = lb.markdown(rows, metric, conf, current, others) if rows else (
-        f"### {lb.TITLE}\n\nNo finished experiment of {current} yet: `make tune`, or `dvc exp run -S ...`.\n"
+    board = build(paths, params, contract)
+    others = [m for m in params.gate.tolerance if m != board.metric]
+    md = lb.markdown(board, others) if board.rows else (
+        f"### {lb.TITLE}\n\nNo finished experiment of {board.current} yet: `make tune`, or `dvc exp run -S ...`.\n"
     )  # fmt: skip
-    write_json(paths.leaderboard_json, lb.to_dict(rows, metric, conf, current))
+    write_json(paths.leaderboard_json, lb.to_dict(board))
     write_text(paths.leaderboard_md, md)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(md)
-    log.info("leaderboard of %d experiment(s) -> %s\n%s", len(rows), paths.leaderboard_md, md)
+    log.info("leaderboard of %d experiment(s) -> %s\n%s", len(board.rows), paths.leaderboard_md, md)
 
 
 if __name__ == "__main__":

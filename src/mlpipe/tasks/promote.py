@@ -3,9 +3,9 @@
 The experiment must be one of the current commit's. A new branch ``exp/<name>``, ``dvc exp apply
 <name>`` (its params, ``dvc.lock`` and outputs), the golden predictions re-recorded from its model
 (the regression test retrains with its params and must match them), and one commit of exactly
-those files, plus the search record when ``make tune`` left one. Other uncommitted changes to
-tracked files stop it (they would be mixed in); untracked files stay out. From there the usual pull
-request pipeline, gate and report take over; nothing is pushed here.
+those files. Uncommitted changes to tracked files stop it (they would be mixed in); untracked files
+stay out. If a step fails, the work tree goes back to the commit it started from and the branch is
+deleted. From there the usual pull request pipeline, gate and report take over; nothing is pushed here.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from mlpipe.tasks import golden
 from mlpipe.tasks.leaderboard import listing
 
 log = logging.getLogger(__name__)
-TUNE_LOCK = "tune/dvc.lock"
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 
 
@@ -79,8 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", args.exp):
         raise PipelineError(f"EXP may hold only letters, digits and . _ - (got {args.exp!r})")
     branch = args.branch or f"exp/{args.exp}"
-    record = [paths.tune.as_posix(), TUNE_LOCK]  # what `make tune` leaves behind: committed with its result
-    dirty = [f for f in git("diff", "--name-only", "HEAD").split() if f not in record]
+    dirty = git("diff", "--name-only", "HEAD").split()
     if dirty:
         raise PipelineError(f"uncommitted changes to {', '.join(dirty)}: commit or stash them first")
     found = listing(paths)
@@ -93,20 +91,22 @@ def main(argv: list[str] | None = None) -> None:
     if git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
         raise PipelineError(f"branch {branch} exists already: delete it or give --branch")
     start = git("rev-parse", "--abbrev-ref", "HEAD").strip()
+    back = ["--detach", found.baseline_rev] if start == "HEAD" else [start]  # detached: back to the commit
     git("switch", "-c", branch)
     try:
         dvc("exp", "apply", args.exp)
         golden.main([])
         changed = git("diff", "--name-only", found.baseline_rev, exp.rev).split()
-        git("add", "--", *changed, golden.GOLDEN.as_posix(), *[f for f in record if Path(f).exists()])
+        git("add", "--", *changed, golden.GOLDEN.as_posix())
         message = commit_message(args.exp, changed_params(exp.params, found.baseline_params), exp.metrics,
                                  params.gate.primary_metric)  # fmt: skip
         ident = ["-c", f"user.name={BOT[0]}", "-c", f"user.email={BOT[1]}"] if args.bot else []
         git(*ident, "commit", "-q", "-m", message)
     except Exception:
-        log.error("promotion failed: back to %s (branch %s left for inspection)", start, branch)
+        log.error("promotion failed: back to %s, branch %s removed", back[-1], branch)
         git("reset", "-q", "--hard", check=False)
-        git("switch", "-q", start, check=False)
+        git("switch", "-q", *back, check=False)
+        git("branch", "-q", "-D", branch, check=False)
         dvc("checkout", "--quiet", check=False)
         raise
     log.info("branch %s: %s", branch, git("log", "-1", "--format=%h %s").strip())

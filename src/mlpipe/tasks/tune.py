@@ -15,6 +15,7 @@ import logging
 import os
 from typing import Any
 
+from mlpipe.errors import PipelineError
 from mlpipe.io.experiments import queue, run_queue
 from mlpipe.io.files import load_config, read_json
 from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
@@ -47,8 +48,11 @@ def main(argv: list[str] | None = None) -> None:
     record = read_json(paths.tune)
     tag = hashlib.sha256(paths.tune.read_bytes()).hexdigest()[:8]
     wanted = experiments_to_run(record, tag)
-    existing = {e.name for e in listing(paths).experiments}
+    existing = {e.name: e.state for e in listing(paths).experiments}
     for name, sets in wanted.items():
+        if existing.get(name) == "failed":
+            raise PipelineError(f"experiment {name} failed before: `dvc queue logs {name}` says why; "
+                                f"`dvc exp remove {name}` and run make tune again")  # fmt: skip
         if name in existing:
             log.info("experiment %s exists already (same search): not queued again", name)
             continue
@@ -61,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     done = run_queue(list(wanted), paths.params.as_posix(), evaluate_metrics_file(paths), args.timeout, jobs=workers)
     failed = [e.name for e in done.experiments if e.name in wanted and e.state != "success"]
     if failed:
-        log.warning("experiment(s) failed: %s (`dvc queue logs NAME` says why)", ", ".join(failed))
+        raise PipelineError(f"experiment(s) failed: {', '.join(failed)} (`dvc queue logs NAME` says why)")
 
 
 if __name__ == "__main__":
