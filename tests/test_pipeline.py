@@ -29,7 +29,8 @@ pytestmark = pytest.mark.integration
 
 def outputs(at: PipelinePaths) -> list[Path]:
     """What ``dvc repro`` writes: every path but the inputs and what later tasks write."""
-    skip = {"data", "params", "contract", "gate_json", "gate_md", "report", "prediction_log", "smoke", "monitor"}
+    skip = {"data", "params", "contract", "gate_json", "gate_md", "report", "prediction_log", "smoke", "monitor",
+            "tune", "leaderboard_json", "leaderboard_md"}  # fmt: skip
     return [at.get(k) for k in PipelinePaths.model_fields if k not in skip]
 
 

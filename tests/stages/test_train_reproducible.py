@@ -28,11 +28,14 @@ from tests.servers import contract_dict
 
 pytestmark = pytest.mark.integration
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-OUTPUTS = ("models/model.skops", "models/baseline.skops", "models/model.json")
+OUTPUTS = (
+    "models/model.skops", "models/baseline.skops", "models/model.json",
+    "reports/live/train/metrics.json", "reports/live/train/plots/metrics/training_loss.tsv",  # dvclive's too
+)  # fmt: skip
 TRAIN = (
     "-m", "mlpipe.stages.train", "--train", "artifacts/train.parquet", "--split-summary", "reports/split.json",
     "--validation", "reports/validation.json", "--params", "params.yaml", "--contract", "contract.yaml",
-    "--model", OUTPUTS[0], "--baseline", OUTPUTS[1], "--card", OUTPUTS[2],
+    "--model", OUTPUTS[0], "--baseline", OUTPUTS[1], "--card", OUTPUTS[2], "--live", "reports/live",
 )  # fmt: skip
 
 

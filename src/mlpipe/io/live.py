@@ -19,8 +19,16 @@ TRAIN, EVALUATE = "train", "evaluate"  # the stages' folders under paths.live
 @contextmanager
 def live(root: str | Path, stage: str) -> Iterator[Any]:
     from dvclive.live import Live  # noqa: PLC0415 - imports dvc: only where a stage logs
+    from scmrepo.exceptions import SCMError  # noqa: PLC0415
 
-    with Live(dir=str(Path(root) / stage), dvcyaml=None, save_dvc_exp=False, report=None) as lv:
+    class _Live(Live):
+        def _init_dvc(self) -> None:
+            try:
+                super()._init_dvc()
+            except SCMError:  # dvclive 3.49 asks an empty git repository for its HEAD before checking
+                self._dvc_repo = None  # there is no commit to attach the run to: log to files only
+
+    with _Live(dir=str(Path(root) / stage), dvcyaml=None, save_dvc_exp=False, report=None) as lv:
         yield lv
 
 
