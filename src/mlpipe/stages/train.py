@@ -107,17 +107,18 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def log_training(root: str, models: dict[str, Pipeline], train: pd.DataFrame, contract: Contract) -> None:
-    """The model's per-iteration training loss as dvclive steps (a curve in ``dvc plots`` and VS Code),
-    and each model's final training loss. No timings: the files change only when the model does."""
+    """The model's per-iteration training loss as dvclive steps (a curve in ``dvc plots`` and VS Code;
+    one point for a model fitted in one go), and each model's final training loss. No timings: the
+    files change only when the model does."""
     X, y = feature_frame(train, contract), train[TARGET].to_numpy()
-    curve = training_curve(models["model"], X, y)
+    final = {role: round(classification_metrics(y, positive_proba(m, X))["log_loss"], 6) for role, m in models.items()}
+    curve = training_curve(models["model"], X, y) or [final["model"]]
     with live(root, TRAIN) as lv:
         for loss in curve:
             lv.log_metric("training_loss", loss)
             lv.next_step()
-        for role, model in models.items():  # named apart from evaluate's test-set model.log_loss
-            final = classification_metrics(y, positive_proba(model, X))["log_loss"]
-            lv.log_metric("training_loss" if role == "model" else f"{role}_training_loss", round(final, 6), plot=False)
+        for role, loss in final.items():  # named apart from evaluate's test-set model.log_loss
+            lv.log_metric("training_loss" if role == "model" else f"{role}_training_loss", loss, plot=False)
 
 
 if __name__ == "__main__":
