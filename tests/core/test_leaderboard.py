@@ -58,7 +58,11 @@ def test_markdown_names_the_best_real_improvement_that_passes_its_checks_and_the
     assert lb.to_dict(board)["best"] == "sharper"
     failing = [lb.Row(r.name, r.rev, r.changes, "fail" if r.name == "sharper" else r.gate, r.deltas) for r in rows]
     assert lb.Board(failing, "roc_auc", 0.95, 5, "c").best() is None
-    assert "keep the current model" in lb.markdown(lb.Board(failing, "roc_auc", 0.95, 5, "c"), [])
+    held = lb.markdown(lb.Board(failing, "roc_auc", 0.95, 5, "c"), [])
+    assert "improve roc_auc beyond noise but fail their checks" in held
+    assert "(`sharper`): nothing to promote" in held
+    noise_only = [r for r in rows if r.name == "jitter"]
+    assert "keep the current model" in lb.markdown(lb.Board(noise_only, "roc_auc", 0.95, 5, "c"), [])
     # better on roc_auc but worse than the gate tolerates on another metric: its pull request would be blocked
     strict = lb.Board(rows, "roc_auc", 0.95, 5, "c", {"roc_auc": 0.005, "accuracy": -1.0})
     assert strict.best() is None

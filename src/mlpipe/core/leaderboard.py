@@ -153,10 +153,13 @@ def markdown(board: Board, others: Sequence[str]) -> str:
             f"| {', '.join(real) or '-'} | {checks} |"
         )
     top = board.best()
-    lines += [
-        "",
-        f"Best real improvement: `{top.name}` (`make promote EXP={top.name}`)."
-        if top
-        else f"No experiment improves {metric} beyond noise while passing its checks: keep the current model.",
-    ]
+    held = [r.name for r in board.rows if r.call(metric) == "better" and r is not top]
+    if top:
+        verdict = f"Best real improvement: `{top.name}` (`make promote EXP={top.name}`)."
+    elif held:
+        verdict = (f"{len(held)} experiment(s) improve {metric} beyond noise but fail their checks or the gate's "
+                   f"tolerance ({', '.join(f'`{n}`' for n in held)}): nothing to promote as is.")  # fmt: skip
+    else:
+        verdict = f"No experiment improves {metric} beyond noise: keep the current model."
+    lines += ["", verdict]
     return "\n".join(lines) + "\n"

@@ -45,6 +45,18 @@ def ranked(exps: list[Experiment], metric: str) -> list[Experiment]:
     return sorted(done, key=lambda e: (-DIRECTION[metric] * float(e.metrics[key]), e.name))
 
 
+VERDICT_CHECKS = ("bounds", "baseline", "slices")
+
+
+def verdict_text(metrics: dict[str, object]) -> str:
+    """``pass``, or ``fail (baseline, slices)`` naming the failed checks, from the verdict columns."""
+    passed = metrics.get("verdict.passed")
+    if passed is None:
+        return "n/a"
+    failed = [c for c in VERDICT_CHECKS if metrics.get(f"verdict.{c}") == "fail"]
+    return "pass" if passed == "pass" else f"fail ({', '.join(failed)})" if failed else "fail"
+
+
 def predictions(paths: PipelinePaths, rev: str, contract: Contract, cwd: Path | None) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(read_bytes(paths.predictions, rev, cwd))).set_index(contract.id)
 
@@ -55,7 +67,9 @@ def build(paths: PipelinePaths, params: Params, contract: Contract, cwd: Path | 
     pool = ranked(found.experiments, metric)
     chosen = pool[: params.tune.leaderboard]
     rows: list[lb.Row] = []
-    board = lb.Board(rows, metric, params.gate.bootstrap.confidence, len(pool), f"commit {found.baseline_rev[:7]}",
+    value = found.baseline_metrics.get(f"model.{metric}")
+    label = f"commit {found.baseline_rev[:7]}: {metric} {value}, checks {verdict_text(found.baseline_metrics)}"
+    board = lb.Board(rows, metric, params.gate.bootstrap.confidence, len(pool), label,
                      {str(m): t for m, t in params.gate.tolerance.items()})  # fmt: skip
     if not chosen:
         return board
@@ -69,7 +83,7 @@ def build(paths: PipelinePaths, params: Params, contract: Contract, cwd: Path | 
     y, p_cur = current["y"].to_numpy(), current["model"].to_numpy()
     for exp in chosen:
         changes = lb.changed_params(exp.params, found.baseline_params)
-        gate = str(exp.metrics.get("verdict.passed", "n/a"))
+        gate = verdict_text(exp.metrics)
         try:
             theirs = predictions(paths, exp.rev, contract, cwd)
         except Exception as err:  # its outputs left the cache (gc) or it never produced them

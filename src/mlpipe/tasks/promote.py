@@ -24,7 +24,7 @@ from mlpipe.io.files import load_config, read_json
 from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
 from mlpipe.stages import run_stage
 from mlpipe.tasks import golden
-from mlpipe.tasks.leaderboard import listing
+from mlpipe.tasks.leaderboard import listing, verdict_text
 
 log = logging.getLogger(__name__)
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
@@ -37,12 +37,13 @@ def git(*args: str, check: bool = True) -> str:
     return res.stdout
 
 
-def commit_message(name: str, changes: dict[str, object], metrics: dict[str, object], metric: str) -> str:
+def commit_message(name: str, changes: dict[str, object], metrics: dict[str, object], metric: str, verdict: str) -> str:
     settings = "\n".join(f"- {k}: {v}" for k, v in changes.items()) or "- (no params changed)"
     value = metrics.get(f"model.{metric}")
     return (
         f"Promote experiment {name}\n\nSettings changed:\n{settings}\n\n"
-        f"Test {metric} of the experiment: {value}. Golden predictions re-recorded from its model.\n"
+        f"Test {metric} of the experiment: {value}; its checks: {verdict}. Golden predictions re-recorded "
+        "from its model.\n"
     )
 
 
@@ -88,6 +89,9 @@ def main(argv: list[str] | None = None) -> None:
         raise PipelineError(f"no experiment {args.exp!r} of this commit (dvc exp show lists: {known})")
     if exp.state != "success":
         raise PipelineError(f"experiment {args.exp} did not finish ({exp.state}): `dvc queue logs {args.exp}`")
+    verdict = verdict_text(exp.metrics)
+    if verdict != "pass":
+        log.warning("experiment %s's own checks: %s; its pull request will be blocked by the gate", args.exp, verdict)
     if git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
         raise PipelineError(f"branch {branch} exists already: delete it or give --branch")
     start = git("rev-parse", "--abbrev-ref", "HEAD").strip()
@@ -99,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         changed = git("diff", "--name-only", found.baseline_rev, exp.rev).split()
         git("add", "--", *changed, golden.GOLDEN.as_posix())
         message = commit_message(args.exp, changed_params(exp.params, found.baseline_params), exp.metrics,
-                                 params.gate.primary_metric)  # fmt: skip
+                                 params.gate.primary_metric, verdict)  # fmt: skip
         ident = ["-c", f"user.name={BOT[0]}", "-c", f"user.email={BOT[1]}"] if args.bot else []
         git(*ident, "commit", "-q", "-m", message)
     except Exception:
