@@ -12,6 +12,7 @@ import argparse
 import io
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ def ranked(exps: list[Experiment], metric: str) -> list[Experiment]:
 VERDICT_CHECKS = ("bounds", "baseline", "slices")
 
 
-def verdict_text(metrics: dict[str, object]) -> str:
+def verdict_text(metrics: Mapping[str, object]) -> str:
     """``pass``, or ``fail (baseline, slices)`` naming the failed checks, from the verdict columns."""
     passed = metrics.get("verdict.passed")
     if passed is None:
