@@ -66,7 +66,7 @@ def small_sample_params(params: dict[str, Any]) -> dict[str, Any]:
     # a test set of a few hundred rows: metrics move by a few points between samples of one population
     out.setdefault("monitor", {})["max_metric_drop"] = {"roc_auc": 0.1, "accuracy": 0.1}
     # a search of a few candidates, one process (the suite may run beside other work)
-    out.setdefault("tune", {}).update(candidates=4, folds=2, top=3, jobs=1)
+    out.setdefault("tune", {}).update(candidates=4, folds=2, top=3, jobs=1, resamples=100)
     return out
 
 

@@ -38,6 +38,7 @@ def committed(
     return repo, params
 
 
+@pytest.mark.slow  # ~75 s on 2 cores: the default suite stays under CI's budget; `make test-all` runs it
 def test_queue_show_leaderboard_and_promote(committed: tuple[Path, dict[str, Any]], paths: PipelinePaths) -> None:
     repo, params = committed
     at = paths.under(repo)
