@@ -10,7 +10,7 @@ BASE ?= main
 WINDOW ?= auto
 # Values that may come from workflow inputs or pull requests reach recipes through the environment
 # ("$$BASE"), never pasted into the command text, and are checked by $(call plain,NAME) first.
-export BASE WINDOW RELEASE EXP
+export BASE WINDOW RELEASE EXP IN OUT ENGINE
 plain = [[ "$${$(1)}" =~ ^[A-Za-z0-9._/-]+$$ ]] || { echo "$(1) may hold only letters, digits and . _ / - (got '$${$(1)}')" >&2; exit 2; }
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
@@ -123,8 +123,9 @@ PORT ?= 8000
 serve: setup ## serve the trained model on http://127.0.0.1:$(PORT) (the image's entrypoint; after make repro)
 	$(BIN)/python -m mlpipe.serving --port $(PORT)
 
-score: setup ## batch-score a file: make score IN=new.csv OUT=scored.parquet
-	$(BIN)/python -m mlpipe.tasks.score "$(IN)" "$(OUT)"
+score: setup ## batch-score: make score IN=new.csv OUT=scored.parquet [ENGINE=dask: IN a file, folder or glob; OUT a folder]
+	@$(if $(ENGINE),$(call plain,ENGINE),true)
+	$(BIN)/python -m mlpipe.tasks.score "$$IN" "$$OUT" $(if $(ENGINE),--engine "$$ENGINE",)
 
 smoke: setup ## smoke-test the service at URL (health, ready, known answers, latency)
 	@known="$(call dvc_paths,smoke)"; [ -f "$$known" ] || { echo "recording known answers of this checkout's model in $$known"; \

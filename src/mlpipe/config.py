@@ -407,6 +407,22 @@ class MonitorParams(Strict):
     max_failed_expectations: int = Field(default=0, ge=0)
 
 
+class ScaleParams(Strict):
+    """``ENGINE=dask`` for ``make score`` and ``make monitor`` (README "Scale")."""
+
+    engine: Literal["pandas", "dask"] = Field(
+        default="pandas", description="pandas: one process, chunk by chunk; dask: partitions on a Dask cluster"
+    )
+    partition_rows: int = Field(
+        default=500_000, ge=1, description="rows per partition (parquet: whole row groups; CSV: byte blocks)"
+    )
+    workers: int | None = Field(default=None, ge=1, description="local cluster's worker processes (null: one per core)")
+    threads_per_worker: int = Field(default=1, ge=1)
+    memory_limit: str = Field(
+        default="auto", description="per local worker: 'auto' shares the machine's out, or '4GiB'"
+    )
+
+
 class Range(Strict):
     """A numeric interval to draw from (whole numbers for an integer setting); ``log: true`` draws
     uniformly on the log scale (learning rates, regularisation strengths)."""
@@ -496,6 +512,7 @@ class Params(Strict):
     tune: TuneParams = TuneParams()
     serve: ServeParams = ServeParams()
     monitor: MonitorParams = MonitorParams()
+    scale: ScaleParams = ScaleParams()
 
 
 def check_against_contract(params: Params, contract: Contract) -> None:

@@ -205,6 +205,26 @@ def _lines(event: Mapping[str, Any]) -> list[tuple[bytes, int]]:
     return out
 
 
+def encode(event: Mapping[str, Any]) -> bytes:
+    """A scoring call's line(s), as :meth:`PredictionLog.write` would append them (for staged logs)."""
+    return b"".join(line for line, _ in _lines(event))
+
+
+def adopt(staged: list[Path], directory: str | Path) -> list[Path]:
+    """Move staged log files (complete, on the same filesystem) into the log under fresh names, in order.
+
+    A distributed job stages one file per partition and adopts them only once every partition is
+    done, so a failed or retried partition never leaves rows in the log twice.
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    out = []
+    for n, path in enumerate(staged, 1):
+        dst = Path(directory) / f"predictions-{stamp}-{os.getpid()}-{n:06d}.jsonl"
+        path.replace(dst)
+        out.append(dst)
+    return out
+
+
 def _row(event: Mapping[str, Any], i: int, rows: int) -> dict[str, Any]:
     """Row ``i`` of a columnar event, as a 1-row event (batch events get their offset moved)."""
 

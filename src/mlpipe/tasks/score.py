@@ -1,4 +1,7 @@
-"""``make score IN=... OUT=...``: score a CSV or parquet file of any size, chunk by chunk.
+"""``make score IN=... OUT=... [ENGINE=dask]``: score a CSV or parquet file of any size, chunk by chunk.
+
+``ENGINE=dask`` (or ``scale.engine`` in params.yaml) scores a file, a folder or a glob on a Dask
+cluster instead, partition by partition (:mod:`mlpipe.scale.score`); what follows is ``pandas``.
 
 Memory stays flat (one chunk of ``serve.score_chunk_rows`` rows at a time); the model is loaded
 and checked like the service does (``load_scorer``) and every chunk goes to the same prediction
@@ -22,9 +25,12 @@ from tqdm import tqdm
 
 from mlpipe.core.schema import frame_problems
 from mlpipe.errors import DataError
-from mlpipe.io.files import atomic_path, load_config, read_csv, text_columns
+from mlpipe.io.files import atomic_path, load_config, text_columns
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.io.predlog import PredictionLog
+from mlpipe.scale.cluster import model_payload
+from mlpipe.scale.parts import Part, plan, read_part, source_files
+from mlpipe.scale.score import score_job
 from mlpipe.serving.scorer import Scorer, load_scorer, new_id, score_and_log
 from mlpipe.stages import run_stage
 
@@ -33,15 +39,13 @@ log = logging.getLogger(__name__)
 
 def read_chunks(path: Path, rows: int, text: list[str]) -> tuple[Iterator[pd.DataFrame], int | None]:
     """Chunks of the file and, when the format says, its row count (for the progress bar)."""
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        pf = pq.ParquetFile(path)
-        return (b.to_pandas() for b in pf.iter_batches(batch_size=rows)), pf.metadata.num_rows
-    if suffix in (".csv", ".gz", ".txt"):
-        return iter(read_csv(path, text, chunksize=rows)), None  # text columns stay text ("007" keeps its zeros)
-    raise DataError(f"{path}: can score .csv or .parquet files, not {suffix!r}")
+    files = source_files(path)
+    if len(files) > 1:
+        raise DataError(f"{path}: {len(files)} files; ENGINE=pandas scores one file, ENGINE=dask a folder or a glob")
+    part = plan(files, 2**62)[0]
+    if part.kind == "csv":  # one block from the header on, or a compressed file whole
+        part = Part(0, str(files[0]), "csv")
+    return read_part(part, rows, text), part.rows
 
 
 class Writer:
@@ -104,20 +108,31 @@ def score_file(
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("input", type=Path, help="a .csv or .parquet file of raw records (the data contract's columns)")
-    ap.add_argument("output", type=Path, help=".csv or .parquet: id, probability, prediction")
+    ap.add_argument(
+        "input",
+        help="a .csv or .parquet file of raw records (the contract's columns); --engine dask: also a folder or glob",
+    )
+    ap.add_argument(
+        "output", type=Path, help=".csv or .parquet: id, probability, prediction (dask: a folder of parquet parts)"
+    )
     ap.add_argument("--card", help="model card (default: paths.card in dvc.yaml)")
     ap.add_argument("--prediction-log", help="directory, or 'off' (default: paths.prediction_log in dvc.yaml)")
+    ap.add_argument("--engine", choices=["pandas", "dask"], help="default: scale.engine in params.yaml")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     paths = pipeline_paths()
     params, contract = load_config(paths.params, paths.contract)
-    scorer = load_scorer(args.card or paths.card, contract)
     log_dir = args.prediction_log or str(paths.prediction_log)
+    if (args.engine or params.scale.engine) == "dask":
+        payload = model_payload(args.card or paths.card, contract)
+        logs = None if log_dir.lower() == "off" else Path(log_dir)
+        score_job(str(args.input), args.output, payload, params, logs, not args.no_progress)
+        return
+    scorer = load_scorer(args.card or paths.card, contract)
     pl = params.serve.prediction_log
     plog = None if log_dir.lower() == "off" else PredictionLog(log_dir, pl.max_bytes, pl.keep_files)
     try:
-        score_file(args.input, args.output, scorer, params.serve.score_chunk_rows, plog, not args.no_progress)
+        score_file(Path(args.input), args.output, scorer, params.serve.score_chunk_rows, plog, not args.no_progress)
     finally:
         if plog is not None:
             plog.close()

@@ -1,0 +1,146 @@
+"""The Dask edge: a client (``DASK_SCHEDULER_ADDRESS``, else a local cluster), and the model on the workers.
+
+The model reaches the workers as bytes, with its card and the contract (``client.scatter``, once per
+worker), not as a path: workers need no access to the repository. Each worker checks the bytes'
+sha256 against the card before skops loads them (trusted types only, as the service does), and keeps
+the loaded scorer for the next partitions. Dask is imported inside the functions: it is the optional
+``scale`` extra.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tqdm import tqdm
+
+from mlpipe.config import Contract, ScaleParams
+from mlpipe.errors import ModelIntegrityError, PipelineError
+from mlpipe.io.files import read_json
+from mlpipe.io.models import load_verified_bytes
+from mlpipe.serving.scorer import Scorer
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+log = logging.getLogger(__name__)
+ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
+_SCORERS: dict[str, Scorer] = {}
+_LOCK = threading.Lock()
+
+
+class JobFailed(PipelineError):
+    """A partition could not be done: its error, or its workers kept dying."""
+
+
+@contextmanager
+def dask_client(scale: ScaleParams) -> Iterator[Client]:
+    """The cluster at ``DASK_SCHEDULER_ADDRESS``, or a local one: ``scale.workers`` processes (one per core)."""
+    try:
+        from distributed import Client, LocalCluster  # noqa: PLC0415 - the optional `scale` extra
+    except ImportError:
+        raise PipelineError("ENGINE=dask needs Dask: pip install -e '.[scale]' (make setup installs it)") from None
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines: every start and stop
+    address = os.environ.get(ADDRESS_ENV)
+    if address:
+        with Client(address, timeout="30s") as client:
+            log.info("dask: cluster at %s, %d workers", address, len(client.scheduler_info()["workers"]))
+            yield client
+        return
+    workers = scale.workers or os.cpu_count() or 1
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=scale.threads_per_worker,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        memory_limit=scale.memory_limit,
+    )
+    with cluster, Client(cluster) as client:
+        log.info("dask: local cluster, %d workers x %d threads", workers, scale.threads_per_worker)
+        yield client
+
+
+@dataclass(frozen=True)
+class ModelPayload:
+    """What a worker needs to score: the model file's bytes, its card, the contract."""
+
+    card: dict[str, Any]
+    contract: Contract
+    model: bytes
+    role: str = "champion"
+
+    @property
+    def sha256(self) -> str:
+        return str(self.card["model"]["sha256"])
+
+
+def model_payload(card_path: str | Path, contract: Contract, root: str | Path = ".") -> ModelPayload:
+    card = read_json(Path(root) / card_path)
+    path = Path(root) / card["model"]["path"]
+    if not path.is_file():
+        raise ModelIntegrityError(f"{path}: model file not found")
+    payload = ModelPayload(card, contract, path.read_bytes())
+    _checked(payload, str(path))
+    return payload
+
+
+def _checked(p: ModelPayload, where: str) -> None:
+    actual = hashlib.sha256(p.model).hexdigest()
+    if actual != p.sha256:
+        raise ModelIntegrityError(f"{where}: model sha256 {actual[:12]}… does not match the card's {p.sha256[:12]}…")
+
+
+def worker_scorer(p: ModelPayload) -> Scorer:
+    """This process's scorer for the payload: hash-checked and loaded on first use, then kept."""
+    with _LOCK:
+        scorer = _SCORERS.get(p.sha256)
+        if scorer is None:
+            _checked(p, f"worker {socket.gethostname()} pid {os.getpid()}")
+            pipeline = load_verified_bytes(p.model, p.card["model"]["path"])
+            scorer = _SCORERS[p.sha256] = Scorer(pipeline, p.card, p.contract, p.role)
+            log.info("worker pid %d: model %s loaded, sha256 checked", os.getpid(), scorer.version)
+        return scorer
+
+
+def ship(client: Client, payload: Any) -> Future[Any]:
+    """One copy per worker, sent once (not inside every task)."""
+    future: Future[Any] = client.scatter(payload, broadcast=True, hash=False)
+    return future
+
+
+def run_all(
+    client: Client, fn: Callable[..., dict[str, Any]], items: Sequence[Any], name: str, progress: bool, **kw: Any
+) -> list[dict[str, Any]]:
+    """``fn(item, **kw)`` for every item on the cluster, results in item order.
+
+    The first failure cancels the rest and is raised as it was (a DataError names file, column and
+    rows). A partition whose worker dies is run again on another by Dask itself; one that keeps
+    killing workers (``distributed.scheduler.allowed-failures``) fails the job.
+    """
+    from distributed import as_completed  # noqa: PLC0415
+    from distributed.scheduler import KilledWorker  # noqa: PLC0415
+
+    futures = client.map(fn, items, key=[f"{name}-{i}" for i in range(len(items))], pure=False, **kw)
+    results: dict[Any, dict[str, Any]] = {}
+    try:
+        with tqdm(total=len(items), unit="part", disable=not progress, desc=name) as bar:
+            for fut in as_completed(futures):
+                try:
+                    results[fut.key] = fut.result()
+                except KilledWorker as err:
+                    raise JobFailed(f"{name}: a partition kept killing its workers ({err}); see their logs") from None
+                bar.update(1)
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return [results[f.key] for f in futures]

@@ -1,0 +1,169 @@
+"""``make score ENGINE=dask``: every partition scored on a Dask worker, the result published only when all are.
+
+Each task reads its partition chunk by chunk, checks each chunk against the contract (a bad value
+stops the job naming file, column, problem and row), scores it with the same :class:`Scorer` as
+the service and ``ENGINE=pandas``, and writes its parquet part and its prediction-log lines under
+a temporary name, renamed into a staging folder when the partition is done. A partition run again
+(its worker died, Dask retried it) replaces its own files, so nothing is written twice. Only when
+every partition is done are the staged log files adopted into the prediction log, then the output
+folder swapped in whole with a ``_SUCCESS`` manifest; a failed job removes its staging folders and
+leaves the previous output as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mlpipe.config import Params
+from mlpipe.core.schema import frame_problems
+from mlpipe.errors import DataError
+from mlpipe.io.files import text_columns, write_json
+from mlpipe.io.predlog import adopt, encode
+from mlpipe.io.predlog import utc_now as now
+from mlpipe.scale.cluster import ModelPayload, dask_client, run_all, ship, worker_scorer
+from mlpipe.scale.parts import Part, plan, read_part, rows_before, source_files
+
+log = logging.getLogger(__name__)
+SUCCESS = "_SUCCESS"
+
+
+def score_part(
+    part: Part, payload: ModelPayload, out_dir: str, log_dir: str | None, job: str, chunk_rows: int
+) -> dict[str, Any]:
+    """One partition, on a worker: its parquet part and log lines, each complete or absent."""
+    scorer = worker_scorer(payload)
+    contract = scorer.contract
+    out, logs = Path(out_dir), Path(log_dir) if log_dir else None
+    attempt = uuid.uuid4().hex[:8]
+    tmp_out = out / f".{part.name}.{attempt}.parquet"
+    tmp_log = logs / f".{part.name}.{attempt}.jsonl" if logs else None
+    writer: pq.ParquetWriter | None = None
+    done = 0
+    try:
+        with tmp_log.open("wb") if tmp_log else _nowhere() as lfh:
+            for chunk in read_part(part, chunk_rows, text_columns(contract)):
+                problems = frame_problems(chunk, contract, first_row=done)
+                if problems:
+                    first = rows_before(part) + done  # counted only now: a CSV block's offset costs a read
+                    problems = frame_problems(chunk, contract, first_row=first)
+                    raise DataError(
+                        f"{part.path}: cannot score rows {first + 1}-{first + len(chunk)}:\n  - "
+                        + "\n  - ".join(problems)
+                    )
+                proba = scorer.proba(chunk)
+                if lfh is not None:
+                    batch = {"run": f"{job}-{part.index:05d}", "offset": done, "file": part.path}
+                    lfh.write(encode(scorer.event(chunk, proba, "batch", request_ids=None, batch=batch)))
+                result = pd.DataFrame({"probability": proba, "prediction": scorer.predictions(proba)})
+                if contract.id in chunk:
+                    result.insert(0, contract.id, chunk[contract.id].to_numpy())
+                table = pa.Table.from_pandas(result, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp_out, table.schema)
+                writer.write_table(table)
+                done += len(chunk)
+            if lfh is not None:
+                lfh.flush()
+                os.fsync(lfh.fileno())
+        if writer is not None:
+            writer.close()
+            writer = None
+            tmp_out.replace(out / f"{part.name}.parquet")
+        if tmp_log is not None and logs is not None:
+            tmp_log.replace(logs / f"{part.name}.jsonl")
+    finally:
+        if writer is not None:
+            writer.close()
+        tmp_out.unlink(missing_ok=True)
+        if tmp_log is not None:
+            tmp_log.unlink(missing_ok=True)
+    return {"index": part.index, "rows": done, "pid": os.getpid()}
+
+
+class _nowhere:
+    """``with`` target when the log is off."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def check_output(dst: Path) -> None:
+    """Refuse to replace anything but an earlier result of this job (a folder with ``_SUCCESS``)."""
+    if dst.suffix.lower() == ".csv":
+        raise DataError(f"{dst}: ENGINE=dask writes a folder of parquet parts; name a folder (e.g. scored/)")
+    if dst.exists() and not (dst.is_dir() and ((dst / SUCCESS).is_file() or not any(dst.iterdir()))):
+        raise DataError(
+            f"{dst}: exists and is not an earlier `make score ENGINE=dask` result (no {SUCCESS}); not replacing it"
+        )
+
+
+def score_job(
+    source: str, dst: Path, payload: ModelPayload, params: Params, log_dir: Path | None, progress: bool = True
+) -> int:
+    check_output(dst)
+    files = source_files(source)
+    parts = plan(files, params.scale.partition_rows)
+    job = uuid.uuid4().hex
+    version = payload.sha256[:12]
+    staging = dst.parent / f".{dst.name}.{job}.tmp"
+    log_staging = log_dir / f".staging-{job}" if log_dir else None
+    t0 = time.perf_counter()
+    staging.mkdir(parents=True)
+    if log_staging is not None:
+        log_staging.mkdir(parents=True)
+    try:
+        with dask_client(params.scale) as client:
+            log.info(
+                "job %s: model %s on %d partitions of %d files from %s",
+                job[:8],
+                version,
+                len(parts),
+                len(files),
+                source,
+            )
+            model = ship(client, payload)
+            results = run_all(
+                client, score_part, parts, f"score-{job[:8]}", progress, payload=model, out_dir=str(staging),
+                log_dir=str(log_staging) if log_staging else None, job=job, chunk_rows=params.serve.score_chunk_rows,
+            )  # fmt: skip
+        rows = sum(int(r["rows"]) for r in results)
+        if rows == 0:
+            raise DataError(f"{source}: no rows to score")
+        if log_staging is not None and log_dir is not None:
+            adopt([log_staging / f"{p.name}.jsonl" for p, r in zip(parts, results, strict=True) if r["rows"]], log_dir)
+        manifest = {
+            "job": job, "finished": now(), "rows": rows, "parts": len([r for r in results if r["rows"]]),
+            "model_version": version, "model_sha256": payload.sha256, "data_sha256": payload.card.get("data_sha256"),
+            "source": source, "files": [str(f) for f in files], "prediction_log": str(log_dir) if log_dir else None,
+        }  # fmt: skip
+        write_json(staging / SUCCESS, manifest)
+        _publish(staging, dst)
+    finally:
+        for d in (staging, log_staging):
+            if d is not None:
+                shutil.rmtree(d, ignore_errors=True)
+    dt = time.perf_counter() - t0
+    log.info("scored %d rows with model %s in %.1fs (%.0f rows/s) -> %s/", rows, version, dt, rows / dt, dst)
+    return rows
+
+
+def _publish(staging: Path, dst: Path) -> None:
+    """The finished folder replaces ``dst`` whole: readers see the old result or the new one, never a mix."""
+    old = dst.parent / f".{dst.name}.{uuid.uuid4().hex[:8]}.old"
+    if dst.exists():
+        dst.rename(old)
+    staging.rename(dst)
+    shutil.rmtree(old, ignore_errors=True)
