@@ -19,7 +19,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 
 .PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench golden clean \
 	remote pull push check-lock pr-number has-report gate-failed cml comment retrain-pr deployable bench-ci \
-	serve score smoke bench-serve image push-image release deploy monitor monitor-issue \
+	serve score smoke bench-score bench-serve image push-image release deploy monitor monitor-issue \
 	tune exps leaderboard promote promote-pr bench-tune
 
 help: ## list the targets
@@ -131,6 +131,9 @@ smoke: setup ## smoke-test the service at URL (health, ready, known answers, lat
 	@known="$(call dvc_paths,smoke)"; [ -f "$$known" ] || { echo "recording known answers of this checkout's model in $$known"; \
 	  $(BIN)/python -m mlpipe.tasks.smoke --record; }
 	$(BIN)/python -m mlpipe.tasks.smoke --url "$(URL)"
+
+bench-score: repro ## batch scoring at 1x, 10x, 100x the test year: raw rate vs ENGINE=pandas vs ENGINE=dask on 1 and 2 workers
+	$(BIN)/python -m mlpipe.tasks.bench_score
 
 bench-serve: repro ## serving benchmarks vs the targets: /predict latency and throughput, batch endpoint, parity, batch scoring
 	$(BIN)/python -m mlpipe.tasks.bench_serve

@@ -89,17 +89,20 @@ def plan(files: Sequence[Path], rows: int) -> list[Part]:
 
 
 def _parquet_parts(path: Path, rows: int, first_index: int) -> list[Part]:
+    """Whole row groups, spread evenly over as few parts as keep each near ``rows`` (no small last part)."""
     try:
         meta = pq.ParquetFile(path).metadata
     except Exception as err:  # pyarrow raises several types for a file that is not parquet
         raise DataError(f"{path}: cannot be read as parquet: {err}") from None
+    total = meta.num_rows
+    target = total / max(-(-total // rows), 1)  # ceil(total / rows) parts of equal share
     out: list[Part] = []
     groups: list[int] = []
     n = before = 0
     for g in range(meta.num_row_groups):
         groups.append(g)
         n += meta.row_group(g).num_rows
-        if n >= rows or g == meta.num_row_groups - 1:
+        if before + n >= target * (len(out) + 1) - 0.5 or g == meta.num_row_groups - 1:
             out.append(Part(first_index + len(out), str(path), "parquet", tuple(groups), first_row=before, rows=n))
             before, groups, n = before + n, [], 0
     return out or [Part(first_index, str(path), "parquet", (), rows=0)]
