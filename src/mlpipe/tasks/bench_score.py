@@ -29,7 +29,7 @@ import pandas as pd
 from mlpipe.io.files import data_files, load_config, read_table, text_columns
 from mlpipe.io.pipeline import child_env, pipeline_paths
 from mlpipe.io.predlog import PredictionLog
-from mlpipe.scale.cluster import ADDRESS_ENV, model_payload
+from mlpipe.scale.cluster import ADDRESS_ENV, dask_client, model_payload
 from mlpipe.scale.score import score_job
 from mlpipe.serving.scorer import load_scorer
 from mlpipe.stages import run_stage
@@ -95,13 +95,11 @@ def pandas_run(folder: Path, tmp: Path) -> dict[str, Any]:
 
 
 def dask_run(folder: Path, tmp: Path, workers: int, payload: Any, params: Any) -> dict[str, Any]:
-    from distributed import Client, LocalCluster  # noqa: PLC0415 - the optional `scale` extra
-
     t0 = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+    scale = params.scale.model_copy(update={"workers": workers, "threads_per_worker": 1})
+    with dask_client(scale) as client:
         started = time.perf_counter() - t0
-        os.environ[ADDRESS_ENV] = cluster.scheduler_address
+        os.environ[ADDRESS_ENV] = str(client.scheduler_info()["address"])
         try:
             t1 = time.perf_counter()
             n = score_job(str(folder), tmp / "out", payload, params, tmp / "log-dask", progress=False)
