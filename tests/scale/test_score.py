@@ -21,7 +21,7 @@ from mlpipe.errors import DataError
 from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import log_files, read_prediction_log
 from mlpipe.scale.cluster import model_payload
-from mlpipe.scale.score import SUCCESS, score_job
+from mlpipe.scale.score import SUCCESS, check_output, score_job
 from mlpipe.serving.scorer import load_scorer
 from mlpipe.tasks.score import score_file
 from tests.datasets import coded_feature, unknown_value
@@ -162,7 +162,7 @@ def test_a_bad_partition_fails_the_job_naming_file_column_and_row(
 
 
 def test_make_score_engine_dask_on_a_local_cluster(served: Served, tmp_path: Path) -> None:
-    """The command line, with no address: a local cluster of its own; a CSV output name is refused."""
+    """The command line, with no address: a local cluster of its own."""
     served.test_raw.to_parquet(tmp_path / "in.parquet")
     env = {k: v for k, v in child_env(served.repo).items() if k != "DASK_SCHEDULER_ADDRESS"}
     cmd = [sys.executable, "-m", "mlpipe.tasks.score", str(tmp_path / "in.parquet"), str(tmp_path / "out"),
@@ -173,7 +173,13 @@ def test_make_score_engine_dask_on_a_local_cluster(served: Served, tmp_path: Pat
     assert served.card["model"]["sha256"] in manifest
     assert f'"rows": {len(served.test_raw)}' in manifest
     assert len(read_prediction_log(tmp_path / "log")) == len(served.test_raw)
-    cmd[4] = str(tmp_path / "out.csv")
-    res = subprocess.run(cmd, cwd=served.repo, env=env, capture_output=True, text=True, check=False)
-    assert res.returncode == 1
-    assert "writes a folder of parquet parts" in res.stderr
+
+
+def test_an_output_that_is_not_an_earlier_result_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="writes a folder of parquet parts"):
+        check_output(tmp_path / "out.csv")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(DataError, match="is not an earlier `make score ENGINE=dask` result"):
+        check_output(tmp_path / "mine")
+    check_output(tmp_path / "new")

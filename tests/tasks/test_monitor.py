@@ -70,7 +70,7 @@ def test_a_drifted_window_alerts_and_plots_the_drifted_features(
     assert any("data-quality expectation(s) failed" in r for r in v["reasons"])
     assert (served.paths.monitor / f"{name}.svg").exists()
     failed = [c for c in report["quality"]["checks"] if not c["success"]]
-    assert any(c["column"] == coded for c in failed)
+    assert any(c["column"] == coded for c in failed), failed
 
 
 def test_the_prediction_log_as_window(served: Served, window: pd.DataFrame, tmp_path: Path) -> None:
@@ -127,9 +127,7 @@ def test_one_issue_opened_then_updated_never_duplicated(tmp_path: Path, paths: P
     assert alert(True, retrain="true") == ["issue list", "issue edit 7", "issue comment 7", "workflow run pipeline.yml"]
 
 
-def test_auto_takes_the_log_once_it_is_big_enough(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paths: PipelinePaths
-) -> None:
+def test_auto_takes_the_log_once_it_is_big_enough(tmp_path: Path, paths: PipelinePaths) -> None:
     from mlpipe.config import ExampleData
     from mlpipe.io.files import load_config
     from mlpipe.io.predlog import PredictionLog
@@ -138,9 +136,8 @@ def test_auto_takes_the_log_once_it_is_big_enough(
     params, contract = load_config(ROOT / paths.params, ROOT / paths.contract)
     params = params.model_copy(update={"example_data": ExampleData(package="x==1", sha256="0" * 64, years=[1],
                                                                     available_years=[1, 2])})  # fmt: skip
-    monkeypatch.setattr(mon, "next_example_year", lambda p: (pd.DataFrame({"x": [1]}), "next year"))
     paths = paths.model_copy(update={"prediction_log": tmp_path / "log"})
-    assert mon.load_window("auto", paths, params, contract, "champion")[1] == "next year"  # no log at all
+    assert mon.resolve("auto", paths, params) == "next-year"  # no log at all
     log = PredictionLog(tmp_path / "log", 10_000_000)
 
     def write(n: int) -> None:
@@ -149,12 +146,14 @@ def test_auto_takes_the_log_once_it_is_big_enough(
                           "probability": [0.5] * n, "prediction": [1] * n})  # fmt: skip
 
     write(params.monitor.min_rows - 1)
-    assert mon.load_window("auto", paths, params, contract, "champion")[1] == "next year"  # too few to judge
+    assert mon.resolve("auto", paths, params) == "next-year"  # too few to judge
     write(1)
-    _, what, from_log, _ = mon.load_window("auto", paths, params, contract, "champion")
+    source = mon.resolve("auto", paths, params)
     log.close()
-    assert from_log
+    assert mon.window_kind(source) == "log"
+    raw, what = mon.load_window(source, "log", paths, params, contract)
     assert what.startswith("prediction log")
+    assert len(raw) == params.monitor.min_rows
 
 
 def test_nothing_to_monitor_yet_is_said_not_alerted(tmp_path: Path, paths: PipelinePaths) -> None:
@@ -162,10 +161,10 @@ def test_nothing_to_monitor_yet_is_said_not_alerted(tmp_path: Path, paths: Pipel
     from mlpipe.io.files import load_config
     from mlpipe.tasks import monitor as mon
 
-    params, contract = load_config(ROOT / paths.params, ROOT / paths.contract)
+    params, _ = load_config(ROOT / paths.params, ROOT / paths.contract)
     paths = paths.model_copy(update={"prediction_log": tmp_path / "log"})
     with pytest.raises(mon.NothingToMonitor, match="nothing to monitor yet"):
-        mon.load_window("auto", paths, params.model_copy(update={"example_data": None}), contract, "champion")
+        mon.resolve("auto", paths, params.model_copy(update={"example_data": None}))
 
 
 def test_make_monitor_with_nothing_to_monitor_exits_0_and_says_why(tmp_path: Path, paths: PipelinePaths) -> None:

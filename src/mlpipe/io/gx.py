@@ -89,6 +89,8 @@ def _check(r: Any, label: str | None) -> dict[str, Any]:
         extra["file"] = label
     if "unexpected_count" in info:
         extra["unexpected_count"] = info["unexpected_count"]
+        extra["element_count"] = info.get("element_count")
+        extra["missing_count"] = info.get("missing_count")
         extra["unexpected_percent"] = info.get("unexpected_percent")
         extra["examples"] = [plain(v) for v in (info.get("partial_unexpected_list") or [])[:EXAMPLES]]
     if "observed_value" in info:

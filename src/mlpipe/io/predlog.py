@@ -299,21 +299,34 @@ def process_running(pid: int) -> bool:
 
 def iter_events(directory: str | Path) -> Iterator[dict[str, Any]]:
     for path in log_files(directory):
-        with path.open("rb") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.endswith(b"\n"):
-                    log.warning("%s:%d: skipping a partly written last line", path, n)
-                    continue
-                try:
-                    yield orjson.loads(line)
-                except orjson.JSONDecodeError as err:
-                    raise DataError(f"{path}:{n}: not a prediction-log line ({err})") from None
+        yield from file_events(path)
+
+
+def file_events(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.endswith(b"\n"):
+                log.warning("%s:%d: skipping a partly written last line", path, n)
+                continue
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError as err:
+                raise DataError(f"{path}:{n}: not a prediction-log line ({err})") from None
 
 
 def read_prediction_log(directory: str | Path) -> pd.DataFrame:
     """One row per prediction: ts, source, role, model_version, request_id, id, features, probability, prediction."""
+    return events_frame(iter_events(directory))
+
+
+def read_log_file(path: str | Path) -> pd.DataFrame:
+    """One file of the log, as :func:`read_prediction_log` reads it (a partition of a monitoring window)."""
+    return events_frame(file_events(Path(path)))
+
+
+def events_frame(events: Iterator[dict[str, Any]]) -> pd.DataFrame:
     frames = []
-    for ev in iter_events(directory):
+    for ev in events:
         n = ev["rows"]
         rids = ev.get("request_ids")
         if rids is None:

@@ -14,11 +14,12 @@ import logging
 import os
 import socket
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tqdm import tqdm
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 _SCORERS: dict[str, Scorer] = {}
+T = TypeVar("T")
 _LOCK = threading.Lock()
 
 
@@ -119,8 +121,8 @@ def ship(client: Client, payload: Any) -> Future[Any]:
 
 
 def run_all(
-    client: Client, fn: Callable[..., dict[str, Any]], items: Sequence[Any], name: str, progress: bool, **kw: Any
-) -> list[dict[str, Any]]:
+    client: Client, fn: Callable[..., T], items: Sequence[Any], name: str, progress: bool, **kw: Any
+) -> list[T]:
     """``fn(item, **kw)`` for every item on the cluster, results in item order.
 
     The first failure cancels the rest and is raised as it was (a DataError names file, column and
@@ -130,8 +132,9 @@ def run_all(
     from distributed import as_completed  # noqa: PLC0415
     from distributed.scheduler import KilledWorker  # noqa: PLC0415
 
-    futures = client.map(fn, items, key=[f"{name}-{i}" for i in range(len(items))], pure=False, **kw)
-    results: dict[Any, dict[str, Any]] = {}
+    token = uuid.uuid4().hex[:8]  # keys unique per job: a shared cluster may still hold an earlier job's
+    futures = client.map(fn, items, key=[f"{name}-{token}-{i}" for i in range(len(items))], pure=False, **kw)
+    results: dict[Any, T] = {}
     try:
         with tqdm(total=len(items), unit="part", disable=not progress, desc=name) as bar:
             for fut in as_completed(futures):

@@ -136,7 +136,7 @@ def score_job(
             )
             model = ship(client, payload)
             results = run_all(
-                client, score_part, parts, f"score-{job[:8]}", progress, payload=model, out_dir=str(staging),
+                client, score_part, parts, "score", progress, payload=model, out_dir=str(staging),
                 log_dir=str(log_staging) if log_staging else None, job=job, chunk_rows=params.serve.score_chunk_rows,
             )  # fmt: skip
         rows = sum(int(r["rows"]) for r in results)

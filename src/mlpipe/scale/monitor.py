@@ -1,0 +1,64 @@
+"""``make monitor ENGINE=dask``: a window larger than memory, counted partition by partition on a Dask cluster.
+
+A data window (file, folder or glob) is cut like batch scoring's input (:mod:`mlpipe.scale.parts`);
+a prediction-log window is one partition per log file. Each worker reads its partition, scores it
+when it is data (the model shipped and hash-checked as in :mod:`mlpipe.scale.cluster`), and returns
+its :class:`~mlpipe.scale.window.PartStats`; the client combines them (:func:`~mlpipe.scale.window.combine`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from mlpipe.config import Params
+from mlpipe.errors import DataError
+from mlpipe.io.files import read_csv, text_columns
+from mlpipe.io.predlog import log_files, read_log_file
+from mlpipe.scale.cluster import ModelPayload, dask_client, run_all, ship, worker_scorer
+from mlpipe.scale.parts import Part, plan, read_part, source_files
+from mlpipe.scale.window import Context, PartStats, combine
+
+log = logging.getLogger(__name__)
+
+
+def monitor_part(part: Part | str, payload: ModelPayload, ctx: Context, chunk_rows: int) -> PartStats:
+    """On a worker: one partition of data (a :class:`Part`) or one prediction-log file (its path)."""
+    from mlpipe.scale.window import part_stats  # noqa: PLC0415
+
+    if isinstance(part, str):
+        return part_stats(read_log_file(part), None, ctx, part)
+    chunks = list(read_part(part, chunk_rows, text_columns(ctx.contract)))
+    raw = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+    return part_stats(raw, worker_scorer(payload), ctx, part.path)
+
+
+def data_columns(source: str) -> list[str]:
+    """The columns of a data window's first file (which expectations apply), read from its header only."""
+    first = source_files(source)[0]
+    if first.suffix.lower() in (".parquet", ".pq"):
+        return list(pq.ParquetFile(first).schema_arrow.names)
+    return list(read_csv(first, nrows=0).columns)
+
+
+def window_parts(source: str, from_log: bool, params: Params) -> list[Part | str]:
+    if from_log:
+        files = log_files(source)
+        if not files:
+            raise DataError(f"{source}: no prediction-log files")
+        return [str(f) for f in files]
+    return list(plan(source_files(source), params.scale.partition_rows))
+
+
+def combined_window(source: str, ctx: Context, payload: ModelPayload, params: Params, progress: bool) -> Any:
+    parts = window_parts(source, ctx.from_log, params)
+    with dask_client(params.scale) as client:
+        log.info("monitor: %d partitions of %s on the cluster", len(parts), source)
+        stats = run_all(
+            client, monitor_part, parts, "monitor", progress, payload=ship(client, payload), ctx=ship(client, ctx),
+            chunk_rows=params.serve.score_chunk_rows,
+        )  # fmt: skip
+    return combine(stats, ctx)
