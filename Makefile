@@ -12,6 +12,7 @@ WINDOW ?= auto
 # ("$$BASE"), never pasted into the command text, and are checked by $(call plain,NAME) first.
 export BASE WINDOW RELEASE EXP IN OUT ENGINE
 plain = [[ "$${$(1)}" =~ ^[A-Za-z0-9._/-]+$$ ]] || { echo "$(1) may hold only letters, digits and . _ / - (got '$${$(1)}')" >&2; exit 2; }
+glob = [[ "$${$(1)}" =~ ^[A-Za-z0-9._/*?-]+$$ ]] || { echo "$(1) may hold only letters, digits and . _ / - * ? (got '$${$(1)}')" >&2; exit 2; }
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := false
@@ -140,9 +141,10 @@ bench-serve: repro ## serving benchmarks vs the targets: /predict latency and th
 
 # ---- operating ----
 
-monitor: repro ## drift, quality and (with labels) metrics of WINDOW vs the training data (auto: log, else next example year)
-	@$(call plain,WINDOW)
-	$(BIN)/python -m mlpipe.tasks.monitor --window "$$WINDOW"
+monitor: repro ## drift, quality and (with labels) metrics of WINDOW vs the training data (auto: log, else next example year) [ENGINE=dask]
+	@$(call glob,WINDOW)
+	@$(if $(ENGINE),$(call plain,ENGINE),true)
+	$(BIN)/python -m mlpipe.tasks.monitor --window "$$WINDOW" $(if $(ENGINE),--engine "$$ENGINE",)
 
 monitor-issue: setup ## after make monitor: open or update the one monitoring issue when it alerted (gh)
 	$(BIN)/python -m mlpipe.tasks.alert

@@ -86,3 +86,23 @@ def test_bar_svg_is_an_svg_with_one_pair_of_bars_per_bin() -> None:
     assert svg.rstrip().endswith("</svg>")
     assert svg.count("<rect") == 4
     assert "c&lt;1&gt;" in svg
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_counts_from_parts_give_scipys_ks_and_the_whole_windows_figures(seed: int) -> None:
+    """Ties, values the reference never saw, unequal sizes: D exactly scipy's, p its asymptotic one."""
+    from scipy import stats
+
+    from mlpipe.core.drift import ks_from_counts, numeric_counts, numeric_drift_from, numeric_reference
+
+    rng = np.random.default_rng(seed)
+    ref = rng.integers(0, 20, 800).astype(float) if seed % 2 else rng.normal(size=900)
+    cur = np.concatenate([rng.integers(0, 25, 300).astype(float), rng.normal(3, 2, 400).round(1), [np.nan] * 5])
+    r = numeric_reference(ref, M)
+    parts = [numeric_counts(r, p) for p in np.array_split(cur, 4)]
+    total = parts[0] + parts[1] + parts[2] + parts[3]
+    d, p = ks_from_counts(r, total)
+    expected = stats.ks_2samp(ref, cur[~np.isnan(cur)], method="asymp")
+    assert d == float(expected.statistic)
+    assert p == float(expected.pvalue)
+    assert numeric_drift_from("x", r, total, M) == numeric_drift("x", ref, cur, M)

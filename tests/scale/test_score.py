@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from distributed import Client
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from mlpipe.config import Params
-from mlpipe.errors import DataError
+from mlpipe.errors import DataError, ModelIntegrityError
 from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import log_files, read_prediction_log
 from mlpipe.scale.cluster import model_payload
@@ -37,14 +38,19 @@ def small(params: Params, partition_rows: int, chunk_rows: int) -> Params:
 
 
 def many(served: Served, copies: int) -> pd.DataFrame:
-    """The test rows ``copies`` times over, each copy with its own ids."""
+    """The test rows ``copies`` times over, each copy with its own ids (numbers or text, as the contract has)."""
     key, rows = served.contract.id, served.test_raw
-    frames = [rows.assign(**{key: rows[key] + i * 10_000_000}) for i in range(copies)]
-    return pd.concat(frames, ignore_index=True)
+
+    def ids(i: int) -> pd.Series:
+        col = rows[key]
+        return col + i * 10_000_000 if pd.api.types.is_numeric_dtype(col) else col.astype(str) + f"-{i}"
+
+    return pd.concat([rows.assign(**{key: ids(i)}) for i in range(copies)], ignore_index=True)
 
 
-def expected(served: Served, ids: pd.Series) -> np.ndarray:
-    return served.trained.loc[ids % 10_000_000].to_numpy()
+def expected(served: Served, copies: int) -> np.ndarray:
+    """The evaluate stage's probabilities for ``many(served, copies)``, in its order."""
+    return np.tile(served.trained.loc[served.test_raw[served.contract.id]].to_numpy(), copies)
 
 
 def score(served: Served, src: str, dst: Path, params: Params, logs: Path | None) -> int:
@@ -68,7 +74,7 @@ def test_parity_with_the_pandas_path_over_files_folders_and_globs(
     out = pd.read_parquet(tmp_path / "out")
     assert len(list((tmp_path / "out").glob("part-*.parquet"))) > 6  # several partitions per file
     assert out[key].tolist() == rows[key].tolist()  # every row once, in order
-    assert np.array_equal(out["probability"].to_numpy(), expected(served, out[key]))
+    assert np.array_equal(out["probability"].to_numpy(), expected(served, 3))
     # the single-process path on the same rows: the same bits
     rows.to_csv(tmp_path / "all.csv", index=False)
     scorer = load_scorer(served.paths.card, served.contract, root=served.repo)
@@ -124,7 +130,7 @@ def test_a_worker_killed_mid_job_loses_and_duplicates_nothing(served: Served, at
     assert n == len(rows)
     out = pd.read_parquet(tmp_path / "out")
     assert out[key].tolist() == rows[key].tolist()
-    assert np.array_equal(out["probability"].to_numpy(), expected(served, out[key]))
+    assert np.array_equal(out["probability"].to_numpy(), expected(served, 20))
     logged = read_prediction_log(tmp_path / "log")
     assert len(logged) == len(rows)
     assert sorted(logged["id"]) == sorted(rows[key])
@@ -183,3 +189,14 @@ def test_an_output_that_is_not_an_earlier_result_is_refused(tmp_path: Path) -> N
     with pytest.raises(DataError, match="is not an earlier `make score ENGINE=dask` result"):
         check_output(tmp_path / "mine")
     check_output(tmp_path / "new")
+
+
+def test_each_worker_checks_the_models_hash_before_loading_it(served: Served, at_cluster: str, tmp_path: Path) -> None:
+    """Bytes that changed on the way (here: before the scatter) never load on a worker."""
+    good = model_payload(served.paths.card, served.contract, root=served.repo)
+    tampered = dataclasses.replace(good, model=good.model[:-1] + bytes([good.model[-1] ^ 1]))
+    served.test_raw.to_parquet(tmp_path / "in.parquet")
+    with pytest.raises(ModelIntegrityError, match=r"worker .* pid \d+: model sha256 .* does not match the card's"):
+        score_job(str(tmp_path / "in.parquet"), tmp_path / "out", tampered, served.params, tmp_path / "log", False)
+    assert not (tmp_path / "out").exists()
+    assert not list((tmp_path / "log").iterdir())

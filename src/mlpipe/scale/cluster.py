@@ -10,6 +10,7 @@ the loaded scorer for the next partitions. Dask is imported inside the functions
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import socket
@@ -103,13 +104,16 @@ def _checked(p: ModelPayload, where: str) -> None:
 
 
 def worker_scorer(p: ModelPayload) -> Scorer:
-    """This process's scorer for the payload: hash-checked and loaded on first use, then kept."""
+    """This process's scorer for the payload: the bytes' hash checked on every call (a few ms per
+    partition), the model loaded once per hash and kept."""
+    _checked(p, f"worker {socket.gethostname()} pid {os.getpid()}")
+    meta = json.dumps([p.card, p.contract.model_dump(mode="json"), p.role], sort_keys=True, default=str)
+    key = p.sha256 + hashlib.sha256(meta.encode()).hexdigest()  # same model with another card: another scorer
     with _LOCK:
-        scorer = _SCORERS.get(p.sha256)
+        scorer = _SCORERS.get(key)
         if scorer is None:
-            _checked(p, f"worker {socket.gethostname()} pid {os.getpid()}")
             pipeline = load_verified_bytes(p.model, p.card["model"]["path"])
-            scorer = _SCORERS[p.sha256] = Scorer(pipeline, p.card, p.contract, p.role)
+            scorer = _SCORERS[key] = Scorer(pipeline, p.card, p.contract, p.role)
             log.info("worker pid %d: model %s loaded, sha256 checked", os.getpid(), scorer.version)
         return scorer
 
