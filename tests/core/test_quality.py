@@ -59,3 +59,23 @@ def test_an_expectation_that_does_not_combine_is_judged_per_partition_and_says_s
     assert not merged["success"]
     assert merged["observed"] == 3
     assert PER_PARTITION in merged["message"]
+
+
+def test_a_check_that_raised_on_one_partition_is_reported_not_a_crash() -> None:
+    """Text in a numeric column: great-expectations raises on that partition and gives no counts."""
+    spec = Spec("expect_column_values_to_be_between", {"column": "x", "min_value": 0})
+    raised = {"expectation": spec.type, "column": "x", "success": False, "kwargs": {},
+              "message": "'>=' not supported between instances of 'str' and 'int'"}  # fmt: skip
+    (merged,) = merge_checks([spec], [[rowwise(spec.type, 0, 10, 0, [])], [raised]], 20, None, {})
+    assert not merged["success"]
+    assert "not supported" in merged["message"]
+    assert PER_PARTITION in merged["message"]
+
+
+def test_a_mean_over_text_is_left_to_great_expectations() -> None:
+    """No sums for a column with text in it: each partition's own verdict decides (it failed)."""
+    spec = Spec("expect_column_mean_to_be_between", {"column": "x", "min_value": 0, "max_value": 9})
+    ok = {"expectation": spec.type, "column": "x", "success": True, "kwargs": {}, "observed": 2.0}
+    failed = {**ok, "success": False, "message": "Could not convert 'x' to numeric"}
+    (merged,) = merge_checks([spec], [[ok], [failed]], 20, None, {})
+    assert not merged["success"]

@@ -218,3 +218,23 @@ def test_one_value_that_cannot_be_written_takes_no_other_row_with_it(tmp_path: P
     assert df["id"].tolist() == [0, str(2**64), 2, 3]
     assert df["name"].tolist() == ["a", "b", "\\ud800", "d"]
     assert df["probability"].tolist() == pytest.approx(np.linspace(0, 1, 4).tolist())
+
+
+def test_staged_files_are_adopted_in_order_and_read_back_per_file(tmp_path: Path) -> None:
+    """A distributed job's log: lines encoded as the log writes them, staged, then adopted under log names."""
+    from mlpipe.io.predlog import adopt, encode, read_log_file
+
+    staged = []
+    for part in range(2):
+        event = {"ts": "2026-01-01T00:00:00Z", "source": "batch", "model_version": "v", "rows": 2, "ids": [1, 2],
+                 "request_ids": None, "batch": {"run": f"job-{part}", "offset": 0}, "features": {"a": [1, 2]},
+                 "probability": [0.1, 0.9], "prediction": [0, 1]}  # fmt: skip
+        staged.append(tmp_path / "stage" / f"part-{part}.jsonl")
+        staged[-1].parent.mkdir(exist_ok=True)
+        staged[-1].write_bytes(encode(event))
+    adopted = adopt(staged, tmp_path, "0123456789abcdef")
+    assert log_files(tmp_path) == adopted
+    assert not any(p.exists() for p in staged)
+    assert all(p.name.split("-")[2] == str(os.getpid()) for p in adopted)  # pruning still knows the writer
+    assert read_log_file(adopted[1])["request_id"].tolist() == ["job-1:0", "job-1:1"]
+    assert len(read_prediction_log(tmp_path)) == 4

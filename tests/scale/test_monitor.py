@@ -50,7 +50,7 @@ def test_a_data_window_in_partitions_gives_the_in_memory_figures(
 ) -> None:
     """Drift, broken values, ids repeated across files (only the whole window shows them), labels."""
     c = served.contract
-    rows = synthesise(c, 3000, seed=11, first_id=10**7)
+    rows = synthesise(c, 2000, seed=11, first_id=10**7)
     name, col = bounded_numeric(c)
     coded, values = coded_feature(c)
     (tmp_path / "w").mkdir()
@@ -63,7 +63,7 @@ def test_a_data_window_in_partitions_gives_the_in_memory_figures(
     monkeypatch.setattr("mlpipe.tasks.monitor.load_config", _small_partitions(monkeypatch))
     memory, dask = both(served, str(tmp_path / "w"), monkeypatch)
     same(memory, dask)
-    assert dask["window"]["rows"] == 3040
+    assert dask["window"]["rows"] == 2040
     assert dask["verdict"]["alert"]
     failed = {(q["expectation"], q["column"]): q for q in dask["quality"]["checks"] if not q["success"]}
     assert failed[("expect_column_values_to_be_unique", c.id)]["unexpected_count"] == 80
@@ -88,11 +88,11 @@ def test_a_prediction_log_window_in_partitions_gives_the_in_memory_figures(
 
 
 def _small_partitions(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """load_config as the monitor calls it, with partitions of 400 rows (many per file)."""
+    """load_config as the monitor calls it, with partitions of 300 rows (many per file)."""
     from mlpipe.io.files import load_config
 
     def load(params_path: Any, contract_path: Any) -> Any:
         params, contract = load_config(params_path, contract_path)
-        return small(params, 400, 200), contract
+        return small(params, 300, 300), contract
 
     return load

@@ -54,3 +54,42 @@ def test_sources_files_folders_globs_and_what_is_refused(tmp_path: Path) -> None
     (tmp_path / "x.xlsx").write_text("x")
     with pytest.raises(DataError, match=r"can score \.csv or \.parquet files, not '\.xlsx'"):
         source_files(tmp_path / "x.xlsx")
+
+
+def test_a_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "latin1.csv").write_bytes(b"a,b\n\xff\xfe,1\n")
+    (tmp_path / "x.parquet").write_bytes(b"not parquet at all")
+    for name in ("empty.csv", "latin1.csv"):
+        (part,) = plan([tmp_path / name], 100)
+        with pytest.raises(DataError, match=f"{name}: cannot be read"):
+            list(read_part(part, 10, []))
+    with pytest.raises(DataError, match=r"x\.parquet: cannot be read as parquet"):
+        plan([tmp_path / "x.parquet"], 100)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\ufeffid,x\n1,a\n2,b\n3,c\n4,d\n",  # byte-order mark
+        "id,x\r\n1,a\r\n2,b\r\n3,c\r\n4,d\r\n",  # CRLF
+        "id,x\n1,a\n2,b\n3,c\n4,d",  # no newline at the end
+        'id,x\n1,"a, and b"\n2,b\n3,"c"\n4,d\n',  # quoted commas
+    ],
+)
+def test_csv_blocks_of_odd_files_read_as_the_whole_file(tmp_path: Path, text: str) -> None:
+    (tmp_path / "a.csv").write_bytes(text.encode())
+    for rows in (1, 2, 3):
+        parts = plan([tmp_path / "a.csv"], rows)
+        got = pd.concat([c for p in parts for c in read_part(p, 2, [])], ignore_index=True)
+        pd.testing.assert_frame_equal(got, pd.read_csv(tmp_path / "a.csv", encoding="utf-8-sig"))
+
+
+def test_hidden_folders_are_not_input(tmp_path: Path) -> None:
+    """A job's own staging folder (.OUT.<job>.tmp) or .git under IN is never read as data."""
+    (tmp_path / ".scored.1.tmp").mkdir()
+    (tmp_path / ".scored.1.tmp" / "part-00000.parquet").write_text("x")
+    (tmp_path / "_logs").mkdir()
+    (tmp_path / "_logs" / "a.csv").write_text("id\n1\n")
+    (tmp_path / "b.csv").write_text("id\n1\n")
+    assert [p.name for p in source_files(tmp_path)] == ["b.csv"]

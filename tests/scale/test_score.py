@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -127,6 +128,8 @@ def test_a_worker_killed_mid_job_loses_and_duplicates_nothing(served: Served, at
             client.unregister_worker_plugin("kill-once")
         assert marker.exists()
         assert set(client.scheduler_info()["workers"]) != before  # a worker died (and its nanny restarted it)
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert all(n == SUCCESS or re.fullmatch(r"part-\d{5}\.parquet", n) for n in names), names  # no dead attempt's
     assert n == len(rows)
     out = pd.read_parquet(tmp_path / "out")
     assert out[key].tolist() == rows[key].tolist()
@@ -153,7 +156,7 @@ def test_a_bad_partition_fails_the_job_naming_file_column_and_row(
     broken.to_csv(tmp_path / "in" / "b.csv", index=False)
     previous = tmp_path / "out"
     previous.mkdir()
-    (previous / SUCCESS).write_text("{}")
+    (previous / SUCCESS).write_text('{"job": "earlier", "model_sha256": "x", "rows": 1}')
     (previous / "part-00000.parquet").write_bytes(b"earlier result")
     with pytest.raises(DataError) as err:
         score(served, str(tmp_path / "in"), previous, small(served.params, 150, 50), tmp_path / "log")
@@ -189,6 +192,10 @@ def test_an_output_that_is_not_an_earlier_result_is_refused(tmp_path: Path) -> N
     with pytest.raises(DataError, match="is not an earlier `make score ENGINE=dask` result"):
         check_output(tmp_path / "mine")
     check_output(tmp_path / "new")
+    (tmp_path / "spark").mkdir()
+    (tmp_path / "spark" / SUCCESS).write_text("")  # Spark's, Hadoop's: not ours to replace
+    with pytest.raises(DataError, match="not this job's manifest"):
+        check_output(tmp_path / "spark")
 
 
 def test_each_worker_checks_the_models_hash_before_loading_it(served: Served, at_cluster: str, tmp_path: Path) -> None:

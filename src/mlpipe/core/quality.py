@@ -36,7 +36,9 @@ def merge_checks(
     """One check per spec, as great-expectations would report it on the whole window.
 
     ``partitions``: each partition's checks, in spec order; ``id_hashes``: a hash of every non-null id
-    (for uniqueness); ``sums``: per mean-checked column, the sum and count of its numbers.
+    (for uniqueness); ``sums``: per mean-checked column whose every value is a number, their sum and
+    count (a column with text in it is left to great-expectations' own verdict per partition). A check
+    that raised inside great-expectations on some partition (no counts) is judged per partition too.
     """
     out = []
     for i, spec in enumerate(specs):
@@ -52,7 +54,7 @@ def merge_checks(
             mean = total / n if n else None
             ok = mean is not None and _between(mean, kw)
             out.append(check(spec.type, spec.column, ok, kwargs=first["kwargs"], observed=mean))
-        elif "unexpected_count" in first:
+        elif all("unexpected_count" in r for r in results):
             out.append(_rowwise(spec, results))
         elif spec.type == COLUMN_SET:
             failed = [r for r in results if not r["success"]]

@@ -131,13 +131,17 @@ def read_table(path: str | Path, str_columns: Sequence[str] = ()) -> pd.DataFram
     """
     p = Path(path)
     if p.suffix.lower() == ".parquet":
-        df = pd.read_parquet(p)
-        for name in str_columns:
-            if name in df and not (pd.api.types.is_string_dtype(df[name]) or df[name].dtype == object):
-                df[name] = df[name].astype("str").where(df[name].notna())
-        return df
+        return as_text(pd.read_parquet(p), str_columns)
     frame: pd.DataFrame = read_csv(p, str_columns, low_memory=False)
     return frame
+
+
+def as_text(df: pd.DataFrame, str_columns: Sequence[str]) -> pd.DataFrame:
+    """Parquet keeps its own types: columns the contract types as text become text, nulls kept."""
+    for name in str_columns:
+        if name in df and not (pd.api.types.is_string_dtype(df[name]) or df[name].dtype == object):
+            df[name] = df[name].astype("str").where(df[name].notna())
+    return df
 
 
 def read_csv(path: str | Path, str_columns: Sequence[str] = (), **kw: Any) -> Any:

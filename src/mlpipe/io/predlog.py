@@ -210,7 +210,7 @@ def encode(event: Mapping[str, Any]) -> bytes:
     return b"".join(line for line, _ in _lines(event))
 
 
-def adopt(staged: list[Path], directory: str | Path) -> list[Path]:
+def adopt(staged: list[Path], directory: str | Path, job: str) -> list[Path]:
     """Move staged log files (complete, on the same filesystem) into the log under fresh names, in order.
 
     A distributed job stages one file per partition and adopts them only once every partition is
@@ -219,7 +219,7 @@ def adopt(staged: list[Path], directory: str | Path) -> list[Path]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     out = []
     for n, path in enumerate(staged, 1):
-        dst = Path(directory) / f"predictions-{stamp}-{os.getpid()}-{n:06d}.jsonl"
+        dst = Path(directory) / f"predictions-{stamp}-{os.getpid()}-{job[:8]}{n:06d}.jsonl"
         path.replace(dst)
         out.append(dst)
     return out

@@ -59,7 +59,9 @@ def dask_client(scale: ScaleParams) -> Iterator[Client]:
             log.info("dask: cluster at %s, %d workers", address, len(client.scheduler_info()["workers"]))
             yield client
         return
-    workers = scale.workers or os.cpu_count() or 1
+    from dask.system import CPU_COUNT  # noqa: PLC0415 - cgroup quotas and affinity counted, unlike os.cpu_count
+
+    workers = scale.workers or CPU_COUNT
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=scale.threads_per_worker,
@@ -137,17 +139,33 @@ def run_all(
     from distributed.scheduler import KilledWorker  # noqa: PLC0415
 
     token = uuid.uuid4().hex[:8]  # keys unique per job: a shared cluster may still hold an earlier job's
-    futures = client.map(fn, items, key=[f"{name}-{token}-{i}" for i in range(len(items))], pure=False, **kw)
+    keys = [f"{name}-{token}-{i}" for i in range(len(items))]
+    futures = client.map(fn, items, key=keys, pure=False, **kw)
     results: dict[Any, T] = {}
     try:
         with tqdm(total=len(items), unit="part", disable=not progress, desc=name) as bar:
             for fut in as_completed(futures):
                 try:
                     results[fut.key] = fut.result()
-                except KilledWorker as err:
-                    raise JobFailed(f"{name}: a partition kept killing its workers ({err}); see their logs") from None
+                except KilledWorker:
+                    item = items[keys.index(str(fut.key))]
+                    raise JobFailed(
+                        f"{name}: {_describe(item)} killed {_allowed()} workers in a row and was given up; "
+                        "see the workers' logs (memory? a crash in a library?)"
+                    ) from None
                 bar.update(1)
     except BaseException:
         client.cancel(futures)
         raise
     return [results[f.key] for f in futures]
+
+
+def _describe(item: Any) -> str:
+    path, index = getattr(item, "path", None), getattr(item, "index", None)
+    return f"partition {index} of {path}" if path is not None else str(item)
+
+
+def _allowed() -> int:
+    import dask  # noqa: PLC0415
+
+    return int(dask.config.get("distributed.scheduler.allowed-failures")) + 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import pandas as pd
 import pyarrow.parquet as pq
 
 from mlpipe.config import Params
@@ -25,15 +24,20 @@ from mlpipe.scale.window import Context, PartStats, combine
 log = logging.getLogger(__name__)
 
 
-def monitor_part(part: Part | str, payload: ModelPayload, ctx: Context, chunk_rows: int) -> PartStats:
-    """On a worker: one partition of data (a :class:`Part`) or one prediction-log file (its path)."""
+def monitor_part(part: Part | str, payload: ModelPayload, ctx: Context, chunk_rows: int) -> list[PartStats]:
+    """On a worker: one partition of data (a :class:`Part`), chunk by chunk so the worker holds one chunk
+    at a time, or one prediction-log file (its path; files are rotated at ``serve.prediction_log.max_bytes``)."""
     from mlpipe.scale.window import part_stats  # noqa: PLC0415
 
     if isinstance(part, str):
-        return part_stats(read_log_file(part), None, ctx, part)
-    chunks = list(read_part(part, chunk_rows, text_columns(ctx.contract)))
-    raw = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
-    return part_stats(raw, worker_scorer(payload), ctx, part.path)
+        raw = read_log_file(part)
+        return [part_stats(raw, None, ctx, part)] if len(raw) else []
+    scorer = worker_scorer(payload)
+    return [
+        part_stats(chunk, scorer, ctx, part.path)
+        for chunk in read_part(part, chunk_rows, text_columns(ctx.contract))
+        if len(chunk)
+    ]
 
 
 def data_columns(source: str) -> list[str]:
@@ -45,12 +49,13 @@ def data_columns(source: str) -> list[str]:
 
 
 def window_parts(source: str, from_log: bool, params: Params) -> list[Part | str]:
+    """Absolute paths: workers elsewhere resolve them on the shared filesystem, not in a directory of their own."""
     if from_log:
         files = log_files(source)
         if not files:
             raise DataError(f"{source}: no prediction-log files")
-        return [str(f) for f in files]
-    return list(plan(source_files(source), params.scale.partition_rows))
+        return [str(f.resolve()) for f in files]
+    return list(plan([f.resolve() for f in source_files(source)], params.scale.partition_rows))
 
 
 def combined_window(source: str, ctx: Context, payload: ModelPayload, params: Params, progress: bool) -> Any:
@@ -61,4 +66,4 @@ def combined_window(source: str, ctx: Context, payload: ModelPayload, params: Pa
             client, monitor_part, parts, "monitor", progress, payload=ship(client, payload), ctx=ship(client, ctx),
             chunk_rows=params.serve.score_chunk_rows,
         )  # fmt: skip
-    return combine(stats, ctx)
+    return combine([s for chunks in stats for s in chunks], ctx)

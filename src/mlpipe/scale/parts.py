@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from mlpipe.errors import DataError
-from mlpipe.io.files import read_csv
+from mlpipe.io.files import as_text, read_csv
 
 PARQUET = (".parquet", ".pq")
 CSV = (".csv", ".txt")
@@ -53,7 +53,10 @@ def source_files(source: str | Path) -> list[Path]:
             raise DataError(f"{p}: can score .csv or .parquet files, not {p.suffix!r}")
         return [p]
     if p.is_dir():
-        found = [f for f in p.rglob("*") if f.is_file() and not any(s.startswith((".", "_")) for s in f.parts[-1:])]
+        found = [
+            f for f in p.rglob("*")
+            if f.is_file() and not any(s.startswith((".", "_")) for s in f.relative_to(p).parts)
+        ]  # fmt: skip
     elif any(ch in text for ch in "*?["):
         found = [Path(f) for f in glob.glob(text, recursive=True) if Path(f).is_file()]
     else:
@@ -130,11 +133,23 @@ def _csv_parts(path: Path, rows: int, first_index: int) -> list[Part]:
 
 
 def read_part(part: Part, chunk_rows: int, text: Sequence[str]) -> Iterator[pd.DataFrame]:
-    """The part's rows, ``chunk_rows`` at a time; CSV ``text`` columns stay text ("007" keeps its zeros)."""
+    """The part's rows, ``chunk_rows`` at a time; CSV ``text`` columns stay text ("007" keeps its zeros).
+
+    A file that cannot be read (not UTF-8, not CSV, a broken parquet file) raises a DataError naming it.
+    """
+    try:
+        yield from _read(part, chunk_rows, text)
+    except DataError:
+        raise
+    except Exception as err:  # pandas/pyarrow raise many types; the file's name is what matters
+        raise DataError(f"{part.path}: cannot be read: {type(err).__name__}: {str(err)[:300]}") from None
+
+
+def _read(part: Part, chunk_rows: int, text: Sequence[str]) -> Iterator[pd.DataFrame]:
     if part.kind == "parquet":
         pf = pq.ParquetFile(part.path)
         for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=list(part.row_groups)):
-            yield batch.to_pandas()
+            yield as_text(batch.to_pandas(), text)
         return
     if part.start == 0 and part.end == -1:  # a whole (compressed) file
         yield from read_csv(part.path, text, chunksize=chunk_rows)

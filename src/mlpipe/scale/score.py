@@ -5,13 +5,15 @@ stops the job naming file, column, problem and row), scores it with the same :cl
 the service and ``ENGINE=pandas``, and writes its parquet part and its prediction-log lines under
 a temporary name, renamed into a staging folder when the partition is done. A partition run again
 (its worker died, Dask retried it) replaces its own files, so nothing is written twice. Only when
-every partition is done are the staged log files adopted into the prediction log, then the output
-folder swapped in whole with a ``_SUCCESS`` manifest; a failed job removes its staging folders and
-leaves the previous output as it was.
+every partition is done is the ``_SUCCESS`` manifest written, the staged log files adopted into the
+prediction log, and the output folder swapped in whole (if that fails, the adopted log files are
+removed again); a failed job removes its staging folders and leaves the previous output and the log
+as they were.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -52,6 +54,8 @@ def score_part(
     try:
         with tmp_log.open("wb") if tmp_log else _nowhere() as lfh:
             for chunk in read_part(part, chunk_rows, text_columns(contract)):
+                if chunk.empty:  # a header-only file or block: no part (its columns would have no type)
+                    continue
                 problems = frame_problems(chunk, contract, first_row=done)
                 if problems:
                     first = rows_before(part) + done  # counted only now: a CSV block's offset costs a read
@@ -101,24 +105,39 @@ class _nowhere:
 
 
 def check_output(dst: Path) -> None:
-    """Refuse to replace anything but an earlier result of this job (a folder with ``_SUCCESS``)."""
+    """Refuse to replace anything but an earlier result of this job: a folder whose ``_SUCCESS`` is our
+    manifest (Spark, Hadoop and Dask write an empty ``_SUCCESS`` of their own: not ours to delete)."""
     if dst.suffix.lower() == ".csv":
         raise DataError(f"{dst}: ENGINE=dask writes a folder of parquet parts; name a folder (e.g. scored/)")
-    if dst.exists() and not (dst.is_dir() and ((dst / SUCCESS).is_file() or not any(dst.iterdir()))):
-        raise DataError(
-            f"{dst}: exists and is not an earlier `make score ENGINE=dask` result (no {SUCCESS}); not replacing it"
-        )
+    if not dst.exists() or (dst.is_dir() and not any(dst.iterdir())):
+        return
+    if dst.is_dir() and (dst / SUCCESS).is_file():
+        try:
+            manifest = json.loads((dst / SUCCESS).read_text())
+        except (ValueError, OSError):
+            manifest = None
+        if isinstance(manifest, dict) and {"job", "model_sha256", "rows"} <= set(manifest):
+            return
+    raise DataError(f"{dst}: exists and is not an earlier `make score ENGINE=dask` result (its {SUCCESS} is not "
+                    "this job's manifest); not replacing it")  # fmt: skip
 
 
 def score_job(
     source: str, dst: Path, payload: ModelPayload, params: Params, log_dir: Path | None, progress: bool = True
 ) -> int:
+    """Score ``source`` (a file, folder or glob) into the folder ``dst``; returns the rows scored.
+
+    Paths are made absolute before they travel: workers on other machines resolve them against the
+    shared filesystem, not against a working directory of their own.
+    """
+    dst = dst.resolve()
     check_output(dst)
-    files = source_files(source)
+    files = [f.resolve() for f in source_files(source)]
     parts = plan(files, params.scale.partition_rows)
     job = uuid.uuid4().hex
     version = payload.sha256[:12]
     staging = dst.parent / f".{dst.name}.{job}.tmp"
+    log_dir = log_dir.resolve() if log_dir is not None else None
     log_staging = log_dir / f".staging-{job}" if log_dir else None
     t0 = time.perf_counter()
     staging.mkdir(parents=True)
@@ -127,12 +146,7 @@ def score_job(
     try:
         with dask_client(params.scale) as client:
             log.info(
-                "job %s: model %s on %d partitions of %d files from %s",
-                job[:8],
-                version,
-                len(parts),
-                len(files),
-                source,
+                "job %s: model %s, %d partitions of %d files: %s", job[:8], version, len(parts), len(files), source
             )
             model = ship(client, payload)
             results = run_all(
@@ -142,15 +156,25 @@ def score_job(
         rows = sum(int(r["rows"]) for r in results)
         if rows == 0:
             raise DataError(f"{source}: no rows to score")
-        if log_staging is not None and log_dir is not None:
-            adopt([log_staging / f"{p.name}.jsonl" for p, r in zip(parts, results, strict=True) if r["rows"]], log_dir)
+        done = [p for p, r in zip(parts, results, strict=True) if r["rows"]]
+        for leftover in {f.name for f in staging.iterdir()} - {f"{p.name}.parquet" for p in done}:
+            (staging / leftover).unlink()  # a dead attempt's temporary file
         manifest = {
-            "job": job, "finished": now(), "rows": rows, "parts": len([r for r in results if r["rows"]]),
+            "job": job, "finished": now(), "rows": rows,
+            "parts": {f"{p.name}.parquet": r["rows"] for p, r in zip(parts, results, strict=True) if r["rows"]},
             "model_version": version, "model_sha256": payload.sha256, "data_sha256": payload.card.get("data_sha256"),
             "source": source, "files": [str(f) for f in files], "prediction_log": str(log_dir) if log_dir else None,
         }  # fmt: skip
         write_json(staging / SUCCESS, manifest)
-        _publish(staging, dst)
+        adopted = (
+            adopt([log_staging / f"{p.name}.jsonl" for p in done], log_dir, job) if log_staging and log_dir else []
+        )
+        try:
+            _publish(staging, dst)
+        except BaseException:
+            for f in adopted:  # the output did not appear: neither do its log rows
+                f.unlink(missing_ok=True)
+            raise
     finally:
         for d in (staging, log_staging):
             if d is not None:
@@ -161,9 +185,15 @@ def score_job(
 
 
 def _publish(staging: Path, dst: Path) -> None:
-    """The finished folder replaces ``dst`` whole: readers see the old result or the new one, never a mix."""
+    """The finished folder replaces ``dst``: readers see the old result or the new one, never a mix
+    (for a moment, neither); if the new one cannot be moved in, the old one is put back."""
     old = dst.parent / f".{dst.name}.{uuid.uuid4().hex[:8]}.old"
     if dst.exists():
         dst.rename(old)
-    staging.rename(dst)
+    try:
+        staging.rename(dst)
+    except BaseException:
+        if old.exists():
+            old.rename(dst)
+        raise
     shutil.rmtree(old, ignore_errors=True)

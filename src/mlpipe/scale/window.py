@@ -10,6 +10,7 @@ challenger pairs). One part holding the whole window gives the in-memory figures
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from mlpipe.errors import DataError
 from mlpipe.serving.scorer import Scorer
 
 LOGGED = ["request_id", "role", "probability", "prediction"]
+_NO = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class PartStats:
     proba_sum: float
     checks: list[dict[str, Any]]
     id_hashes: np.ndarray | None
-    sums: dict[str, tuple[float, int]]
+    sums: dict[str, tuple[float, int, int]]  # mean-checked column: sum, numbers, values that are not numbers
     labelled: pd.DataFrame | None  # y, probability and one column per slice attribute
     logged: pd.DataFrame | None  # LOGGED columns, every role (log windows)
     ts: tuple[str, str] | None
@@ -89,8 +91,9 @@ def part_stats(raw: pd.DataFrame, scorer: Scorer | None, ctx: Context, where: st
     sums = {}
     for s in ctx.specs:
         if s.type == MEAN and s.column in raw:
-            x = pd.to_numeric(raw[s.column], errors="coerce").dropna()
-            sums[str(s.column)] = (float(x.sum()), len(x))
+            present = raw[s.column].dropna()
+            x = pd.to_numeric(present, errors="coerce")
+            sums[str(s.column)] = (float(x.sum()), int(x.notna().sum()), int(x.isna().sum()))  # text: not a number
     labelled = None
     if contract.target in raw:
         labelled = pd.DataFrame({"y": is_positive(raw[contract.target], contract).to_numpy().astype(np.int8),
@@ -105,12 +108,34 @@ def part_stats(raw: pd.DataFrame, scorer: Scorer | None, ctx: Context, where: st
 
 
 def in_spec_order(checks: list[dict[str, Any]], specs: list[Spec]) -> list[dict[str, Any]]:
-    """great-expectations reports in an order of its own: put the checks back in the suite's, so the
-    parts' results line up (the n-th check of a type on a column is the n-th such spec)."""
-    waiting: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
-    for c in checks:
-        waiting.setdefault((c["expectation"], c["column"]), []).append(c)
-    return [waiting[(s.type, s.column)].pop(0) for s in specs]
+    """great-expectations reports in an order of its own (it changes with the data): put the checks back
+    in the suite's order, matching type, column and arguments, so every part's results line up."""
+    waiting = list(checks)
+    out = []
+    for spec in specs:
+        want = _plain_kwargs({k: v for k, v in spec.kwargs.items() if k != "column"})
+        same = [c for c in waiting if (c["expectation"], c["column"]) == (spec.type, spec.column)]
+        match = next((c for c in same if _plain_kwargs(c.get("kwargs", {})) == want), same[0])
+        waiting.remove(match)
+        out.append(match)
+    return out
+
+
+def _plain_kwargs(kw: dict[str, Any]) -> str:
+    """Arguments compared as great-expectations echoes them (30 comes back as 30.0)."""
+
+    def norm(v: Any) -> Any:
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return v
+        if isinstance(v, int | float):
+            return float(v)
+        if isinstance(v, list | tuple):
+            return [norm(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): norm(x) for k, x in v.items()}
+        return str(v)
+
+    return json.dumps(norm(kw), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -128,19 +153,25 @@ class Window:
 
 
 def combine(parts: list[PartStats], ctx: Context) -> Window:
+    """The parts' contributions added up (an empty window: rows 0, which the monitor refuses)."""
+    logged = [p.logged for p in parts if p.logged is not None]  # other roles' rows count even without ours
+    parts = [p for p in parts if p.rows]
+    if not parts:
+        return Window(0, {}, Counts(_NO, _NO, _NO, {}, 0), float("nan"), [], None, _concat(logged), None)
     rows = sum(p.rows for p in parts)
     hashes = [p.id_hashes for p in parts if p.id_hashes is not None]
-    sums: dict[str, tuple[float, int]] = {}
+    sums: dict[str, tuple[float, int, int]] = {}
     for p in parts:
-        for k, (total, n) in p.sums.items():
-            t0, n0 = sums.get(k, (0.0, 0))
-            sums[k] = (t0 + total, n0 + n)
-    checks = merge_checks(ctx.specs, [p.checks for p in parts], rows, np.concatenate(hashes) if hashes else None, sums)
+        for k, (total, n, bad) in p.sums.items():
+            t0, n0, b0 = sums.get(k, (0.0, 0, 0))
+            sums[k] = (t0 + total, n0 + n, b0 + bad)
+    clean = {k: (total, n) for k, (total, n, bad) in sums.items() if not bad}  # else: great-expectations' verdict
+    ids = np.concatenate(hashes) if hashes else None
+    checks = merge_checks(ctx.specs, [p.checks for p in parts], rows, ids, clean)
     pred = parts[0].predictions
     for p in parts[1:]:
         pred = pred + p.predictions
     labelled = [p.labelled for p in parts if p.labelled is not None]
-    logged = [p.logged for p in parts if p.logged is not None]
     spans = [p.ts for p in parts if p.ts is not None]
     return Window(
         rows,

@@ -152,6 +152,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.pandas_child:
         pandas_child(*args.pandas_child)
         return
+    if os.environ.pop(ADDRESS_ENV, None):
+        log.warning("%s is ignored: the benchmark starts local clusters of 1 and 2 workers", ADDRESS_ENV)
     paths = pipeline_paths()
     params, contract = load_config(paths.params, paths.contract)
     scorer = load_scorer(paths.card, contract)

@@ -30,7 +30,7 @@ from mlpipe.errors import DataError
 from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, load_all_years
 from mlpipe.io.files import DATA_SUFFIXES, load_config, read_data, read_frame, read_json, write_json, write_text
 from mlpipe.io.pipeline import PipelinePaths, pipeline_paths
-from mlpipe.io.predlog import log_files, read_prediction_log
+from mlpipe.io.predlog import iter_events, log_files, read_prediction_log
 from mlpipe.scale.cluster import model_payload, worker_scorer
 from mlpipe.scale.monitor import combined_window, data_columns
 from mlpipe.scale.parts import source_files
@@ -63,7 +63,7 @@ def resolve(source: str, paths: PipelinePaths, params: Params) -> str:
     """``auto`` -> the prediction log when it holds ``monitor.min_rows`` predictions, else the next example year."""
     if source != "auto":
         return source
-    n_logged = len(read_prediction_log(paths.prediction_log)) if log_files(paths.prediction_log) else 0
+    n_logged = logged_rows(paths.prediction_log, params.monitor.min_rows)
     if n_logged >= params.monitor.min_rows:
         return str(paths.prediction_log)
     if unseen_years(params):
@@ -76,6 +76,16 @@ def resolve(source: str, paths: PipelinePaths, params: Params) -> str:
         "unseen example data. Serve the model (make serve) or score a file (make score) to fill the log, "
         "or point the monitor at new data: make monitor WINDOW=path/to/new.csv"
     )
+
+
+def logged_rows(directory: Path, enough: int) -> int:
+    """Predictions in the log, counted line by line up to ``enough`` (a log larger than memory stays on disk)."""
+    n = 0
+    for event in iter_events(directory) if log_files(directory) else ():
+        n += int(event["rows"])
+        if n >= enough:
+            break
+    return n
 
 
 def window_kind(source: str) -> str:
