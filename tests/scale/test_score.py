@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import signal
@@ -179,6 +180,7 @@ def test_make_score_engine_dask_on_a_local_cluster(served: Served, tmp_path: Pat
     res = subprocess.run(cmd, cwd=served.repo, env=env, capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
     manifest = (tmp_path / "out" / SUCCESS).read_text()
+    assert json.loads(manifest)["files"] == [str(tmp_path / "in.parquet")]  # absolute: what remote workers get
     assert served.card["model"]["sha256"] in manifest
     assert f'"rows": {len(served.test_raw)}' in manifest
     assert len(read_prediction_log(tmp_path / "log")) == len(served.test_raw)

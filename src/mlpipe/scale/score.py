@@ -178,7 +178,7 @@ def score_job(
     finally:
         for d in (staging, log_staging):
             if d is not None:
-                shutil.rmtree(d, ignore_errors=True)
+                _remove(d)
     dt = time.perf_counter() - t0
     log.info("scored %d rows with model %s in %.1fs (%.0f rows/s) -> %s/", rows, version, dt, rows / dt, dst)
     return rows
@@ -197,3 +197,14 @@ def _publish(staging: Path, dst: Path) -> None:
             old.rename(dst)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(folder: Path) -> None:
+    """A staging folder, gone: a cancelled task still running elsewhere may add a file as it is deleted
+    (it cannot recreate the folder: tasks never create folders)."""
+    for _ in range(50):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.1)
+    log.warning("%s: could not be removed (a task still writing into it?)", folder)
