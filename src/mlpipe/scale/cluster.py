@@ -67,7 +67,8 @@ def dask_client(scale: ScaleParams) -> Iterator[Client]:
         threads_per_worker=scale.threads_per_worker,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # None still starts its HTTP server on 8787 (a warning if taken)
+        worker_dashboard_address="127.0.0.1:0",
         memory_limit=scale.memory_limit,
     )
     with cluster, Client(cluster) as client:

@@ -145,6 +145,7 @@ def score_job(
         log_staging.mkdir(parents=True)
     try:
         with dask_client(params.scale) as client:
+            t1, started = time.perf_counter(), time.perf_counter() - t0
             log.info(
                 "job %s: model %s, %d partitions of %d files: %s", job[:8], version, len(parts), len(files), source
             )
@@ -153,6 +154,7 @@ def score_job(
                 client, score_part, parts, "score", progress, payload=model, out_dir=str(staging),
                 log_dir=str(log_staging) if log_staging else None, job=job, chunk_rows=params.serve.score_chunk_rows,
             )  # fmt: skip
+        scoring = time.perf_counter() - t1
         rows = sum(int(r["rows"]) for r in results)
         if rows == 0:
             raise DataError(f"{source}: no rows to score")
@@ -179,8 +181,8 @@ def score_job(
         for d in (staging, log_staging):
             if d is not None:
                 _remove(d)
-    dt = time.perf_counter() - t0
-    log.info("scored %d rows with model %s in %.1fs (%.0f rows/s) -> %s/", rows, version, dt, rows / dt, dst)
+    log.info("scored %d rows with model %s in %.1fs (%.0f rows/s; the cluster's start %.1fs, publishing %.1fs) -> %s/",
+             rows, version, scoring, rows / scoring, started, time.perf_counter() - t1 - scoring, dst)  # fmt: skip
     return rows
 
 
