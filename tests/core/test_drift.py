@@ -106,3 +106,16 @@ def test_counts_from_parts_give_scipys_ks_and_the_whole_windows_figures(seed: in
     assert d == float(expected.statistic)
     assert p == float(expected.pvalue)
     assert numeric_drift_from("x", r, total, M) == numeric_drift("x", ref, cur, M)
+
+
+def test_a_mean_from_exact_sums_is_the_same_however_the_values_are_cut() -> None:
+    from fractions import Fraction
+
+    from mlpipe.core.drift import add_exact, exact_mean, exact_sum
+
+    x = np.random.default_rng(3).random(10_001) ** 3
+    whole = exact_mean(exact_sum(x), len(x))
+    parts: dict[int, int] = {}
+    for p in np.array_split(x[::-1], 9):
+        parts = add_exact(parts, exact_sum(p))
+    assert exact_mean(parts, len(x)) == whole == float(sum(map(Fraction, x)) / len(x))

@@ -45,7 +45,7 @@ def test_ids_repeated_across_partitions_row_count_and_means() -> None:
 
     ids = [pd.Series(range(100)), pd.Series(range(95, 160))]  # 95..99 in both
     hashes = np.concatenate([pd.util.hash_pandas_object(i, index=False).to_numpy() for i in ids])
-    unique, rows, mean = merge_checks(specs, [part(), part()], 165, hashes, {"x": (300.0, 100)})
+    unique, rows, mean = merge_checks(specs, [part(), part()], 165, hashes, {"x": (3.0, 100)})
     assert (unique["success"], unique["unexpected_count"]) == (False, 10)
     assert (rows["success"], rows["observed"]) == (True, 165)
     assert (mean["success"], mean["observed"]) == (False, 3.0)

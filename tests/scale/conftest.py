@@ -13,7 +13,11 @@ distributed = pytest.importorskip("distributed")
 def cluster() -> Iterator[str]:
     """The scheduler's address (what DASK_SCHEDULER_ADDRESS would hold)."""
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
         worker_dashboard_address="127.0.0.1:0",
     ) as c:
         yield c.scheduler_address

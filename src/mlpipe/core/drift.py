@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -178,6 +179,32 @@ def categorical_drift(name: str, ref: pd.Series, cur: pd.Series, m: MonitorParam
 
 
 Reference = dict[str, "NumericReference | Counts"]
+
+
+ExactSum = dict[int, int]  # binary exponent -> integer total of the mantissas with that exponent
+
+
+def exact_sum(x: np.ndarray) -> ExactSum:
+    """The finite values' sum, exactly: it adds up across partitions in any order to the same number,
+    so a window's mean is the same however it was cut (a float sum depends on the order)."""
+    m, e = np.frexp(x[np.isfinite(x)].astype(np.float64))  # x = m * 2**e, m of 53 bits
+    mant = (m * 2.0**53).astype(np.int64)
+    out: ExactSum = {}
+    for exp in np.unique(e):
+        sel = mant[e == exp]
+        out[int(exp)] = (int((sel >> 26).sum()) << 26) + int((sel & ((1 << 26) - 1)).sum())
+    return out
+
+
+def add_exact(a: ExactSum, b: ExactSum) -> ExactSum:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in a.keys() | b.keys()}
+
+
+def exact_mean(total: ExactSum, n: int) -> float:
+    """Correctly rounded."""
+    if n == 0:
+        return float("nan")
+    return float(sum(Fraction(v) * Fraction(2) ** (k - 53) for k, v in total.items()) / n)
 
 
 def reference_summary(reference: pd.DataFrame, contract: Contract, m: MonitorParams) -> Reference:

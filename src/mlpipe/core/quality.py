@@ -36,7 +36,7 @@ def merge_checks(
     """One check per spec, as great-expectations would report it on the whole window.
 
     ``partitions``: each partition's checks, in spec order; ``id_hashes``: a hash of every non-null id
-    (for uniqueness); ``sums``: per mean-checked column whose every value is a number, their sum and
+    (for uniqueness); ``sums``: per mean-checked column whose every value is a number, their mean and
     count (a column with text in it is left to great-expectations' own verdict per partition). A check
     that raised inside great-expectations on some partition (no counts) is judged per partition too.
     """
@@ -50,10 +50,9 @@ def merge_checks(
         elif spec.type == UNIQUE:
             out.append(_unique(spec, first, id_hashes))
         elif spec.type == MEAN and spec.column in sums:
-            total, n = sums[spec.column]
-            mean = total / n if n else None
-            ok = mean is not None and _between(mean, kw)
-            out.append(check(spec.type, spec.column, ok, kwargs=first["kwargs"], observed=mean))
+            mean, n = sums[spec.column]
+            ok = n > 0 and _between(mean, kw)
+            out.append(check(spec.type, spec.column, ok, kwargs=first["kwargs"], observed=mean if n else None))
         elif all("unexpected_count" in r for r in results):
             out.append(_rowwise(spec, results))
         elif spec.type == COLUMN_SET:

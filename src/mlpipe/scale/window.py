@@ -10,6 +10,7 @@ challenger pairs). One part holding the whole window gives the in-memory figures
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,18 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import Contract
-from mlpipe.core.drift import Counts, NumericReference, Reference, merge_counts, numeric_counts, window_counts
+from mlpipe.core.drift import (
+    Counts,
+    ExactSum,
+    NumericReference,
+    Reference,
+    add_exact,
+    exact_mean,
+    exact_sum,
+    merge_counts,
+    numeric_counts,
+    window_counts,
+)
 from mlpipe.core.expectations import Spec, suite_specs
 from mlpipe.core.features import encode_columns, is_positive, model_input, slice_groups
 from mlpipe.core.quality import MEAN, UNIQUE, merge_checks
@@ -46,10 +58,10 @@ class PartStats:
     rows: int
     counts: dict[str, Counts]
     predictions: Counts
-    proba_sum: float
+    proba_sum: ExactSum
     checks: list[dict[str, Any]]
     id_hashes: np.ndarray | None
-    sums: dict[str, tuple[float, int, int]]  # mean-checked column: sum, numbers, values that are not numbers
+    sums: dict[str, tuple[ExactSum, int, int]]  # mean-checked column: sum, numbers, values that are not numbers
     labelled: pd.DataFrame | None  # y, probability and one column per slice attribute
     logged: pd.DataFrame | None  # LOGGED columns, every role (log windows)
     ts: tuple[str, str] | None
@@ -93,7 +105,8 @@ def part_stats(raw: pd.DataFrame, scorer: Scorer | None, ctx: Context, where: st
         if s.type == MEAN and s.column in raw:
             present = raw[s.column].dropna()
             x = pd.to_numeric(present, errors="coerce")
-            sums[str(s.column)] = (float(x.sum()), int(x.notna().sum()), int(x.isna().sum()))  # text: not a number
+            numbers = x.dropna().to_numpy(dtype=np.float64)
+            sums[str(s.column)] = (exact_sum(numbers), len(numbers), int(x.isna().sum()))  # isna here: text
     labelled = None
     if contract.target in raw:
         labelled = pd.DataFrame({"y": is_positive(raw[contract.target], contract).to_numpy().astype(np.int8),
@@ -103,7 +116,7 @@ def part_stats(raw: pd.DataFrame, scorer: Scorer | None, ctx: Context, where: st
             labelled[f"group:{name}"] = g.astype("str").array
     return PartStats(
         len(raw), window_counts(ctx.features, model_input(raw, contract)), numeric_counts(ctx.predictions, proba),
-        float(proba.sum()), checks, hashes, sums, labelled, logged, ts,
+        exact_sum(proba), checks, hashes, sums, labelled, logged, ts,
     )  # fmt: skip
 
 
@@ -160,12 +173,12 @@ def combine(parts: list[PartStats], ctx: Context) -> Window:
         return Window(0, {}, Counts(_NO, _NO, _NO, {}, 0), float("nan"), [], None, _concat(logged), None)
     rows = sum(p.rows for p in parts)
     hashes = [p.id_hashes for p in parts if p.id_hashes is not None]
-    sums: dict[str, tuple[float, int, int]] = {}
+    sums: dict[str, tuple[ExactSum, int, int]] = {}
     for p in parts:
         for k, (total, n, bad) in p.sums.items():
-            t0, n0, b0 = sums.get(k, (0.0, 0, 0))
-            sums[k] = (t0 + total, n0 + n, b0 + bad)
-    clean = {k: (total, n) for k, (total, n, bad) in sums.items() if not bad}  # else: great-expectations' verdict
+            t0, n0, b0 = sums.get(k, ({}, 0, 0))
+            sums[k] = (add_exact(t0, total), n0 + n, b0 + bad)
+    clean = {k: (exact_mean(total, n), n) for k, (total, n, bad) in sums.items() if not bad}  # else: GX's verdict
     ids = np.concatenate(hashes) if hashes else None
     checks = merge_checks(ctx.specs, [p.checks for p in parts], rows, ids, clean)
     pred = parts[0].predictions
@@ -177,7 +190,7 @@ def combine(parts: list[PartStats], ctx: Context) -> Window:
         rows,
         merge_counts([p.counts for p in parts]),
         pred,
-        sum(p.proba_sum for p in parts) / rows if rows else float("nan"),
+        exact_mean(functools.reduce(add_exact, (p.proba_sum for p in parts)), rows),
         checks,
         _concat(labelled),
         _concat(logged),
