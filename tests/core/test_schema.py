@@ -54,3 +54,13 @@ def test_frame_problems_name_column_problem_and_rows() -> None:
     assert any(p.startswith("plan: 1 values not one of ['basic', 'pro']") and "row 102: 'gold'" in p for p in found)
     assert frame_problems(df.drop(columns="plan"), c) == ["missing feature columns ['plan'] (found ['tenure'])"]
     assert frame_problems(pd.DataFrame({"tenure": [1.0], "plan": ["pro"]}), c) == []
+
+
+def test_frame_problems_refuse_a_fraction_in_an_int_column() -> None:
+    """46.5 in an int column is what validate stops; batch scoring must not score it silently."""
+    c = other_contract()
+    c = c.model_copy(update={"columns": {**c.columns, "tenure": c.columns["tenure"].model_copy(update={"dtype": "int"})}})
+    df = pd.DataFrame({"tenure": [1.0, 46.5, 3.0, 46.0], "plan": ["pro", "pro", "basic", "pro"]})
+    (found,) = frame_problems(df, c)
+    assert found.startswith("tenure: 1 values not a whole number (int)"), found
+    assert "row 2: 46.5" in found

@@ -191,12 +191,12 @@ def test_an_output_that_is_not_an_earlier_result_is_refused(tmp_path: Path) -> N
         check_output(tmp_path / "out.csv")
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(DataError, match="is not an earlier `make score ENGINE=dask` result"):
+    with pytest.raises(DataError, match=r"is not an earlier `make score ENGINE=dask` result \(no _SUCCESS manifest\)"):
         check_output(tmp_path / "mine")
     check_output(tmp_path / "new")
     (tmp_path / "spark").mkdir()
     (tmp_path / "spark" / SUCCESS).write_text("")  # Spark's, Hadoop's: not ours to replace
-    with pytest.raises(DataError, match="not this job's manifest"):
+    with pytest.raises(DataError, match="its _SUCCESS is not this job's manifest"):
         check_output(tmp_path / "spark")
 
 

@@ -203,6 +203,11 @@ def frame_problems(df: pd.DataFrame, contract: Contract, first_row: int = 0, exa
             if notnum.any():
                 bad |= notnum
                 reason.append(f"not a number ({col.dtype})")
+            if col.dtype == "int":
+                fraction = numbers.notna() & (numbers != numbers.round())
+                if fraction.any():
+                    bad |= fraction
+                    reason.append("not a whole number (int)")
             low = numbers < col.min if col.min is not None else pd.Series(False, index=df.index)
             high = numbers > col.max if col.max is not None else pd.Series(False, index=df.index)
             if (low | high).any():

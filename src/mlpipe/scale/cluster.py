@@ -55,7 +55,11 @@ def dask_client(scale: ScaleParams) -> Iterator[Client]:
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines: every start and stop
     address = os.environ.get(ADDRESS_ENV)
     if address:
-        with Client(address, timeout="30s") as client:
+        try:
+            client = Client(address, timeout="30s")
+        except (OSError, TimeoutError) as err:
+            raise PipelineError(f"cannot reach the Dask scheduler at {address} ({ADDRESS_ENV}): {err}") from None
+        with client:
             log.info("dask: cluster at %s, %d workers", address, len(client.scheduler_info()["workers"]))
             yield client
         return
@@ -70,6 +74,7 @@ def dask_client(scale: ScaleParams) -> Iterator[Client]:
         dashboard_address="127.0.0.1:0",  # None still starts its HTTP server on 8787 (a warning if taken)
         worker_dashboard_address="127.0.0.1:0",
         memory_limit=scale.memory_limit,
+        silence_logs=logging.ERROR,  # a failing partition is reported once, by the client, not by each worker too
     )
     with cluster, Client(cluster) as client:
         log.info("dask: local cluster, %d workers x %d threads", workers, scale.threads_per_worker)

@@ -61,7 +61,7 @@ def window_parts(source: str, from_log: bool, params: Params) -> list[Part | str
 def combined_window(source: str, ctx: Context, payload: ModelPayload, params: Params, progress: bool) -> Any:
     parts = window_parts(source, ctx.from_log, params)
     with dask_client(params.scale) as client:
-        log.info("monitor: %d partitions of %s on the cluster", len(parts), source)
+        log.info("monitor: %s on the cluster, partitions: %d", source, len(parts))
         stats = run_all(
             client, monitor_part, parts, "monitor", progress, payload=ship(client, payload), ctx=ship(client, ctx),
             chunk_rows=params.serve.score_chunk_rows,

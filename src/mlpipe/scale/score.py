@@ -118,8 +118,8 @@ def check_output(dst: Path) -> None:
             manifest = None
         if isinstance(manifest, dict) and {"job", "model_sha256", "rows"} <= set(manifest):
             return
-    raise DataError(f"{dst}: exists and is not an earlier `make score ENGINE=dask` result (its {SUCCESS} is not "
-                    "this job's manifest); not replacing it")  # fmt: skip
+    why = f"its {SUCCESS} is not this job's manifest" if (dst / SUCCESS).is_file() else f"no {SUCCESS} manifest"
+    raise DataError(f"{dst}: exists and is not an earlier `make score ENGINE=dask` result ({why}); not replacing it")
 
 
 def score_job(

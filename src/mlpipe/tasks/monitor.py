@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, load_all_years
 from mlpipe.io.files import DATA_SUFFIXES, load_config, read_data, read_frame, read_json, write_json, write_text
 from mlpipe.io.pipeline import PipelinePaths, pipeline_paths
 from mlpipe.io.predlog import iter_events, log_files, read_prediction_log
-from mlpipe.scale.cluster import model_payload, worker_scorer
+from mlpipe.scale.cluster import ADDRESS_ENV, model_payload
 from mlpipe.scale.monitor import combined_window, data_columns
 from mlpipe.scale.parts import source_files
 from mlpipe.scale.window import Context, combine, part_stats, quality_specs
@@ -162,9 +163,11 @@ def monitor(source: str, role: str = "champion", engine: str | None = None, prog
     ref_proba = read_frame(paths.predictions)["model"].to_numpy()
     summary = reference_summary(reference, contract, m)
     distributed = (engine or params.scale.engine) == "dask" and kind != "next-year"
+    if not distributed and os.environ.get(ADDRESS_ENV):
+        log.info("%s is set but the engine is pandas: monitoring in this process (ENGINE=dask uses it)", ADDRESS_ENV)
     if distributed:
         payload = model_payload(paths.card, contract)
-        scorer = worker_scorer(payload)
+        scorer = load_scorer(paths.card, contract)
         columns = log_columns(contract) if from_log else data_columns(source)
         what = f"prediction log {source}" if from_log else f"data in {source}"
     else:

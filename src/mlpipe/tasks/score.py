@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ from mlpipe.errors import DataError
 from mlpipe.io.files import atomic_path, load_config, text_columns
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.io.predlog import PredictionLog
-from mlpipe.scale.cluster import model_payload
+from mlpipe.scale.cluster import ADDRESS_ENV, model_payload
 from mlpipe.scale.parts import Part, plan, read_part, source_files
 from mlpipe.scale.score import score_job
 from mlpipe.serving.scorer import Scorer, load_scorer, new_id, score_and_log
@@ -83,6 +84,8 @@ def score_file(
         out = Writer(tmp)
         try:
             for chunk in chunks:
+                if chunk.empty:
+                    continue
                 problems = frame_problems(chunk, contract, first_row=done)
                 if problems:
                     raise DataError(
@@ -128,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         logs = None if log_dir.lower() == "off" else Path(log_dir)
         score_job(str(args.input), args.output, payload, params, logs, not args.no_progress)
         return
+    if os.environ.get(ADDRESS_ENV):
+        log.info("%s is set but the engine is pandas: scoring in this process (ENGINE=dask uses it)", ADDRESS_ENV)
     scorer = load_scorer(args.card or paths.card, contract)
     pl = params.serve.prediction_log
     plog = None if log_dir.lower() == "off" else PredictionLog(log_dir, pl.max_bytes, pl.keep_files)
