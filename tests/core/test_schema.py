@@ -59,7 +59,9 @@ def test_frame_problems_name_column_problem_and_rows() -> None:
 def test_frame_problems_refuse_a_fraction_in_an_int_column() -> None:
     """46.5 in an int column is what validate stops; batch scoring must not score it silently."""
     c = other_contract()
-    c = c.model_copy(update={"columns": {**c.columns, "tenure": c.columns["tenure"].model_copy(update={"dtype": "int"})}})
+    c = c.model_copy(
+        update={"columns": {**c.columns, "tenure": c.columns["tenure"].model_copy(update={"dtype": "int"})}}
+    )
     df = pd.DataFrame({"tenure": [1.0, 46.5, 3.0, 46.0], "plan": ["pro", "pro", "basic", "pro"]})
     (found,) = frame_problems(df, c)
     assert found.startswith("tenure: 1 values not a whole number (int)"), found

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[str]:
     """The scheduler's address (what DASK_SCHEDULER_ADDRESS would hold)."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",
-        worker_dashboard_address="127.0.0.1:0",
-    ) as c:
+    from mlpipe.scale.cluster import local_cluster
+
+    with local_cluster(workers=2, threads=1) as c:
         yield c.scheduler_address
 
 
@@ -27,3 +23,14 @@ def cluster() -> Iterator[str]:
 def at_cluster(cluster: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster)
     return cluster
+
+
+@pytest.fixture(autouse=True)
+def _environment_kept() -> Iterator[None]:
+    """A nanny restarting a killed worker writes OMP_NUM_THREADS=1 (and others) into this process's
+    environment again: later tests' subprocesses would train on one thread."""
+    saved = dict(os.environ)
+    yield
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    os.environ.update(saved)

@@ -48,7 +48,7 @@ class JobFailed(PipelineError):
 def dask_client(scale: ScaleParams) -> Iterator[Client]:
     """The cluster at ``DASK_SCHEDULER_ADDRESS``, or a local one: ``scale.workers`` processes (one per core)."""
     try:
-        from distributed import Client, LocalCluster  # noqa: PLC0415 - the optional `scale` extra
+        from distributed import Client  # noqa: PLC0415 - the optional `scale` extra
     except ImportError:
         raise PipelineError("ENGINE=dask needs Dask: pip install -e '.[scale]' (make setup installs it)") from None
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
@@ -66,19 +66,46 @@ def dask_client(scale: ScaleParams) -> Iterator[Client]:
     from dask.system import CPU_COUNT  # noqa: PLC0415 - cgroup quotas and affinity counted, unlike os.cpu_count
 
     workers = scale.workers or CPU_COUNT
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=scale.threads_per_worker,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address="127.0.0.1:0",  # None still starts its HTTP server on 8787 (a warning if taken)
-        worker_dashboard_address="127.0.0.1:0",
-        memory_limit=scale.memory_limit,
-        silence_logs=logging.ERROR,  # a failing partition is reported once, by the client, not by each worker too
-    )
-    with cluster, Client(cluster) as client:
+    with local_cluster(workers, scale.threads_per_worker, scale.memory_limit) as cluster, Client(cluster) as client:
         log.info("dask: local cluster, %d workers x %d threads", workers, scale.threads_per_worker)
         yield client
+
+
+@contextmanager
+def local_cluster(workers: int, threads: int, memory_limit: str = "auto") -> Iterator[Any]:
+    """Worker processes on 127.0.0.1, and this process's environment as it was.
+
+    distributed sets OMP_NUM_THREADS=1 (and MKL's, OpenBLAS's, MALLOC_TRIM_THRESHOLD_) for its workers by
+    writing them into this process's environment and leaving them there: every process started
+    afterwards (a pipeline stage, a test's subprocess) would run its models on one thread.
+    """
+    from distributed import LocalCluster  # noqa: PLC0415
+
+    saved = dict(os.environ)
+    try:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",  # None still starts its HTTP server on 8787 (a warning if taken)
+            worker_dashboard_address="127.0.0.1:0",
+            memory_limit=memory_limit,
+            silence_logs=logging.ERROR,  # a failing partition is reported once, by the client, not by each worker
+        )
+    finally:
+        _restore(saved)
+    try:
+        with cluster:
+            yield cluster
+    finally:
+        _restore(saved)
+
+
+def _restore(saved: dict[str, str]) -> None:
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    os.environ.update(saved)
 
 
 @dataclass(frozen=True)
