@@ -93,6 +93,7 @@ _NONE = np.zeros(0, dtype=np.int64)
 
 
 def numeric_reference(ref: np.ndarray, m: MonitorParams) -> NumericReference:
+    """Computed once from the reference; sent to every partition (distinct values: for the exact KS)."""
     ref = np.sort(ref[~np.isnan(ref)])
     edges = np.unique(np.quantile(ref, np.linspace(0, 1, m.bins + 1)))
     inner = edges[1:-1]
@@ -102,6 +103,7 @@ def numeric_reference(ref: np.ndarray, m: MonitorParams) -> NumericReference:
 
 
 def numeric_counts(r: NumericReference, cur: np.ndarray) -> Counts:
+    """Missing values are left out, as ``ks_2samp`` and the PSI bins would leave them."""
     cur = cur[~np.isnan(cur)]
     size = len(r.values) + 1
     return Counts(
@@ -114,6 +116,7 @@ def numeric_counts(r: NumericReference, cur: np.ndarray) -> Counts:
 
 
 def categorical_counts(cur: pd.Series) -> Counts:
+    """Values as text: a category is the same key in every partition whatever dtype pandas inferred there."""
     counts = cur.astype(str).value_counts()
     return Counts(_NONE, _NONE, _NONE, {str(k): int(v) for k, v in counts.items()}, int(counts.sum()))
 
@@ -230,6 +233,7 @@ def window_counts(summary: Reference, window: pd.DataFrame) -> dict[str, Counts]
 
 
 def merge_counts(parts: list[dict[str, Counts]]) -> dict[str, Counts]:
+    """Counts add up: the order of the partitions does not matter."""
     out = dict(parts[0])
     for part in parts[1:]:
         out = {k: out[k] + v for k, v in part.items()}
@@ -237,6 +241,7 @@ def merge_counts(parts: list[dict[str, Counts]]) -> dict[str, Counts]:
 
 
 def drift_from(summary: Reference, counts: dict[str, Counts], m: MonitorParams) -> list[Drift]:
+    """Every feature's verdict from the whole window's counts (one partition's or all of them added)."""
     out = []
     for name, r in summary.items():
         if isinstance(r, NumericReference):

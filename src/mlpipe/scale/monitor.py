@@ -59,6 +59,7 @@ def window_parts(source: str, from_log: bool, params: Params) -> list[Part | str
 
 
 def combined_window(source: str, ctx: Context, payload: ModelPayload, params: Params, progress: bool) -> Any:
+    """The window's parts counted on the cluster, combined here: the same :class:`Window` as in memory."""
     parts = window_parts(source, ctx.from_log, params)
     with dask_client(params.scale) as client:
         log.info("monitor: %s on the cluster, partitions: %d", source, len(parts))

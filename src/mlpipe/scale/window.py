@@ -55,6 +55,8 @@ class Context:
 
 @dataclass(frozen=True)
 class PartStats:
+    """One part's contribution: what adds up (counts, exact sums, id hashes) and the few columns that cannot."""
+
     rows: int
     counts: dict[str, Counts]
     predictions: Counts
