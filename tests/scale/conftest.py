@@ -29,8 +29,8 @@ def at_cluster(cluster: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def _environment_kept() -> Iterator[None]:
     """A nanny restarting a killed worker writes OMP_NUM_THREADS=1 (and others) into this process's
     environment again: later tests' subprocesses would train on one thread."""
+    from mlpipe.scale.cluster import restore_environ
+
     saved = dict(os.environ)
     yield
-    for key in set(os.environ) - set(saved):
-        del os.environ[key]
-    os.environ.update(saved)
+    restore_environ(saved)

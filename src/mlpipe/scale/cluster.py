@@ -94,15 +94,16 @@ def local_cluster(workers: int, threads: int, memory_limit: str = "auto") -> Ite
             silence_logs=logging.ERROR,  # a failing partition is reported once, by the client, not by each worker
         )
     finally:
-        _restore(saved)
+        restore_environ(saved)
     try:
         with cluster:
             yield cluster
     finally:
-        _restore(saved)
+        restore_environ(saved)
 
 
-def _restore(saved: dict[str, str]) -> None:
+def restore_environ(saved: dict[str, str]) -> None:
+    """``os.environ`` back to ``saved``: keys added since removed, changed ones reset."""
     for key in set(os.environ) - set(saved):
         del os.environ[key]
     os.environ.update(saved)

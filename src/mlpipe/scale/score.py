@@ -13,6 +13,7 @@ as they were.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -52,7 +53,7 @@ def score_part(
     writer: pq.ParquetWriter | None = None
     done = 0
     try:
-        with tmp_log.open("wb") if tmp_log else _nowhere() as lfh:
+        with tmp_log.open("wb") if tmp_log else contextlib.nullcontext() as lfh:
             for chunk in read_part(part, chunk_rows, text_columns(contract)):
                 if chunk.empty:  # a header-only file or block: no part (its columns would have no type)
                     continue
@@ -92,16 +93,6 @@ def score_part(
         if tmp_log is not None:
             tmp_log.unlink(missing_ok=True)
     return {"index": part.index, "rows": done, "pid": os.getpid()}
-
-
-class _nowhere:
-    """``with`` target when the log is off."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def check_output(dst: Path) -> None:

@@ -31,7 +31,6 @@ import json
 import logging
 import math
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -54,11 +53,9 @@ from mlpipe.core.validation import plain
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import data_files, load_config, read_table, text_columns
 from mlpipe.io.pipeline import child_env, pipeline_paths
-from mlpipe.io.predlog import PredictionLog
 from mlpipe.serving.scorer import Scorer, load_scorer
 from mlpipe.stages import run_stage
 from mlpipe.tasks import loadgen
-from mlpipe.tasks.score import score_file
 
 log = logging.getLogger(__name__)
 ROOT = Path.cwd()
@@ -355,23 +352,6 @@ def batch_bodies(server: Server, rows: pd.DataFrame, cols: list[str], n: int = 2
     ]
 
 
-def score_child(src: str, dst: str) -> None:
-    """Run in a subprocess so its own peak memory is measured."""
-    paths = pipeline_paths()
-    params, contract = load_config(paths.params, paths.contract)
-    scorer = load_scorer(paths.card, contract)
-    plog = PredictionLog(Path(dst).parent / "log", params.serve.prediction_log.max_bytes)
-    t0 = time.perf_counter()
-    n = score_file(Path(src), Path(dst), scorer, params.serve.score_chunk_rows, plog, progress=False)
-    plog.close()
-    out = {
-        "rows": n,
-        "seconds": time.perf_counter() - t0,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
-    sys.stdout.write(json.dumps(out) + "\n")
-
-
 def batch_scoring(tmp: Path, rows: pd.DataFrame, id_col: str) -> dict[str, Any]:
     res: dict[str, Any] = {}
     for times in (1, 10):
@@ -379,7 +359,9 @@ def batch_scoring(tmp: Path, rows: pd.DataFrame, id_col: str) -> dict[str, Any]:
         with src.open("w") as fh:
             for k in range(times):
                 rows.assign(**{id_col: rows[id_col] + k * 10_000_000}).to_csv(fh, index=False, header=k == 0)
-        cmd = [sys.executable, "-m", "mlpipe.tasks.bench_serve", "--score-child", str(src), str(tmp / f"o{times}.pq")]
+        # bench-score's single-process child: its own peak memory (VmHWM), one implementation for both benches
+        cmd = [sys.executable, "-m", "mlpipe.tasks.bench_score", "--pandas-child", str(src), str(tmp / f"o{times}.pq"),
+               str(tmp / "log")]  # fmt: skip
         out = subprocess.run(cmd, env=child_env(ROOT), capture_output=True, text=True, check=True).stdout
         res[f"score_x{times}"] = json.loads(out.strip().splitlines()[-1])
     return res
@@ -392,11 +374,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--single-parity-rows", type=int, default=0, help="parity via /predict on a sample (0: all)")
     ap.add_argument("--no-score", action="store_true", help="skip the batch-scoring (score_file) figures")
     ap.add_argument("--scoring", action="store_true", help="only the in-process breakdown of Scorer.proba")
-    ap.add_argument("--score-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.score_child:
-        score_child(*args.score_child)
-        return
     paths = pipeline_paths()
     params, contract = load_config(paths.params, paths.contract)
     scorer = load_scorer(paths.card, contract)
