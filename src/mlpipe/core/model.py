@@ -6,18 +6,22 @@ Fitting is deterministic across machines and thread counts (same inputs, same sa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression as SkLogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from mlpipe.config import Contract, Estimator, HistGradientBoosting, LogisticRegression, Prior
+
+# scikit-learn is imported where an estimator is built or fitted, not with this module: importing it
+# costs about a second, which every process that only reads the model's figures would pay.
+if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.dummy import DummyClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 MAX_CATEGORIES = 250
 # Logistic regression's stored weights keep this many significant digits of the largest one (see _settle).
@@ -28,6 +32,11 @@ LINEAR_TOL = 1e-10
 
 
 def _preprocessor(contract: Contract, estimator: Estimator) -> ColumnTransformer:
+    from sklearn.compose import ColumnTransformer  # noqa: PLC0415 - see the module's imports
+    from sklearn.impute import SimpleImputer  # noqa: PLC0415
+    from sklearn.pipeline import Pipeline  # noqa: PLC0415
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler  # noqa: PLC0415
+
     cat, num = contract.feature_kinds()
     if isinstance(estimator, LogisticRegression):
         # A linear model takes no NaN: missing numbers become the median plus a "was missing" flag
@@ -58,6 +67,11 @@ def _preprocessor(contract: Contract, estimator: Estimator) -> ColumnTransformer
 
 def build_estimator(spec: Estimator, contract: Contract, seed: int) -> Pipeline:
     """A full Pipeline taking the contract's feature columns, so serving needs no other code."""
+    from sklearn.dummy import DummyClassifier  # noqa: PLC0415 - see the module's imports
+    from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: PLC0415
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression  # noqa: PLC0415
+    from sklearn.pipeline import Pipeline  # noqa: PLC0415
+
     cat, _ = contract.feature_kinds()
     clf: HistGradientBoostingClassifier | SkLogisticRegression | DummyClassifier
     if isinstance(spec, HistGradientBoosting):
@@ -88,6 +102,8 @@ def fit_estimator(spec: Estimator, contract: Contract, seed: int, X: pd.DataFram
     changed the saved bytes between 1 and 2 threads. Its fit is otherwise thread-count independent
     in scikit-learn 1.9 (histograms are built per feature); one thread costs little at this size.
     """
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415 - see the module's imports
+
     with threadpool_limits(limits=1):
         model = build_estimator(spec, contract, seed).fit(X, y)
     if isinstance(spec, LogisticRegression):
@@ -121,6 +137,8 @@ def _settle(clf: SkLogisticRegression, digits: int) -> None:
 def training_curve(model: Pipeline, X: pd.DataFrame, y: np.ndarray) -> list[float]:
     """Log loss on the training rows after each boosting iteration (what dvclive plots per step);
     empty for a model fitted in one go (logistic regression, the prior)."""
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415 - see the module's imports
+
     clf = model[-1]
     if not hasattr(clf, "staged_predict_proba"):
         return []

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
 from mlpipe.config import Contract, Estimator, Range, Scalar, TuneParams
 from mlpipe.core.metrics import DIRECTION, classification_metrics
@@ -109,6 +108,8 @@ def folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.n
             f"cross-validation needs at least {n_folds} rows of each class in the training split "
             f"(class counts: {counts.tolist()}); lower tune.folds or add data"
         )
+    from sklearn.model_selection import StratifiedKFold  # noqa: PLC0415 - scikit-learn: only where folds are cut
+
     skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     return [(tr, va) for tr, va in skf.split(np.zeros(y.size), y)]
 

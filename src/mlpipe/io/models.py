@@ -14,8 +14,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from mlpipe.errors import ModelIntegrityError
 from mlpipe.io.files import atomic_path, sha256_file
 
@@ -48,6 +46,8 @@ def save_model(model: Any, path: str | Path) -> str:
     The bytes are canonical (see ``_canonical``), so retraining on the same data and params
     gives a file with the same hash.
     """
+    import skops.io as sio  # noqa: PLC0415 - imports all of scikit-learn: only where a model is saved or loaded
+
     with atomic_path(path) as tmp:
         tmp.write_bytes(_canonical(sio.dumps(model)))
     return sha256_file(path)
@@ -99,6 +99,8 @@ def load_model(path: str | Path, expected_sha256: str) -> Any:
 
 def load_verified_bytes(data: bytes, name: str) -> Any:
     """Load bytes whose hash the caller has already checked."""
+    import skops.io as sio  # noqa: PLC0415 - imports all of scikit-learn: only where a model is saved or loaded
+
     untrusted = set(sio.get_untrusted_types(data=data))
     unknown = sorted(untrusted - TRUSTED_TYPES)
     if unknown:

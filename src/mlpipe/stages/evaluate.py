@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.inspection import permutation_importance
 
 from mlpipe.config import Contract, Params
 from mlpipe.core.features import TARGET, feature_frame, slice_groups
@@ -52,6 +51,8 @@ def slices(test: pd.DataFrame, p: np.ndarray, params: Params, contract: Contract
 
 def importance(model: Any, test: pd.DataFrame, params: Params, contract: Contract) -> list[dict[str, Any]]:
     """Permutation importance (drop in ROC AUC) on a fixed sample of the test set."""
+    from sklearn.inspection import permutation_importance  # noqa: PLC0415 - scikit-learn: only where it runs
+
     ev = params.evaluate
     sample = test.sample(n=min(ev.importance_rows, len(test)), random_state=ev.seed)
     X: Any = feature_frame(sample, contract)

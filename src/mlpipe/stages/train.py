@@ -15,10 +15,9 @@ import logging
 import platform
 import time
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from mlpipe.config import Contract, Estimator
 from mlpipe.core.features import TARGET, feature_frame
@@ -29,6 +28,9 @@ from mlpipe.io.files import frame_sha256, load_config, read_frame, read_json, wr
 from mlpipe.io.live import TRAIN, live
 from mlpipe.io.models import save_model
 from mlpipe.stages import run_stage
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 LIBRARIES = ("scikit-learn", "numpy", "pandas", "skops", "great-expectations", "dvc")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from mlpipe.config import Contract
 from mlpipe.core.features import feature_frame, prepare
@@ -21,6 +21,9 @@ from mlpipe.io.files import atomic_path, load_config, read_data, read_json
 from mlpipe.io.models import load_model
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.stages import run_stage
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 GOLDEN = Path("tests/golden/predictions.csv")

@@ -25,7 +25,6 @@ from mlpipe.core.validation import plain
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import data_files, load_config, read_json, read_table, text_columns, write_json
 from mlpipe.io.pipeline import pipeline_paths
-from mlpipe.serving.scorer import load_scorer
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
@@ -37,6 +36,8 @@ class SmokeFailed(PipelineError):
 
 def record_known(params: Params, contract: Contract, card: Path, data_dir: Path, out: Path) -> dict[str, Any]:
     """Score the first rows of the newest data file with the model about to ship."""
+    from mlpipe.serving.scorer import load_scorer  # noqa: PLC0415 - scikit-learn: not for smoke-testing a URL
+
     scorer = load_scorer(card, contract)
     rows = read_table(data_files(data_dir)[-1], text_columns(contract)).head(params.serve.smoke.known_rows)
     cols = [c for c in [contract.id, *contract.features] if c in rows]

@@ -1,0 +1,49 @@
+"""Start-up: a process pays for the heavy libraries it uses, not for those its imports could use.
+
+Every ``python -m mlpipe…`` process (each dvc stage, each task, the service) starts by importing its
+module. great-expectations (3-5 s), scikit-learn and skops (1.5-2 s), dvc/dvclive, dask and scipy
+are imported inside the functions that need them; this holds the import graph to that, in a fresh
+interpreter per module (what ``python -X importtime -c "import <module>"`` shows).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.repos import ROOT
+
+pytestmark = pytest.mark.unit
+HEAVY = ("great_expectations", "dvc", "dvclive", "skops", "dask", "distributed", "scipy", "sklearn")
+MODULES = [
+    *(f"mlpipe.stages.{stage}" for stage in ("validate", "prepare", "split", "train", "evaluate", "tune")),
+    "mlpipe.core.features",
+    "mlpipe.io.models",
+    "mlpipe.tasks.smoke",  # smoke-testing a URL (make deploy) loads no model
+    "mlpipe.tasks.gate",
+    "mlpipe.serving.__main__",  # --help and the argument checks come before the model
+]
+PROBE = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} | {m for m in sys.modules if m.startswith("mlpipe.")})))
+"""
+
+
+def loaded(module: str) -> set[str]:
+    res = subprocess.run([sys.executable, "-c", PROBE, module], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return set(json.loads(res.stdout))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_importing_a_module_loads_no_heavy_library_and_no_benchmark(module: str) -> None:
+    modules = loaded(module)
+    heavy = sorted(set(HEAVY) & modules)
+    assert not heavy, f"importing {module} loads {heavy}: import them inside the function that needs them"
+    # benchmarks and the load generator are tooling: stages, tasks and the service never import them
+    tooling = sorted(m for m in modules if m.startswith(("mlpipe.tasks.bench", "mlpipe.tasks.loadgen")))
+    assert not tooling, f"{module} imports {tooling}"
