@@ -63,13 +63,18 @@ test: lint pytest ## lint, then the default test suite (everything but @slow): w
 # warning, its tests skip and the rest run; otherwise missing data fails here with what to do.
 DATA_FLAGS = $(if $(filter true,$(DATA_OPTIONAL)),--optional,)
 
-pytest: setup ## the default test suite alone (CI's test job; its lint job runs make lint)
+# pytest-xdist over every core; tests that share a server or a cluster carry one xdist_group and
+# stay on one worker (loadgroup). PYTEST_WORKERS=0 runs the suite serially in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS = -n $(PYTEST_WORKERS) --dist loadgroup
+
+pytest: setup ## the default test suite alone (CI's test job; its lint job runs make lint) [PYTEST_WORKERS=auto]
 	$(BIN)/python -m mlpipe.tasks.data materialise $(DATA_FLAGS)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-all: lint setup ## lint, then every test, including @slow ones
 	$(BIN)/python -m mlpipe.tasks.data materialise $(DATA_FLAGS)
-	$(BIN)/pytest -m ''
+	$(BIN)/pytest $(PYTEST_ARGS) -m ''
 
 lint: setup ## ruff, mypy, actionlint and zizmor
 	$(BIN)/ruff check src tests

@@ -1,9 +1,10 @@
-"""A real pipeline run (dvc repro on a small sample) whose model the serving tests load and call."""
+"""The run's one real pipeline run (dvc repro on a small sample), copied by the tests that need a trained repo."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import httpx
 import pandas as pd
 import pytest
 import yaml
+from filelock import FileLock
 
 from mlpipe.config import Contract, Params
 from mlpipe.core.validation import plain
@@ -58,12 +60,44 @@ def contract_dict(contract: Contract) -> dict[str, Any]:
     return contract.model_dump(mode="python", by_alias=True, exclude_none=True)
 
 
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory every pytest-xdist worker of this run sees (the run's own without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory, sample: pd.DataFrame, synth_contract: Contract) -> Served:
-    """``dvc repro`` of this pipeline on rows synthesised from the repository's contract."""
-    params = small_sample_params(yaml.safe_load((ROOT / pipeline_paths(ROOT / DVC_YAML).params).read_text()))
-    repo = make_repo(tmp_path_factory.mktemp("served"), sample, params, contract_dict(synth_contract))
-    run(repo, "dvc", "repro")
+def trained(tmp_path_factory: pytest.TempPathFactory, sample: pd.DataFrame, synth_contract: Contract) -> Path:
+    """The run's one cold ``dvc repro``: this pipeline on rows synthesised from the repository's contract.
+
+    Built once per pytest run by whichever worker asks first (the others wait on the lock); never
+    changed after: tests work on copies (:func:`copy_trained`), whose DVC cache and run-cache make
+    their ``dvc repro`` rerun only the stages their change touches.
+    """
+    shared = shared_tmp(tmp_path_factory)
+    done = shared / "trained.done"
+    with FileLock(shared / "trained.lock"):
+        if not done.exists():
+            params = small_sample_params(yaml.safe_load((ROOT / pipeline_paths(ROOT / DVC_YAML).params).read_text()))
+            build = shared / "trained"
+            build.mkdir(exist_ok=True)
+            shutil.rmtree(build / "repo", ignore_errors=True)  # a build that failed half-way
+            repo = make_repo(build, sample, params, contract_dict(synth_contract))
+            run(repo, "dvc", "repro")
+            done.write_text(str(repo))
+    return Path(done.read_text())
+
+
+def copy_trained(trained: Path, dest: Path) -> Path:
+    """A repository of one's own: the trained one with its git history, DVC cache and outputs."""
+    shutil.copytree(trained, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory, trained: Path, sample: pd.DataFrame) -> Served:
+    """A copy of the trained repository whose model the serving tests load and call."""
+    repo = copy_trained(trained, tmp_path_factory.mktemp("served") / "repo")
     paths = pipeline_paths(repo / DVC_YAML).under(repo)
     p, c = load_config(paths.params, paths.contract)
     preds = pd.read_parquet(paths.predictions).set_index(c.id)["model"]

@@ -9,30 +9,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 import yaml
 
-from mlpipe.config import Contract
 from mlpipe.io.experiments import run_queue, show
 from mlpipe.io.pipeline import PipelinePaths
 from mlpipe.tasks.leaderboard import evaluate_metrics_file
-from tests.datasets import small_sample_params
-from tests.repos import ROOT, make_repo, run
-from tests.servers import contract_dict
+from tests.repos import run
+from tests.servers import copy_trained
 
 pytestmark = pytest.mark.integration
 RATES = {"slow-lr": 0.03, "mid-lr": 0.15, "fast-lr": 0.5}
 
 
 @pytest.fixture
-def committed(
-    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths
-) -> tuple[Path, dict[str, Any]]:
-    """A temporary repository with this pipeline on synthetic rows, reproduced and committed."""
-    params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
-    repo = make_repo(tmp_path, sample, params, contract_dict(synth_contract))
-    run(repo, "dvc", "repro")
+def committed(tmp_path: Path, trained: Path, paths: PipelinePaths) -> tuple[Path, dict[str, Any]]:
+    """A copy of the run's trained repository (synthetic rows, reproduced), committed."""
+    repo = copy_trained(trained, tmp_path / "repo")
+    params = yaml.safe_load((repo / paths.params).read_text())
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "first model")
     return repo, params

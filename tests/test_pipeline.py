@@ -1,9 +1,10 @@
 """``dvc repro`` end to end in throw-away repositories: the real DVC, git and stage commands.
 
-One repository gets rows synthesised from this repository's contract and walks the user's
-journey: cold run, no-op rerun, gate against main, a regressing change blocked by the gate, and
-corrupted data stopped by validation without touching the model. Two more swap in datasets
-shaped unlike it and unlike each other (tests/datasets.py) with only a new contract and params.
+A copy of the run's trained repository (rows synthesised from this repository's contract; the
+suite's one cold run, tests/servers.py) walks the user's journey: no-op rerun, gate against main,
+a regressing change blocked by the gate, and corrupted data stopped by validation without touching
+the model. Two more swap in datasets shaped unlike it and unlike each other (tests/datasets.py)
+with only a new contract and params, each with a cold run of its own.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from mlpipe.config import Contract, parse_contract
 from mlpipe.core.synth import synthesise, target_labels
 from mlpipe.io.files import sha256_file
 from mlpipe.io.pipeline import PipelinePaths
-from tests.datasets import OTHER_DATASETS, coded_feature, params_for, small_sample_params, unknown_value
+from tests.datasets import OTHER_DATASETS, coded_feature, params_for, unknown_value
 from tests.repos import ROOT, make_repo, run
-from tests.servers import contract_dict
+from tests.servers import copy_trained
 
 pytestmark = pytest.mark.integration
 
@@ -34,13 +35,13 @@ def outputs(at: PipelinePaths) -> list[Path]:
     return [at.get(k) for k in PipelinePaths.model_fields if k not in skip]
 
 
-def test_pipeline_journey(tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths) -> None:
-    params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
-    repo = make_repo(tmp_path, sample, params, contract_dict(synth_contract))
+def test_pipeline_journey(tmp_path: Path, trained: Path, synth_contract: Contract, paths: PipelinePaths) -> None:
+    repo = copy_trained(trained, tmp_path / "repo")
     at = paths.under(repo)
+    params = yaml.safe_load(at.params.read_text())
 
-    # 1. cold run: every output exists, the lock is consistent, and a rerun does nothing
-    run(repo, "dvc", "repro")
+    # 1. after the cold run (the trained fixture's): every output exists, the lock is consistent,
+    # and a rerun does nothing
     missing = [str(p) for p in outputs(at) if not p.exists()]
     assert not missing, missing
     assert "up to date" in run(repo, "dvc", "status", "dvc.yaml").stdout  # (tune/dvc.yaml runs on demand)

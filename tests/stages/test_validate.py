@@ -443,22 +443,17 @@ def test_an_expectation_gx_warns_about_behaves_as_in_make_repro(tmp_path: Path) 
 @pytest.mark.slow
 @pytest.mark.integration
 def test_the_whole_corpus_is_stopped_by_dvc_repro_with_the_model_untouched(
-    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths
+    tmp_path: Path, trained: Path, synth_contract: Contract, paths: PipelinePaths
 ) -> None:
     """Each broken variant, through the real pipeline: `dvc repro` fails in validate, the model stays."""
     import shutil
 
-    import yaml
-
     from mlpipe.io.files import sha256_file
-    from tests.datasets import small_sample_params
-    from tests.repos import ROOT, make_repo, run
-    from tests.servers import contract_dict
+    from tests.repos import run
+    from tests.servers import copy_trained
 
-    params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
-    repo = make_repo(tmp_path, sample, params, contract_dict(synth_contract))
+    repo = copy_trained(trained, tmp_path / "repo")
     at = paths.under(repo)
-    run(repo, "dvc", "repro")
     model = sha256_file(at.model)
     pristine = tmp_path / "pristine"
     shutil.copytree(at.data, pristine)

@@ -104,8 +104,11 @@ def fit_estimator(spec: Estimator, contract: Contract, seed: int, X: pd.DataFram
     """
     from threadpoolctl import threadpool_limits  # noqa: PLC0415 - see the module's imports
 
+    # Built first: threadpool_limits only limits the libraries loaded when it is entered, and
+    # building imports scikit-learn, which loads OpenMP (inside the block, the fit ran on every core).
+    model = build_estimator(spec, contract, seed)
     with threadpool_limits(limits=1):
-        model = build_estimator(spec, contract, seed).fit(X, y)
+        model.fit(X, y)
     if isinstance(spec, LogisticRegression):
         _settle(model[-1], LINEAR_DIGITS)
     return model
