@@ -14,34 +14,30 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlpipe.config import Contract, Params
+from mlpipe.config import Contract
 from mlpipe.core.synth import synthesise
 from mlpipe.io.pipeline import PipelinePaths
-from tests.datasets import small_sample_params
-from tests.repos import ROOT, make_repo, run
-from tests.servers import contract_dict
+from tests.repos import run
+from tests.servers import copy_trained
 
 pytestmark = pytest.mark.integration
 
 
 def test_new_data_validate_retrain_gate_report(
-    tmp_path: Path, synth_contract: Contract, params: Params, paths: PipelinePaths
+    tmp_path: Path, trained: Path, sample: pd.DataFrame, synth_contract: Contract, paths: PipelinePaths
 ) -> None:
     c = synth_contract
-    if c.time is not None:  # the newest period arrives later
-        sample = synthesise(c, 4000, seed=2, periods=params.split.test_periods + 3)
-        newest = sample[c.time].max()
-        old, new = sample[sample[c.time] != newest], sample[sample[c.time] == newest]
-    else:  # no time column: a new file of rows from the same population
-        old = synthesise(c, 3000, seed=2)
-        new = synthesise(c, 1200, seed=3, first_id=10**6)  # ids after the old file's, text or integer
-    base_params = small_sample_params(yaml.safe_load((ROOT / paths.params).read_text()))
-    repo = make_repo(tmp_path, old, base_params, contract_dict(c))
+    new = synthesise(c, 1200, seed=3, first_id=10**6)  # the same population; ids after the old rows', text or integer
+    if c.time is not None:  # labels arrive late: more rows of a training period (the test period stays frozen)
+        oldest = sample[c.time].min()
+        new[c.time] = oldest
+    repo = copy_trained(trained, tmp_path / "repo")  # the old data, trained (the suite's one cold run)
     at = paths.under(repo)
-    run(repo, "dvc", "repro")
+    base_params = yaml.safe_load(at.params.read_text())
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "first model")
     base_model = json.loads(at.card.read_text())["model"]["sha256"]
+    base_test = json.loads(at.split.read_text())["test_sha256"]
 
     # 1. new data arrives: a new file under data/, `dvc add`, a params change beside it
     run(repo, "git", "switch", "-q", "-c", "retrain/new-data")
@@ -83,5 +79,6 @@ def test_new_data_validate_retrain_gate_report(
     assert report.count("\nxychart-beta horizontal\n") == 1, "importance"
     assert '  line "main" [' in report, "main's committed curves, drawn beside this PR's"
     assert "No plots on `main`" not in report
-    if c.time is not None:  # a temporal split now tests on the new period
-        assert pd.read_parquet(at.predictions)[c.id].isin(new[c.id]).all()
+    if c.time is not None:  # a temporal split trains on the new rows and tests on the same newest period
+        assert not pd.read_parquet(at.predictions)[c.id].isin(new[c.id]).any()
+        assert json.loads(at.split.read_text())["test_sha256"] == base_test

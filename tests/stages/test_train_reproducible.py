@@ -72,30 +72,33 @@ def copy_of(repo: Path, dest: Path) -> Path:
     return dest
 
 
-def test_same_bytes_on_one_and_two_threads(inputs: Path, tmp_path: Path) -> None:
-    one = train(copy_of(inputs, tmp_path / "one"), threads=1)
+@pytest.fixture(scope="module")
+def one_thread(inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The reference run: one thread, this CPU's BLAS kernels, the inputs' commit."""
+    return train(copy_of(inputs, tmp_path_factory.mktemp("one") / "repo"), threads=1)
+
+
+def test_same_bytes_on_one_and_two_threads(inputs: Path, one_thread: dict[str, bytes], tmp_path: Path) -> None:
     two = train(copy_of(inputs, tmp_path / "two"), threads=2)
     for name in OUTPUTS:
-        assert one[name] == two[name], f"{name} differs between 1 and 2 threads"
+        assert one_thread[name] == two[name], f"{name} differs between 1 and 2 threads"
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="OpenBLAS core types named are x86's")
-def test_same_bytes_with_another_cpus_blas_kernel(inputs: Path, tmp_path: Path) -> None:
+def test_same_bytes_with_another_cpus_blas_kernel(inputs: Path, one_thread: dict[str, bytes], tmp_path: Path) -> None:
     """Another machine, simulated: OpenBLAS's generic SSE3 kernels instead of this CPU's (the
     logistic regression's weights came out up to 1e-2 apart between kernels before)."""
-    native = train(copy_of(inputs, tmp_path / "native"), threads=1)
     generic = train(copy_of(inputs, tmp_path / "generic"), threads=1, OPENBLAS_CORETYPE="Prescott")
     for name in OUTPUTS:
-        assert native[name] == generic[name], f"{name} differs between BLAS kernels"
+        assert one_thread[name] == generic[name], f"{name} differs between BLAS kernels"
 
 
-def test_a_new_commit_changes_nothing(inputs: Path, tmp_path: Path) -> None:
+def test_a_new_commit_changes_nothing(inputs: Path, one_thread: dict[str, bytes], tmp_path: Path) -> None:
     """Provenance records inputs, never the commit: rerunning after a commit rewrites the same bytes."""
     repo = copy_of(inputs, tmp_path / "repo")
-    before = train(repo, threads=1)
     run(repo, "git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "x")
     head = run(repo, "git", "rev-parse", "HEAD").stdout.strip()
     after = train(repo, threads=1)
-    assert after == before
+    assert after == one_thread
     assert head not in after["models/model.json"].decode()
     assert b"git_commit" not in after["models/model.json"]
