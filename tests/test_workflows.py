@@ -153,6 +153,27 @@ def test_ci_and_pipeline_cancel_superseded_runs() -> None:
         assert load(ROOT / ".github/workflows" / name)["concurrency"]["cancel-in-progress"] is True
 
 
+def test_ci_runs_a_commit_once() -> None:
+    """push + pull_request ran every push to a pull request's branch twice: pushes run for main only."""
+    on = load(ROOT / ".github/workflows/ci.yml")["on"]
+    assert set(on) == {"push", "pull_request", "workflow_dispatch"}
+    assert on["push"] == {"branches": ["main"]}
+    assert not on["pull_request"] or set(on["pull_request"]) <= {"types"}, "every pull request, whatever it touches"
+
+
+@pytest.mark.parametrize(
+    ("workflow", "job", "variable"),
+    [("ci.yml", "test", "TEST_RUNS_ON"), ("pipeline.yml", "repro", "PIPELINE_RUNS_ON"),
+     ("pipeline.yml", "retrain-pr", "PIPELINE_RUNS_ON")],
+)  # fmt: skip
+def test_the_heavy_jobs_runner_is_a_repository_variable(workflow: str, job: str, variable: str) -> None:
+    """A larger runner, a self-hosted GPU runner or one `cml runner` launched: a setting, not a workflow edit."""
+    runs_on = load(ROOT / ".github/workflows" / workflow)["jobs"][job]["runs-on"]
+    assert runs_on == f"""${{{{ fromJSON(vars.{variable} || '"ubuntu-latest"') }}}}"""
+    make = (ROOT / "Makefile").read_text()
+    assert re.search(r"^PYTEST_WORKERS \?= auto$", make, re.M), "the tests use every core the runner has"
+
+
 def test_pipeline_triggers_on_what_changes_the_model() -> None:
     doc = load(ROOT / ".github/workflows/pipeline.yml")
     for event in ("push", "pull_request"):
