@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
+import logging
+import os
 import shutil
 import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +20,7 @@ import yaml
 
 from mlpipe.config import parse_contract
 from mlpipe.io.pipeline import DVC_YAML, child_env, pipeline_paths
+from mlpipe.stages import run_stage
 from tests.datasets import write_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +54,44 @@ def make_repo(
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "init")
     return repo
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a ``python -m`` run leaves: its exit code and what it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke(module: str, *args: str, cwd: Path) -> Ran:
+    """``python -m <module> <args>`` in ``cwd``, in this process: the entry point's own wrapper (logging
+    to stderr, one line and exit 1 for an expected failure) around its ``main``.
+
+    A new interpreter costs 1-5 s of imports (scikit-learn, skops, great-expectations) that this process
+    has paid already; each entry point's wiring as a command stays tested by a subprocess journey
+    (tests/test_pipeline.py runs score and monitor, tests/tasks/test_contract.py the contract task).
+    """
+    entry = importlib.import_module(module).main
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    handlers, level, argv, here = root.handlers[:], root.level, sys.argv, Path.cwd()
+    code: int
+    try:
+        os.chdir(cwd)
+        sys.argv = [module, *args]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                run_stage(entry)
+                code = 0
+            except SystemExit as exit_:
+                if isinstance(exit_.code, str):  # sys.exit("message"): Python prints it and exits 1
+                    err.write(exit_.code + "\n")
+                code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+    finally:
+        os.chdir(here)
+        sys.argv = argv
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return Ran(code, out.getvalue(), err.getvalue())

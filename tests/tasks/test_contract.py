@@ -14,6 +14,7 @@ import yaml
 
 from mlpipe.config import parse_contract
 from mlpipe.tasks.contract import render
+from tests.repos import Ran, invoke
 
 
 def people(n: int, seed: int, start: int = 0) -> pd.DataFrame:
@@ -46,9 +47,9 @@ def panel(n: int = 200, seed: int = 3) -> pd.DataFrame:
     )
 
 
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "mlpipe.tasks.contract", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, timeout=120)
+def run(cwd: Path, *args: str) -> Ran:
+    """The task in this process (the last test runs it as a command)."""
+    return invoke("mlpipe.tasks.contract", *args, cwd=cwd)
 
 
 def load(path: Path) -> dict[str, Any]:

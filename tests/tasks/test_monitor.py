@@ -16,7 +16,7 @@ import pytest
 from mlpipe.core.synth import synthesise
 from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, child_env
 from tests.datasets import bounded_numeric, coded_feature, unknown_value
-from tests.repos import ROOT
+from tests.repos import ROOT, Ran, invoke
 from tests.servers import Served
 
 pytestmark = pytest.mark.integration
@@ -29,9 +29,8 @@ def window(served: Served) -> pd.DataFrame:
     return synthesise(c, 4000, seed=7, first_id=10**7)
 
 
-def monitor(served: Served, window: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    cmd = [sys.executable, "-m", "mlpipe.tasks.monitor", "--window", str(window)]
-    res = subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), capture_output=True, text=True, check=False)
+def monitor(served: Served, window: Path) -> tuple[Ran, dict[str, Any]]:
+    res = invoke("mlpipe.tasks.monitor", "--window", str(window), cwd=served.repo)
     assert res.returncode == 0, res.stderr
     return res, json.loads((served.paths.monitor / "monitor.json").read_text())
 
@@ -78,9 +77,8 @@ def test_the_prediction_log_as_window(served: Served, window: pd.DataFrame, tmp_
     rows = window.drop(columns=[x for x in (c.target, c.time) if x is not None])
     rows.to_csv(tmp_path / "in.csv", index=False)
     log_dir = tmp_path / "log"
-    cmd = [sys.executable, "-m", "mlpipe.tasks.score", str(tmp_path / "in.csv"), str(tmp_path / "out.csv")]
-    cmd += ["--prediction-log", str(log_dir), "--no-progress"]
-    subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), check=True, capture_output=True)
+    args = [str(tmp_path / "in.csv"), str(tmp_path / "out.csv"), "--prediction-log", str(log_dir), "--no-progress"]
+    assert invoke("mlpipe.tasks.score", *args, cwd=served.repo).returncode == 0
     _, report = monitor(served, log_dir)
     assert report["window"]["from_prediction_log"] is True
     assert report["window"]["rows"] == 4000

@@ -1,23 +1,20 @@
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from mlpipe.core.schema import target_values
-from mlpipe.io.pipeline import child_env
 from tests.datasets import coded_feature, unknown_value
+from tests.repos import Ran, invoke
 from tests.servers import Served
 
 pytestmark = pytest.mark.integration
 
 
-def score(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "mlpipe.tasks.score", *args, "--no-progress", "--prediction-log", "off"]
-    return subprocess.run(cmd, cwd=served.repo, env=child_env(served.repo), capture_output=True, text=True, check=False)
+def score(served: Served, *args: str) -> Ran:
+    return invoke("mlpipe.tasks.score", *args, "--no-progress", "--prediction-log", "off", cwd=served.repo)
 
 
 def test_csv_and_parquet_in_chunks(served: Served, tmp_path: Path) -> None:
