@@ -67,10 +67,10 @@ test: lint pytest ## lint, then the default test suite (everything but @slow): w
 # warning, its tests skip and the rest run; otherwise missing data fails here with what to do.
 DATA_FLAGS = $(if $(filter true,$(DATA_OPTIONAL)),--optional,)
 
-# pytest-xdist over every core; tests that share a server or a cluster carry one xdist_group and
-# stay on one worker (loadgroup). PYTEST_WORKERS=0 runs the suite serially in one process.
+# pytest-xdist over every core (tests/conftest.py keeps the tests that share a Dask cluster on one
+# worker). PYTEST_WORKERS=0 runs the suite serially in one process.
 PYTEST_WORKERS ?= auto
-PYTEST_ARGS = -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST_ARGS = -n $(PYTEST_WORKERS)
 
 pytest: setup ## the default test suite alone (CI's test job; its lint job runs make lint) [PYTEST_WORKERS=auto]
 	$(BIN)/python -m mlpipe.tasks.data materialise $(DATA_FLAGS)

@@ -33,6 +33,25 @@ def _config() -> tuple[Params, Contract]:
     return load_config(paths.params, paths.contract)
 
 
+# Tests that share something only one worker should start (a Dask cluster), by path: they all run on
+# one pytest-xdist worker. (xdist 3.8's own xdist_group marks tag node ids in a way pytest 9.2 no
+# longer reads, so the grouping is done here, by the scheduler, from the node ids it sees.)
+SHARED = {"tests/scale/": "dask cluster"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFirst(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no type information
+        """``load`` scheduling, but each SHARED group is one unit of work, sent to one worker."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return next((group for prefix, group in SHARED.items() if nodeid.startswith(prefix)), nodeid)
+
+    return SharedFirst(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     params, contract = _config()
     if uses_example(params, contract):

@@ -22,7 +22,7 @@ from mlpipe.core.synth import synthesise, target_labels
 from mlpipe.io.files import sha256_file
 from mlpipe.io.pipeline import PipelinePaths
 from tests.datasets import OTHER_DATASETS, coded_feature, params_for, unknown_value
-from tests.repos import ROOT, make_repo, run
+from tests.repos import ROOT, invoke, make_repo, run
 from tests.servers import copy_trained
 
 pytestmark = pytest.mark.integration
@@ -110,8 +110,9 @@ def test_another_dataset_needs_only_config(dataset: str, tmp_path: Path, paths: 
     assert {r["feature"] for r in importance} == set(contract.features)
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "model")
-    run(repo, sys.executable, "-m", "mlpipe.tasks.gate", "--base", "main")
-    run(repo, sys.executable, "-m", "mlpipe.tasks.report", "--base", "main")
+    # the tasks in this process (the journey above and the loop run them as commands)
+    assert invoke("mlpipe.tasks.gate", "--base", "main", cwd=repo).returncode == 0
+    assert invoke("mlpipe.tasks.report", "--base", "main", cwd=repo).returncode == 0
     assert "### Metrics" in at.report.read_text()
 
     # the service: its API is the new contract's, with no code edited
@@ -137,14 +138,14 @@ def test_another_dataset_needs_only_config(dataset: str, tmp_path: Path, paths: 
     # batch scoring: the same probabilities as the service, from a file of the data's format
     src = repo / f"new.{fmt}"
     rows.to_parquet(src) if fmt == "parquet" else rows.to_csv(src, index=False)
-    run(repo, sys.executable, "-m", "mlpipe.tasks.score", str(src), "scored.csv", "--no-progress")
+    assert invoke("mlpipe.tasks.score", str(src), "scored.csv", "--no-progress", cwd=repo).returncode == 0
     scored = pd.read_csv(repo / "scored.csv")
     assert scored["probability"].tolist() == [a["probability"] for a in answers.json()["predictions"]]
 
     # the monitor, on new rows of the same population
     window = synthesise(contract, 1500, seed=9, periods=4, first_id=10**7)
     window.to_parquet(repo / "window.parquet")
-    run(repo, sys.executable, "-m", "mlpipe.tasks.monitor", "--window", "window.parquet")
+    assert invoke("mlpipe.tasks.monitor", "--window", "window.parquet", cwd=repo).returncode == 0
     report = json.loads((at.monitor / "monitor.json").read_text())
     assert report["window"]["rows"] == 1500
     assert report["quality"]["failed"] == 0, [ch for ch in report["quality"]["checks"] if not ch["success"]]

@@ -10,13 +10,6 @@ import pytest
 pytest.importorskip("distributed")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of the package on one xdist worker (``--dist loadgroup``): one cluster per run."""
-    for item in items:
-        if "tests/scale/" in item.nodeid:
-            item.add_marker(pytest.mark.xdist_group("dask"))
-
-
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[str]:
     """The scheduler's address (what DASK_SCHEDULER_ADDRESS would hold)."""
