@@ -63,7 +63,7 @@ report: setup ## the pull-request report vs the BASE branch (reports/report.md)
 
 # lint is mostly one process (mypy): run beside the tests, it uses the core pytest's workers leave idle.
 test: setup ## lint and the default test suite, side by side (everything but @slow): what CI runs
-	$(MAKE) --no-print-directory -j2 --output-sync=line -o $(VENV)/.installed lint pytest
+	$(MAKE) --no-print-directory -j2 -o $(VENV)/.installed lint pytest
 
 # DATA_OPTIONAL=true (ci.yml sets it for pull requests that get no secrets): data that cannot be had is a
 # warning, its tests skip and the rest run; otherwise missing data fails here with what to do.

@@ -70,8 +70,10 @@ def invoke(module: str, *args: str, cwd: Path) -> Ran:
     to stderr, one line and exit 1 for an expected failure) around its ``main``.
 
     A new interpreter costs 1-5 s of imports (scikit-learn, skops, great-expectations) that this process
-    has paid already; each entry point's wiring as a command stays tested by a subprocess journey
-    (tests/test_pipeline.py runs score and monitor, tests/tasks/test_contract.py the contract task).
+    has paid already. Each entry point's wiring as a command stays tested by a subprocess: gate, report
+    and monitor in tests/test_pipeline.py's journey and tests/test_loop.py, score in
+    tests/serving/test_socket.py, monitor in tests/tasks/test_monitor.py and tests/serving/test_challenger.py,
+    the contract task in tests/tasks/test_contract.py.
     """
     entry = importlib.import_module(module).main
     out, err = io.StringIO(), io.StringIO()

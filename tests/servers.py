@@ -60,21 +60,26 @@ def contract_dict(contract: Contract) -> dict[str, Any]:
     return contract.model_dump(mode="python", by_alias=True, exclude_none=True)
 
 
-def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory, config: pytest.Config) -> Path:
     """A directory every pytest-xdist worker of this run sees (the run's own without xdist)."""
     base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return base.parent if hasattr(config, "workerinput") else base
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory, sample: pd.DataFrame, synth_contract: Contract) -> Path:
+def trained(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sample: pd.DataFrame,
+    synth_contract: Contract,
+) -> Path:
     """The run's one cold ``dvc repro``: this pipeline on rows synthesised from the repository's contract.
 
     Built once per pytest run by whichever worker asks first (the others wait on the lock); never
     changed after: tests work on copies (:func:`copy_trained`), whose DVC cache and run-cache make
     their ``dvc repro`` rerun only the stages their change touches.
     """
-    shared = shared_tmp(tmp_path_factory)
+    shared = shared_tmp(tmp_path_factory, request.config)
     done = shared / "trained.done"
     with FileLock(shared / "trained.lock"):
         if not done.exists():

@@ -112,6 +112,9 @@ def test_another_dataset_needs_only_config(dataset: str, tmp_path: Path, paths: 
     run(repo, "git", "commit", "-qm", "model")
     # the tasks in this process (the journey above and the loop run them as commands)
     assert invoke("mlpipe.tasks.gate", "--base", "main", cwd=repo).returncode == 0
+    deltas = json.loads(at.gate_json.read_text())["deltas"]
+    assert deltas
+    assert all(d["paired"] for d in deltas.values()), "main's model re-scored, not its committed figures"
     assert invoke("mlpipe.tasks.report", "--base", "main", cwd=repo).returncode == 0
     assert "### Metrics" in at.report.read_text()
 
