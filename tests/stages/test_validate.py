@@ -42,7 +42,7 @@ def _batch_key(label: str | None, df: pd.DataFrame, specs: list[Any]) -> tuple[s
     try:
         content = pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes()
         # pandas hashes text forms: 5 and "5", None and "None" would share a key without their types
-        kinds = df.select_dtypes(include="object").map(lambda x: type(x).__name__)
+        kinds = df[[c for c in df.columns if df[c].dtype == object]].map(lambda x: type(x).__name__)
         content += pd.util.hash_pandas_object(kinds, index=False).to_numpy().tobytes()
     except TypeError:  # a cell pandas cannot hash: run it
         return None
