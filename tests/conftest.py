@@ -52,7 +52,24 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return SharedFirst(config, log)
 
 
+# The longest journeys first (each 20-95 s on 2 cores): started last, one of them would leave the
+# other worker idle at the end of the run. A stable sort: everything else keeps its order.
+LONGEST_FIRST = (
+    "tests/scale/",
+    "tests/test_loop.py",
+    "tests/test_pipeline.py",
+    "tests/tasks/test_deploy.py",
+    "tests/test_make_deploy.py",
+    "tests/test_remote.py",
+    "tests/serving/test_challenger.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)
     params, contract = _config()
     if uses_example(params, contract):
         return
