@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import Contract
-from mlpipe.core.expectations import file_specs, leakage_findings, suite_specs, whole_specs
+from mlpipe.core.expectations import Spec, file_specs, leakage_findings, suite_specs, whole_specs
 from mlpipe.core.validation import type_problems
 from tests.datasets import coded_feature
 
@@ -34,6 +34,18 @@ def test_file_and_whole_scopes(contract: Contract) -> None:
     assert {"expect_table_row_count_to_be_between", "expect_column_values_to_be_unique"} <= whole
     skipped = file_specs(contract, frozenset(contract.columns))
     assert all(s.column is None for s in skipped)  # a mistyped column gets no bounds checks (noise)
+
+
+def test_a_window_needs_rows_not_the_training_minimum(contract: Contract) -> None:
+    """The monitor's window (suite_specs) must not be empty; the training data (whole_specs) must have
+    the contract's min_rows. A drafted contract asks for a tenth of the rows seen: a week of traffic has fewer."""
+    big = contract.model_copy(update={"min_rows": 10**9})
+
+    def row_min(specs: list[Spec]) -> object:
+        return next(s.kwargs["min_value"] for s in specs if s.type == "expect_table_row_count_to_be_between")
+
+    assert row_min(whole_specs(big)) == 10**9
+    assert row_min(suite_specs(big)) == 1
 
 
 def test_leakage_flags_a_copy_of_the_target_only(sample: pd.DataFrame, contract: Contract) -> None:

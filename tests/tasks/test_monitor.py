@@ -12,12 +12,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 
 from mlpipe.core.synth import synthesise
-from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, child_env
+from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, child_env, pipeline_paths
 from tests.datasets import bounded_numeric, coded_feature, unknown_value
 from tests.repos import ROOT, Ran, invoke
-from tests.servers import Served
+from tests.servers import Served, copy_trained
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +51,26 @@ def test_new_data_from_the_same_population_does_not_alert(served: Served, window
     assert "✅ No alert" in md
     assert "| roc_auc |" in md
     assert (served.paths.monitor / "prediction.svg").read_text().startswith("<svg")
+
+
+def test_a_window_smaller_than_the_training_minimum_is_judged(
+    served: Served, window: pd.DataFrame, tmp_path: Path
+) -> None:
+    """A fork's drafted contract asks training for a tenth of the rows seen (UCI Adult: 4,884 rows); a
+    week of a small service's traffic has fewer, and is judged by the monitor's rules, not training's."""
+    repo = copy_trained(served.repo, tmp_path / "repo")
+    at = pipeline_paths(repo / DVC_YAML).under(repo)
+    contract_file = at.contract
+    contract = yaml.safe_load(contract_file.read_text())
+    contract["min_rows"] = 10 * len(window)
+    contract_file.write_text(yaml.safe_dump(contract, sort_keys=False, allow_unicode=True))
+    window.to_csv(tmp_path / "new.csv", index=False)
+    res = invoke("mlpipe.tasks.monitor", "--window", str(tmp_path / "new.csv"), cwd=repo)
+    assert res.returncode == 0, res.stderr
+    report = json.loads((at.monitor / "monitor.json").read_text())
+    assert report["verdict"] == {"alert": False, "judged": True, "reasons": []}, report["verdict"]
+    rows = next(c for c in report["quality"]["checks"] if c["expectation"] == "expect_table_row_count_to_be_between")
+    assert rows["success"], rows
 
 
 def test_a_drifted_window_alerts_and_plots_the_drifted_features(
