@@ -6,6 +6,8 @@ from pydantic import ValidationError
 
 from mlpipe.config import Contract, parse_contract
 from mlpipe.core.schema import batch_model, frame_problems, record_model, target_values
+from mlpipe.core.synth import synthesise
+from mlpipe.core.validation import plain
 
 pytestmark = pytest.mark.unit
 
@@ -66,3 +68,24 @@ def test_frame_problems_refuse_a_fraction_in_an_int_column() -> None:
     (found,) = frame_problems(df, c)
     assert found.startswith("tenure: 1 values not a whole number (int)"), found
     assert "row 2: 46.5" in found
+
+
+def test_an_int_field_takes_a_whole_float_and_refuses_a_fraction(contract: Contract) -> None:
+    """JSON Schema's ``integer`` allows ``22.0``, and a CSV int column with blanks reads as floats (what
+    the smoke test records); a fraction, a boolean or text is still refused, codes included."""
+    ints = [n for n in contract.features if contract.columns[n].dtype == "int"]
+    if not ints:
+        pytest.skip("the contract has no int feature")
+    Record = record_model(contract)
+    row = synthesise(contract, 1, seed=1).iloc[0]
+    record = {n: plain(row[n]) for n in [contract.id, *contract.features]}
+    for name in ints:
+        value = record[name]
+        if value is None:
+            continue
+        ok = Record.model_validate({**record, name: float(value)})
+        assert getattr(ok, name) == value
+        assert type(getattr(ok, name)) is int
+        for bad in (value + 0.5, True, str(value)):
+            with pytest.raises(ValidationError, match=name):
+                Record.model_validate({**record, name: bad})

@@ -99,8 +99,18 @@ def odd_rows(served: Served, fast: FastPath) -> list[pd.DataFrame]:
     as_float = rows.copy()
     for name in c.features:
         as_float[name] = pd.to_numeric(rows[name], errors="coerce").astype(np.float64)
+    na_holes = holes.astype(object).where(holes.notna(), pd.NA)  # type: ignore[arg-type]  # as a nullable column's rows
+    nullable = holes.copy()  # an int column with blanks read as pandas' nullable types
+    for name in c.features:
+        numbers = pd.to_numeric(holes[name], errors="coerce")
+        if c.columns[name].dtype == "int":
+            nullable[name] = numbers.astype("Int64")
+        elif c.columns[name].dtype == "float":
+            nullable[name] = numbers.astype("Float64")
     return [
         holes,
+        na_holes,
+        nullable,
         unknown,
         as_float,
         fast.probe_rows(c),

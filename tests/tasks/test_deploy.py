@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mlpipe.core.schema import record_model
 from mlpipe.io.pipeline import DVC_YAML, child_env, pipeline_paths
-from mlpipe.tasks.smoke import latency_failure, smoke
+from mlpipe.tasks.smoke import latency_failure, record_known, smoke
 from tests.servers import Served, free_port
 
 pytestmark = pytest.mark.integration
@@ -120,3 +121,27 @@ def test_smoke_catches_a_wrong_answer_and_a_wrong_model(
 def test_latency_check_uses_the_95th_percentile() -> None:
     assert latency_failure([10.0] * 19 + [10_000.0], 100) is None  # one outlier in 20 is within p95
     assert latency_failure([10.0] * 18 + [10_000.0] * 2, 100) == "p95 latency 10000.0 ms over 20 requests > 100 ms"
+
+
+def test_known_requests_send_an_int_column_with_blanks_as_ints(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blank in an int column makes the CSV column read as floats: the recorded requests must still
+    be what the service takes (``75``, not ``75.0``), or every deploy of such a fork rolls back."""
+    c = served.contract
+    ints = [n for n in c.features if c.columns[n].dtype == "int"]
+    if not ints:
+        pytest.skip("the contract has no int feature")
+    n = served.params.serve.smoke.known_rows
+    rows = served.test_raw.head(n + 1).copy()
+    rows[ints] = rows[ints].astype(object)
+    rows.loc[rows.index[-1], ints] = None  # after the recorded rows: they keep their values
+    (tmp_path / "data").mkdir()
+    rows.to_csv(tmp_path / "data" / "newest.csv", index=False)
+    monkeypatch.chdir(served.repo)  # the card names the model relative to the checkout
+    known = record_known(served.params, c, served.paths.card, tmp_path / "data", tmp_path / "smoke.json")
+    Record = record_model(c)
+    for item in known["requests"]:
+        record = item["record"]
+        Record.model_validate(record)  # what /predict does with it
+        assert all(type(record[name]) is int for name in ints if record[name] is not None), record

@@ -58,8 +58,14 @@ def encode_columns(raw: pd.DataFrame, contract: Contract, names: list[str]) -> p
         elif col.categorical:
             out[name] = _text(values)
         else:
-            out[name] = values.astype(np.float64)
+            out[name] = pd.Series(as_float(values), index=values.index)
     return out
+
+
+def as_float(values: pd.Series) -> np.ndarray:
+    """Numbers as float64, every kind of missing (None, NaN, ``pd.NA`` in a nullable or object column:
+    an int column with blanks, or records built from rows) as NaN; ``astype`` raises on ``pd.NA``."""
+    return values.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _bool_text(v: object) -> object:

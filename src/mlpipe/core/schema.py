@@ -41,6 +41,14 @@ def _exact_type(dtype: str) -> Any:
     return BeforeValidator(check)
 
 
+def whole_number(v: Any) -> Any:
+    """``22.0`` is an integer to JSON Schema (and to a CSV column with blanks, read as floats, which is
+    what the smoke test records); ``22.5`` and ``true`` are not."""
+    if type(v) is float and v.is_integer():
+        return int(v)
+    return v
+
+
 def _utf8(v: Any) -> Any:
     """A lone surrogate ("\\ud800") is valid JSON but no text: it cannot be logged or echoed."""
     if isinstance(v, str):
@@ -58,6 +66,8 @@ def _field(col: Column, required: bool) -> tuple[Any, Any]:
         annotation = Annotated[annotation, AfterValidator(_utf8)]
     if values is not None:
         annotation = Annotated[annotation, _exact_type(col.dtype)]
+    if col.dtype == "int":
+        annotation = Annotated[annotation, BeforeValidator(whole_number)]  # runs before the type checks above
     if col.nullable:
         annotation = annotation | None
     bounds: dict[str, Any] = {}

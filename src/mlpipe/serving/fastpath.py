@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 
 from mlpipe.config import Contract
-from mlpipe.core.features import encode_columns, model_input
+from mlpipe.core.features import as_float, encode_columns, model_input
 from mlpipe.core.model import positive_proba
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class FastPath:
         X = np.empty((len(raw), len(self.columns)), dtype=np.float64)
         for j, c in enumerate(self.columns):
             if isinstance(c, str):
-                X[:, j] = raw[c].astype(np.float64).to_numpy()  # as encode_columns converts numbers
+                X[:, j] = as_float(raw[c])  # as encode_columns converts numbers
             else:
                 X[:, j] = c.column(raw[c.name], self.contract)
         return X

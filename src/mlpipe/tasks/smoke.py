@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from mlpipe.config import Contract, Params
+from mlpipe.core.schema import whole_number
 from mlpipe.core.validation import plain
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import data_files, load_config, read_json, read_table, text_columns, write_json
@@ -46,13 +47,18 @@ def record_known(params: Params, contract: Contract, card: Path, data_dir: Path,
         "model_sha256": scorer.sha256,
         "model_version": scorer.version,
         "requests": [
-            {"record": {c: plain(r[c]) for c in cols}, "probability": float(p)}
+            {"record": {c: _json(plain(r[c]), contract.columns[c].dtype) for c in cols}, "probability": float(p)}
             for (_, r), p in zip(rows.iterrows(), proba, strict=True)
         ],
     }
     write_json(out, known)
     log.info("recorded %d known answers of model %s -> %s", len(known["requests"]), scorer.version, out)
     return known
+
+
+def _json(value: Any, dtype: str) -> Any:
+    """A value as a client would send it: ``75`` for an int column read as floats because of its blanks."""
+    return whole_number(value) if dtype == "int" else value
 
 
 def latency_failure(times_ms: list[float], max_ms: float) -> str | None:
