@@ -157,7 +157,9 @@ def test_a_bad_partition_fails_the_job_naming_file_column_and_row(
     broken.to_csv(tmp_path / "in" / "b.csv", index=False)
     previous = tmp_path / "out"
     previous.mkdir()
-    (previous / SUCCESS).write_text('{"job": "earlier", "model_sha256": "x", "rows": 1}')
+    (previous / SUCCESS).write_text(
+        '{"job": "earlier", "model_sha256": "x", "rows": 1, "parts": {"part-00000.parquet": 1}}'
+    )
     (previous / "part-00000.parquet").write_bytes(b"earlier result")
     with pytest.raises(DataError) as err:
         score(served, str(tmp_path / "in"), previous, small(served.params, 150, 50), tmp_path / "log")
@@ -198,6 +200,24 @@ def test_an_output_that_is_not_an_earlier_result_is_refused(tmp_path: Path) -> N
     (tmp_path / "spark" / SUCCESS).write_text("")  # Spark's, Hadoop's: not ours to replace
     with pytest.raises(DataError, match="its _SUCCESS is not this job's manifest"):
         check_output(tmp_path / "spark")
+    ours = tmp_path / "scored"  # an earlier result the user added a file to: a rerun would delete it
+    ours.mkdir()
+    (ours / "part-00000.parquet").write_bytes(b"PAR1")
+    manifest = {"job": "j", "model_sha256": "m", "rows": 1, "parts": {"part-00000.parquet": 1}}
+    (ours / SUCCESS).write_text(json.dumps(manifest))
+    check_output(ours)
+    (ours / "analysis.md").write_text("keep me")
+    with pytest.raises(DataError, match=r"holding files it did not write \(analysis.md\)"):
+        check_output(ours)
+
+
+def test_an_output_folder_holding_the_input_is_refused_before_any_work(served: Served, tmp_path: Path) -> None:
+    served.test_raw.head(20).to_parquet(tmp_path / "in.parquet")
+    payload = model_payload(served.paths.card, served.contract, root=served.repo)
+    for dst in (tmp_path, tmp_path / "in.parquet"):
+        with pytest.raises(DataError, match="is or holds the input"):
+            score_job(str(tmp_path / "in.parquet"), dst, payload, served.params, None, False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
 
 
 def test_each_worker_checks_the_models_hash_before_loading_it(served: Served, at_cluster: str, tmp_path: Path) -> None:

@@ -107,8 +107,15 @@ def check_output(dst: Path) -> None:
             manifest = json.loads((dst / SUCCESS).read_text())
         except (ValueError, OSError):
             manifest = None
-        if isinstance(manifest, dict) and {"job", "model_sha256", "rows"} <= set(manifest):
-            return
+        if isinstance(manifest, dict) and {"job", "model_sha256", "rows", "parts"} <= set(manifest):
+            theirs = sorted(str(f.relative_to(dst)) for f in dst.rglob("*") if f.name not in manifest["parts"]
+                            and f.name != SUCCESS)  # fmt: skip
+            if not theirs:
+                return
+            raise DataError(
+                f"{dst}: an earlier `make score ENGINE=dask` result, but holding files it did not write "
+                f"({', '.join(theirs[:5])}); not replacing it: move them, or name another folder"
+            )
     why = f"its {SUCCESS} is not this job's manifest" if (dst / SUCCESS).is_file() else f"no {SUCCESS} manifest"
     raise DataError(f"{dst}: exists and is not an earlier `make score ENGINE=dask` result ({why}); not replacing it")
 
@@ -122,8 +129,11 @@ def score_job(
     shared filesystem, not against a working directory of their own.
     """
     dst = dst.resolve()
-    check_output(dst)
     files = [f.resolve() for f in source_files(source)]
+    inside = [f for f in files if f.is_relative_to(dst)]
+    if inside:
+        raise DataError(f"{dst}: is or holds the input {inside[0]}; write the scores to another folder (OUT=...)")
+    check_output(dst)
     parts = plan(files, params.scale.partition_rows)
     job = uuid.uuid4().hex
     version = payload.sha256[:12]

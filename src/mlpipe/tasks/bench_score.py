@@ -28,7 +28,6 @@ import pandas as pd
 
 from mlpipe.io.files import data_files, load_config, read_table, text_columns
 from mlpipe.io.pipeline import child_env, pipeline_paths
-from mlpipe.io.predlog import PredictionLog
 from mlpipe.scale.cluster import ADDRESS_ENV, dask_client, model_payload
 from mlpipe.scale.score import score_job
 from mlpipe.serving.scorer import load_scorer
@@ -73,10 +72,8 @@ def pandas_child(src: str, dst: str, logs: str) -> None:
     paths = pipeline_paths()
     params, contract = load_config(paths.params, paths.contract)
     scorer = load_scorer(paths.card, contract)
-    plog = PredictionLog(logs, params.serve.prediction_log.max_bytes)
     t0 = time.perf_counter()
-    n = score_file(Path(src), Path(dst), scorer, params.serve.score_chunk_rows, plog, progress=False)
-    plog.close()
+    n = score_file(Path(src), Path(dst), scorer, params.serve.score_chunk_rows, Path(logs), progress=False)
     peak = peak_rss_mb()
     sys.stdout.write(json.dumps({"rows": n, "seconds": time.perf_counter() - t0, "peak_mb": peak}) + "\n")
 

@@ -13,11 +13,15 @@ was scored.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
 import os
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import pandas as pd
 import pyarrow as pa
@@ -28,11 +32,11 @@ from mlpipe.core.schema import frame_problems
 from mlpipe.errors import DataError
 from mlpipe.io.files import atomic_path, load_config, text_columns
 from mlpipe.io.pipeline import pipeline_paths
-from mlpipe.io.predlog import PredictionLog
+from mlpipe.io.predlog import adopt, encode
 from mlpipe.scale.cluster import ADDRESS_ENV, model_payload
 from mlpipe.scale.parts import Part, plan, read_part, source_files
 from mlpipe.scale.score import score_job
-from mlpipe.serving.scorer import Scorer, load_scorer, new_id, score_and_log
+from mlpipe.serving.scorer import Scorer, load_scorer, new_id
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
@@ -49,18 +53,23 @@ def read_chunks(path: Path, rows: int, text: list[str]) -> tuple[Iterator[pd.Dat
     return read_part(part, rows, text), part.rows
 
 
+SCORE_META = b"mlpipe.score"  # parquet schema metadata: the file is a `make score` result (its manifest)
+
+
 class Writer:
     """Appends result chunks to a CSV or parquet file (chosen by the output's extension)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
         self.path = path
         self.parquet = path.suffix.lower() in (".parquet", ".pq")
+        self._meta = {SCORE_META: json.dumps(manifest).encode()}
         self._pq: pq.ParquetWriter | None = None
         self._first = True
 
     def write(self, df: pd.DataFrame) -> None:
         if self.parquet:
             table = pa.Table.from_pandas(df, preserve_index=False)
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), **self._meta})
             if self._pq is None:
                 self._pq = pq.ParquetWriter(self.path, table.schema)
             self._pq.write_table(table)
@@ -73,39 +82,102 @@ class Writer:
             self._pq.close()
 
 
+def earlier_result(path: Path) -> bool:
+    """Whether ``path`` is what this command wrote before: a parquet file carrying its manifest, or a CSV
+    whose header is its columns (``[id,]probability,prediction``)."""
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return SCORE_META in (pq.read_schema(path).metadata or {})
+        with path.open(encoding="utf-8", newline="") as fh:
+            header = fh.readline().rstrip("\r\n").split(",")
+    except (OSError, UnicodeDecodeError, pa.ArrowException):
+        return False
+    return header[-2:] == ["probability", "prediction"] and len(header) <= 3  # the id, then these two
+
+
+def check_output(inputs: list[Path], dst: Path) -> None:
+    """Never replace what is not ours: an input (symlinks resolved), a folder, a file we did not write."""
+    target = dst.resolve()
+    for f in inputs:
+        if f.resolve() == target:
+            raise DataError(f"{dst}: is the input {f}; write the scores to another file (OUT=...)")
+    if dst.is_dir():
+        raise DataError(f"{dst}: is a folder; ENGINE=pandas writes one .csv or .parquet file (e.g. {dst}/scores.csv)")
+    if dst.exists() and not earlier_result(dst):
+        raise DataError(
+            f"{dst}: exists and is not an earlier `make score` result (no probability,prediction columns "
+            "or manifest); not replacing it: remove it or name another file"
+        )
+
+
 def score_file(
-    src: Path, dst: Path, scorer: Scorer, chunk_rows: int, plog: PredictionLog | None, progress: bool = True
+    src: Path, dst: Path, scorer: Scorer, chunk_rows: int, log_dir: Path | None, progress: bool = True
 ) -> int:
+    """Score ``src`` into ``dst``; the log rows are staged and join the prediction log only with the output.
+
+    A run that fails half-way (a bad value at row 60,001) leaves neither output nor log rows: the
+    monitor never counts predictions nobody received.
+    """
+    check_output(source_files(src), dst)
     chunks, total = read_chunks(src, chunk_rows, text_columns(scorer.contract))
-    run, done = new_id(), 0
-    contract = scorer.contract
+    run = new_id()
     t0 = time.perf_counter()
-    with atomic_path(dst) as tmp, tqdm(total=total, unit="rows", disable=not progress, desc=src.name) as bar:
-        out = Writer(tmp)
-        try:
-            for chunk in chunks:
-                if chunk.empty:
-                    continue
-                problems = frame_problems(chunk, contract, first_row=done)
-                if problems:
-                    raise DataError(
-                        f"{src}: cannot score rows {done + 1}-{done + len(chunk)}:\n  - " + "\n  - ".join(problems)
-                    )
-                proba = score_and_log(
-                    scorer, chunk, plog, "batch", request_ids=None, batch={"run": run, "offset": done}
-                )
-                result = pd.DataFrame({"probability": proba, "prediction": scorer.predictions(proba)})
-                if contract.id in chunk:
-                    result.insert(0, contract.id, chunk[contract.id].to_numpy())
-                out.write(result)
-                done += len(chunk)
-                bar.update(len(chunk))
-        finally:
-            out.close()
-        if done == 0:
-            raise DataError(f"{src}: no rows to score")
+    staging = log_dir / f".staging-{run}" if log_dir is not None else None
+    adopted: list[Path] = []
+    try:
+        with atomic_path(dst) as tmp, tqdm(total=total, unit="rows", disable=not progress, desc=src.name) as bar:
+            if staging is not None:
+                staging.mkdir(parents=True)
+            with (staging / "log.jsonl").open("wb") if staging else contextlib.nullcontext() as lfh:
+                out = Writer(tmp, {"run": run, "model_sha256": scorer.sha256, "source": str(src)})
+                try:
+                    done = _score_chunks(chunks, src, scorer, out, lfh, bar.update, run)
+                finally:
+                    out.close()
+            if staging is not None and log_dir is not None:
+                adopted = adopt([staging / "log.jsonl"], log_dir, run)
+    except BaseException:
+        for f in adopted:  # the output was not moved into place: neither are its log rows
+            f.unlink(missing_ok=True)
+        raise
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     dt = time.perf_counter() - t0
     log.info("scored %d rows with model %s in %.1fs (%.0f rows/s) -> %s", done, scorer.version, dt, done / dt, dst)
+    return done
+
+
+def _score_chunks(
+    chunks: Iterator[pd.DataFrame],
+    src: Path,
+    scorer: Scorer,
+    out: Writer,
+    lfh: IO[bytes] | None,
+    advance: Callable[[int], Any],
+    run: str,
+) -> int:
+    contract, done = scorer.contract, 0
+    for chunk in chunks:
+        if chunk.empty:
+            continue
+        problems = frame_problems(chunk, contract, first_row=done)
+        if problems:
+            raise DataError(f"{src}: cannot score rows {done + 1}-{done + len(chunk)}:\n  - " + "\n  - ".join(problems))
+        proba = scorer.proba(chunk)
+        if lfh is not None:
+            lfh.write(encode(scorer.event(chunk, proba, "batch", request_ids=None, batch={"run": run, "offset": done})))
+        result = pd.DataFrame({"probability": proba, "prediction": scorer.predictions(proba)})
+        if contract.id in chunk:
+            result.insert(0, contract.id, chunk[contract.id].to_numpy())
+        out.write(result)
+        done += len(chunk)
+        advance(len(chunk))
+    if done == 0:
+        raise DataError(f"{src}: no rows to score")
+    if lfh is not None:
+        lfh.flush()
+        os.fsync(lfh.fileno())
     return done
 
 
@@ -134,13 +206,8 @@ def main(argv: list[str] | None = None) -> None:
     if os.environ.get(ADDRESS_ENV):
         log.info("%s is set but the engine is pandas: scoring in this process (ENGINE=dask uses it)", ADDRESS_ENV)
     scorer = load_scorer(args.card or paths.card, contract)
-    pl = params.serve.prediction_log
-    plog = None if log_dir.lower() == "off" else PredictionLog(log_dir, pl.max_bytes, pl.keep_files)
-    try:
-        score_file(Path(args.input), args.output, scorer, params.serve.score_chunk_rows, plog, not args.no_progress)
-    finally:
-        if plog is not None:
-            plog.close()
+    logs = None if log_dir.lower() == "off" else Path(log_dir)
+    score_file(Path(args.input), args.output, scorer, params.serve.score_chunk_rows, logs, not args.no_progress)
 
 
 if __name__ == "__main__":
