@@ -25,6 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.servers", "tests.fake_github"]  # fixtures: the served pipeline; a fake GitHub API
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+# A test writes only under its tmp dir: run inside a GitHub job, the report and leaderboard tests would
+# otherwise append fixture reports to the job's summary (tests that need these set their own).
+for _github_file in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH"):
+    os.environ.pop(_github_file, None)
 NO_REAL_DATA = "the real data is not here (make data could not get it, e.g. a fork's pull request without secrets)"
 
 

@@ -125,6 +125,12 @@ class Server:
     stderr: IO[bytes]
 
 
+def wait_bound() -> float:
+    """Seconds a test waits for what it started (a server, a store) to say it is ready: generous, since
+    a busy 2-core runner starts a service in 10 s+, and a setting (``MLPIPE_TEST_WAIT``) beyond that."""
+    return float(os.environ.get("MLPIPE_TEST_WAIT", "120"))
+
+
 def start_server(repo: Path, log_dir: Path, *args: str, env: dict[str, str] | None = None) -> Server:
     """The container's entrypoint command, on 127.0.0.1, waited for until /health answers."""
     port = free_port()
@@ -133,19 +139,25 @@ def start_server(repo: Path, log_dir: Path, *args: str, env: dict[str, str] | No
     err = (log_dir.parent / f"server-{port}.log").open("wb")  # read it when a test fails
     proc = subprocess.Popen(cmd, cwd=repo, env={**child_env(repo), **(env or {})}, stderr=err)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    bound = wait_bound()
+    deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             err.close()
-            pytest.fail(f"server exited with {proc.returncode}: {' '.join(cmd)}")
+            pytest.fail(f"server exited with {proc.returncode}: {' '.join(cmd)}\n{_tail(err.name)}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return Server(url, proc, log_dir, err)
         except httpx.TransportError:
             time.sleep(0.2)
     proc.kill()
+    proc.wait()  # reaped here: an unreaped child's ResourceWarning would fail some later, unrelated test
     err.close()
-    pytest.fail("server did not answer /health within 60 s")
+    pytest.fail(f"server did not answer /health within {bound:.0f} s (MLPIPE_TEST_WAIT)\n{_tail(err.name)}")
+
+
+def _tail(path: str | Path, chars: int = 3000) -> str:
+    return Path(path).read_text(errors="replace")[-chars:]
 
 
 def stop_server(server: Server) -> None:

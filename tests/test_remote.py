@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from mlpipe.io.pipeline import PipelinePaths
-from tests.servers import copy_trained
+from tests.servers import copy_trained, wait_bound
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     try:
         endpoint = f"http://127.0.0.1:{s3_port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + wait_bound()
         import s3fs
 
         fs = s3fs.S3FileSystem(key="test", secret="test", client_kwargs={"endpoint_url": endpoint})

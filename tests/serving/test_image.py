@@ -20,7 +20,7 @@ import pytest
 from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
 from mlpipe.tasks.smoke import smoke
 from tests.repos import ROOT
-from tests.servers import Served, free_port
+from tests.servers import Served, free_port, wait_bound
 
 pytestmark = pytest.mark.integration
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -79,7 +79,8 @@ def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, paths:
     proc = subprocess.Popen(["python", "-m", "mlpipe.serving"], cwd=app, env=env, stderr=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}"
-        for _ in range(150):
+        deadline = time.monotonic() + wait_bound()
+        while time.monotonic() < deadline and proc.poll() is None:
             try:
                 if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
                     break
@@ -91,7 +92,11 @@ def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, paths:
         assert smoke(url, known, served.params) == []
     finally:
         proc.terminate()
-        _, err = proc.communicate(timeout=15)
+        try:
+            _, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
     first = json.loads(err.decode().splitlines()[0])  # LOG_FORMAT=json: one JSON object per line
     assert {"ts", "level", "logger", "msg"} <= set(first)
     assert in_app.prediction_log.is_dir()
