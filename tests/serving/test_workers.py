@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -13,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlpipe.io.pipeline import child_env
-from mlpipe.io.predlog import log_files
+from mlpipe.io.predlog import log_files, read_prediction_log
 from mlpipe.serving.metrics import remove_metric_files
 from tests.servers import Served, start_server, stop_server
 
@@ -102,3 +104,37 @@ def test_only_prometheus_files_are_removed_from_the_shared_directory(tmp_path: P
         (tmp_path / name).write_bytes(b"")
     remove_metric_files(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(theirs)
+
+
+@pytest.mark.integration
+def test_a_worker_killed_under_load_leaves_no_answer_unlogged(served: Served, tmp_path: Path) -> None:
+    """``kill -9`` of one of two workers mid-load: every request answered 200 has its log row (the row
+    is written to the OS before the answer is sent), whichever worker answered it."""
+    log_dir = tmp_path / "plog"
+    server = start_server(served.repo, log_dir, "--workers", "2")
+    records = [served.record(i % len(served.test_raw)) for i in range(240)]
+    answered: list[str] = []
+    killed: list[str] = []
+
+    def one(record: dict[str, object]) -> None:
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as c:  # a new connection: either worker
+                r = c.post("/predict", json=record)
+        except httpx.TransportError:  # in flight on the worker that was killed: not answered
+            return
+        if r.status_code == 200:
+            answered.append(r.json()["request_id"])
+            workers = pids(log_dir)
+            if len(answered) >= 60 and not killed and len(workers) == 2:
+                killed.append(min(workers))
+                os.kill(int(killed[0]), signal.SIGKILL)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, records))
+    finally:
+        stop_server(server)
+    assert killed, "both workers never answered: nothing was killed"
+    logged = set(read_prediction_log(log_dir)["request_id"])
+    lost = [rid for rid in answered if rid not in logged]
+    assert not lost, f"{len(lost)} of {len(answered)} answered requests have no log row"

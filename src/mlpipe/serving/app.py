@@ -264,8 +264,8 @@ def create_app(settings: Settings) -> Edge:
         assert router.batcher is not None
         loop = asyncio.get_running_loop()
         rids = [f"{rid}:{i}" for i in range(len(rows))]
-        frame, proba = await loop.run_in_executor(router.batcher.executor, router.score, scorer, rows, rids)
-        loop.run_in_executor(router.batcher.log_executor, router.write_log, scorer, frame, rids, proba)
+        frame, proba = await loop.run_in_executor(router.batcher.executor, router.score_and_log, scorer, rows, rids)
+        loop.run_in_executor(router.batcher.log_executor, router.shadow, scorer, frame, rids, proba)
         preds = scorer.predictions(proba)
         id_index = columns.index(contract.id)
         items = [

@@ -4,8 +4,9 @@ A model call has a large fixed cost (one Python call per tree, building the fram
 line) and a small cost per row, so requests that arrive while a call runs are scored together in
 the next one (at most ``max_rows``). A request that finds others already waiting also waits up to
 ``window`` seconds for more; a lone request is scored at once (waiting would only add latency).
-The model runs in one worker thread, so the event loop keeps accepting requests meanwhile; the
-prediction log is written after the answers are handed back, off the requests' latency.
+The model runs in one worker thread, so the event loop keeps accepting requests meanwhile. ``score``
+writes the prediction log (to the OS: a killed process loses nothing it answered) before the answers
+are handed back; ``after`` (the shadow challenger's scoring) runs once they are, off their latency.
 """
 
 from __future__ import annotations
@@ -22,16 +23,16 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 Rows = Sequence[tuple[Any, ...]]
-# score(rows, request_ids) -> (what the log needs, probabilities); log(that, request_ids, probabilities)
+# score(rows, request_ids) -> (the scored frame, probabilities), logged; after(that, request_ids, probabilities)
 ScoreFn = Callable[[Rows, list[str]], tuple[Any, np.ndarray]]
-LogFn = Callable[[Any, list[str], np.ndarray], None]
+AfterFn = Callable[[Any, list[str], np.ndarray], None]
 
 
 class MicroBatcher:
     def __init__(
-        self, score: ScoreFn, write_log: LogFn, window_s: float, max_rows: int, on_batch: Callable[[int], None]
+        self, score: ScoreFn, after: AfterFn, window_s: float, max_rows: int, on_batch: Callable[[int], None]
     ) -> None:
-        self.score, self.write_log = score, write_log
+        self.score, self.after = score, after
         self.window_s, self.max_rows = window_s, max_rows
         self.on_batch = on_batch
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
@@ -93,4 +94,4 @@ class MicroBatcher:
             if not fut.done():  # a client that went away cancelled its future
                 fut.set_result(p)
         self.on_batch(len(items))
-        loop.run_in_executor(self.log_executor, self.write_log, scored, rids, proba)
+        loop.run_in_executor(self.log_executor, self.after, scored, rids, proba)

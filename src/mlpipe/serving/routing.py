@@ -54,7 +54,7 @@ class Router:
     _retry: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
-    def shadow(self) -> bool:
+    def shadow_mode(self) -> bool:
         return self.challenger is not None and self.settings.params.serve.challenger.mode == "shadow"
 
     def load(self) -> None:
@@ -119,8 +119,8 @@ class Router:
         mb, micro = self.settings.params.serve.micro_batch, self.settings.micro_batch
         on = mb.enabled if micro is None else micro
         b = MicroBatcher(
-            functools.partial(self.score, scorer),
-            functools.partial(self.write_log, scorer),
+            functools.partial(self.score_and_log, scorer),
+            functools.partial(self.shadow, scorer),
             window_s=mb.window_ms / 1000 if on else 0.0,
             max_rows=mb.max_rows if on else 1,
             on_batch=self.metrics.batch_rows.observe,
@@ -163,14 +163,17 @@ class Router:
             frame[key] = pd.array([r[self.columns.index(key)] for r in rows], dtype="Int64")  # None beside ids
         return frame
 
-    def score(self, scorer: Scorer, rows: Rows, request_ids: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    def score_and_log(self, scorer: Scorer, rows: Rows, request_ids: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+        """Score, then count and log the call, all before any answer is sent: a row handed to the log is
+        written to the OS at once (unbuffered), so a worker killed after answering has logged the row."""
         frame = self.frame(rows)
-        return frame, scorer.proba(frame)
-
-    def write_log(self, scorer: Scorer, frame: pd.DataFrame, request_ids: list[str], proba: Any) -> None:
-        """Metrics and the log line for one scoring call; in shadow mode the challenger scores it too, here."""
+        proba = scorer.proba(frame)
         self._record(scorer, frame, request_ids, proba)
-        if self.shadow and scorer is self.scorer and self.challenger is not None:
+        return frame, proba
+
+    def shadow(self, scorer: Scorer, frame: pd.DataFrame, request_ids: list[str], proba: Any) -> None:
+        """In shadow mode the challenger scores the champion's call too, after the answers (never sent)."""
+        if self.shadow_mode and scorer is self.scorer and self.challenger is not None:
             try:
                 self._record(self.challenger, frame, request_ids, self.challenger.proba(frame))
             except Exception:  # the challenger never hurts the champion's traffic
