@@ -384,9 +384,19 @@ class ChallengerParams(Strict):
     fraction: float = Field(default=0.1, ge=0, le=1)
 
 
+class HttpLimits(Strict):
+    """What one connection may cost a worker before the app sees a byte (mlpipe.serving.protocol)."""
+
+    max_header_bytes: int = Field(default=16_384, ge=1_024, description="request line + headers; beyond: 431")
+    header_timeout_s: float = Field(default=10, gt=0, description="a request's line and headers arrive within this")
+    keep_alive_s: int = Field(default=5, ge=1, description="an idle keep-alive connection is closed after this")
+    max_concurrency: int = Field(default=512, ge=1, description="connections + requests per worker; beyond: 503")
+
+
 class ServeParams(Strict):
     max_batch_rows: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=4_000_000, ge=1_000)
+    http: HttpLimits = HttpLimits()
     micro_batch: MicroBatch = MicroBatch()
     prediction_log: PredictionLogParams = PredictionLogParams()
     smoke: SmokeParams = SmokeParams()

@@ -9,6 +9,7 @@ temporary directory unless set; emptied at start either way), so ``/metrics`` co
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import shutil
@@ -18,9 +19,11 @@ from pathlib import Path
 
 import uvicorn
 
+from mlpipe.config import HttpLimits
 from mlpipe.errors import PipelineError
 from mlpipe.logs import setup_logging
 from mlpipe.serving.metrics import MULTIPROC_DIR, remove_metric_files
+from mlpipe.serving.protocol import BoundedHttpTools
 from mlpipe.serving.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             os.environ[var] = getattr(args, opt)
     setup_logging()
     try:  # here, once: a bad setting must stop the service, not crash-loop every worker uvicorn restarts
-        Settings.from_env()
+        settings = Settings.from_env()
     except (ValueError, PipelineError, OSError) as err:
         log.error("the service cannot start: %s", err)
         raise SystemExit(2) from None
@@ -78,19 +81,23 @@ def main(argv: list[str] | None = None) -> None:
         shared.mkdir(parents=True, exist_ok=True)
         remove_metric_files(shared)
     try:
-        run(args)
+        run(args, settings.params.serve.http)
     finally:
         if own_dir is not None:
             shutil.rmtree(own_dir, ignore_errors=True)
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace, limits: HttpLimits) -> None:
     uvicorn.run(
         "mlpipe.serving.app:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # uvicorn calls it as it would the class; a partial (not a subclass made here) pickles to every worker
+        http=functools.partial(BoundedHttpTools, limits=limits),  # type: ignore[arg-type]
+        timeout_keep_alive=limits.keep_alive_s,
+        limit_concurrency=limits.max_concurrency,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
