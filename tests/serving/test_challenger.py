@@ -85,8 +85,11 @@ def test_shadow(served: Served, challenger_card: Path, baseline: dict[int, float
     report = json.loads((served.paths.monitor / "monitor.json").read_text())
     cc = report["challenger"]
     assert cc["paired"] == 20
-    assert 0.5 <= cc["agreement"] <= 1
-    assert cc["mean_abs_diff"] > 0
+    by_role = {role: rows.set_index("request_id") for role, rows in logged.groupby("role")}
+    same = by_role["champion"]["prediction"] == by_role["challenger"]["prediction"].reindex(by_role["champion"].index)
+    assert cc["agreement"] == pytest.approx(float(same.mean()))  # whatever baseline params.yaml names (prior too)
+    diff = (by_role["champion"]["probability"] - by_role["challenger"]["probability"]).abs().mean()
+    assert cc["mean_abs_diff"] == pytest.approx(float(diff))
     assert "## Champion vs challenger" in (served.paths.monitor / "monitor.md").read_text()
 
 
