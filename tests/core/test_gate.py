@@ -44,6 +44,8 @@ def test_absolute_minimum_and_maximum() -> None:
 def test_must_beat_baseline() -> None:
     v = decide(PARAMS, GOOD, GOOD | {"roc_auc": 0.95}, None, {})
     assert names_failed(v) == ["baseline"]
+    assert "try `make tune`" in v.reasons[0]  # a verdict says what to do about it
+    assert "train.model.kind: logistic_regression" in v.reasons[0]
     assert decide(PARAMS.model_copy(update={"must_beat_baseline": False}), GOOD, BASE, None, {}).passed
 
 

@@ -186,3 +186,21 @@ def test_a_delta_whose_interval_covers_zero_is_no_significant_change(
     text = build(_head_only(head, contract, params, gate=gate, **base))
     assert "| roc_auc | 0.9000 | 0.9000 | +0.0010 (no significant change) |" in text
     assert "+0.0200 🔴" in text  # log_loss went up, and its interval excludes 0
+
+
+def test_no_deltas_between_different_test_sets(
+    frames: tuple[pd.DataFrame, pd.DataFrame], contract: Contract, params: Any
+) -> None:
+    """A fork's first PR with its own data: the base's figures are shown, never subtracted (the gate says
+    the same), so no red arrows against the example's metrics."""
+    _, head = frames
+    inputs = _head_only(head, contract, params, base_params=params.model_dump(mode="json"),
+                        base_metrics=_metrics(METRICS | {"roc_auc": 0.99}, {"sex": 0.04}))  # fmt: skip
+    inputs.metrics["test"]["sha256"] = "b" * 64
+    assert inputs.base_metrics is not None
+    inputs.base_metrics["test"]["sha256"] = "a" * 64
+    text = build(inputs)
+    assert f"| roc_auc | 0.9900 | {METRICS['roc_auc']:.4f} | – | – |" in text
+    assert "🔴" not in text
+    assert "🟢" not in text
+    assert "measured a different test set (the data changed)" in text

@@ -69,13 +69,13 @@ def decide(
     if params.must_beat_baseline and baseline is not None:
         sign = DIRECTION[pm]
         ok = sign * (candidate[pm] - baseline[pm]) > 0
-        checks.append(
-            Check(
-                "baseline",
-                ok,
-                f"{pm} {_fmt(candidate[pm])} must beat the baseline's {_fmt(baseline[pm])}",
+        detail = f"{pm} {_fmt(candidate[pm])} must beat the baseline's {_fmt(baseline[pm])}"
+        if not ok:  # what to try: on near-linear business data a linear baseline often wins
+            detail += (
+                ": try `make tune` (searches train.model), or, if the data is near-linear, the linear model as "
+                "the model (train.model.kind: logistic_regression, train.baseline.kind: prior)"
             )
-        )
+        checks.append(Check("baseline", ok, detail))
 
     deltas: dict[str, dict[str, Any]] = {}
     if reference:

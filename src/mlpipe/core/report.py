@@ -64,6 +64,8 @@ def _metrics_section(inp: ReportInputs) -> list[str]:
     model, baseline = inp.metrics["model"], inp.metrics["baseline"]
     deltas = (inp.gate or {}).get("deltas") or {}
     base_model = (inp.base_metrics or {}).get("model") or {}
+    # Different test sets (new data, a fork's own): figures side by side, never a delta (as the gate says)
+    same_test = ((inp.base_metrics or {}).get("test") or {}).get("sha256") == inp.metrics["test"].get("sha256")
     conf = inp.params.get("gate", {}).get("bootstrap", {}).get("confidence", 0.95)
     lines = [f"### Metrics (test set: {inp.metrics['test']['rows']:,} rows)", ""]
     lines += [
@@ -75,7 +77,7 @@ def _metrics_section(inp: ReportInputs) -> list[str]:
         if d is not None:
             ref, delta, ci = d["reference"], d["delta"], f"[{d['low']:+.4f}, {d['high']:+.4f}]"
         elif m in base_model:
-            ref, delta, ci = base_model[m], v - base_model[m], "–"
+            ref, delta, ci = base_model[m], (v - base_model[m] if same_test else None), "–"
         else:
             ref, delta, ci = None, None, "–"
         arrow = ""
@@ -87,6 +89,9 @@ def _metrics_section(inp: ReportInputs) -> list[str]:
         lines.append(f"| {m} | {_num(ref)} | {_num(v)} | {shown} | {ci} | {_num(baseline.get(m))} |")
     if not base_model and not deltas:
         lines += ["", f"_No metrics on `{inp.base}` to compare with (first run, or the base has no pipeline yet)._"]
+    elif base_model and not deltas and not same_test:
+        lines += ["", f"_`{inp.base}` measured a different test set (the data changed): its figures are shown, "
+                      "not compared._"]  # fmt: skip
     return [*lines, ""]
 
 
