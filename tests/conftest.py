@@ -130,7 +130,8 @@ def synth_contract(contract: Contract) -> Contract:
 @pytest.fixture(scope="session")
 def sample(synth_contract: Contract, params: Params) -> pd.DataFrame:
     """Raw rows synthesised from the contract: the machinery tests' data, whatever the dataset."""
-    return synthesise(synth_contract, sample_rows(synth_contract), seed=0, periods=params.split.test_periods + 2)
+    periods = params.split.test_periods + 2
+    return synthesise(synth_contract, sample_rows(synth_contract), seed=0, periods=periods, split=params.split)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mlpipe.config import Column, Contract, Params
+from mlpipe.config import Column, Contract, Params, SplitParams
+from mlpipe.core.split import periods_of
 
 EXAMPLE_NAME = "acs_employment_ma"
 
@@ -33,12 +34,17 @@ def sample_rows(contract: Contract) -> int:
     return max(3000, contract.min_rows + 500, 4 * per_file)
 
 
-def write_data(df: pd.DataFrame, data_dir: Path, contract: Contract, fmt: str = "csv") -> Path:
-    """One file per time value (as data arrives), or three exports when there is no time column
-    (three, so the file-against-siblings checks can tell which one is off)."""
+def write_data(
+    df: pd.DataFrame, data_dir: Path, contract: Contract, fmt: str = "csv", split: SplitParams | None = None
+) -> Path:
+    """One file per period of the temporal split (as data arrives: a month of daily rows is one export),
+    or three exports when there is no time column (three, so the file-against-siblings checks can
+    tell which one is off)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     if contract.time is not None:
-        parts = [(str(k), p) for k, p in df.groupby(contract.time, sort=True)]
+        period = split.period if split is not None else "value"
+        keys = periods_of(df[contract.time], period, contract.time)
+        parts = [(str(k), p) for k, p in df.groupby(keys, sort=True)]
     else:
         third = len(df) // 3
         parts = [("1", df.iloc[:third]), ("2", df.iloc[third : 2 * third]), ("3", df.iloc[2 * third :])]

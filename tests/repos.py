@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlpipe.config import parse_contract
+from mlpipe.config import Params, parse_contract
 from mlpipe.io.pipeline import DVC_YAML, child_env, pipeline_paths
 from mlpipe.stages import run_stage
 from tests.datasets import write_data
@@ -45,7 +45,7 @@ def make_repo(
     paths = pipeline_paths(repo / DVC_YAML)
     (repo / paths.params).write_text(yaml.safe_dump(params, sort_keys=False))
     (repo / paths.contract).write_text(yaml.safe_dump(contract, sort_keys=False, allow_unicode=True))
-    write_data(data, repo / paths.data, parse_contract(contract), fmt)
+    write_data(data, repo / paths.data, parse_contract(contract), fmt, Params.model_validate(params).split)
     run(repo, "git", "init", "-q", "-b", "main")
     run(repo, "git", "config", "user.email", "test@example.com")
     run(repo, "git", "config", "user.name", "test")

@@ -7,6 +7,7 @@ The models are pure: loading a file is :func:`mlpipe.io.files.load_yaml`'s job.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -14,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from mlpipe.errors import ConfigError
 
 Scalar = int | float | str | bool
+
+
+_ISO_DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?")
 
 
 class Strict(BaseModel):
@@ -269,12 +273,25 @@ class ExampleData(Strict):
 
 
 class SplitParams(Strict):
-    """``temporal``: test on the latest ``test_periods`` time values; ``stratified``: random."""
+    """``temporal``: test on the latest ``test_periods`` periods (or from ``cutoff`` on); ``stratified``: random.
+
+    A period is a time value (``period: value``: a year column, ISO months), or, for a column of ISO
+    dates, the ``month``, ``quarter`` or ``year`` it falls in: a daily date has hundreds of values,
+    and "test on the last 92 days" is a quarter.
+    """
 
     strategy: Literal["temporal", "stratified"] = "temporal"
     test_periods: int = Field(default=1, ge=1)
+    period: Literal["value", "month", "quarter", "year"] = "value"
+    cutoff: str | None = Field(default=None, description="temporal: test on time values from this ISO date on")
     test_size: float = Field(default=0.25, gt=0, lt=1)
     seed: int = 42
+
+    @model_validator(mode="after")
+    def _cutoff_is_a_date(self) -> SplitParams:
+        if self.cutoff is not None and not _ISO_DATE.fullmatch(self.cutoff):
+            raise ValueError(f"cutoff must be an ISO date (YYYY-MM-DD or YYYY-MM), not {self.cutoff!r}")
+        return self
 
 
 class HistGradientBoosting(Strict):

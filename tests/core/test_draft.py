@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import parse_contract
-from mlpipe.core.draft import draft_contract, infer_dtype, round_out
+from mlpipe.core.draft import draft_contract, infer_dtype, round_out, split_period
 from mlpipe.errors import ConfigError
 
 pytestmark = pytest.mark.unit
@@ -166,6 +166,23 @@ def test_iso_dates_as_text_are_the_time_column() -> None:
     assert contract["time"] == "month"
     assert contract["columns"]["month"] == {"dtype": "str"}
     assert "month" not in contract["features"]
+
+
+def test_a_daily_date_column_is_the_time_split_by_period_never_a_text_feature() -> None:
+    """639 daily dates over 22 months: the time column, and the note says which split.period to set."""
+    days = pd.date_range("2022-01-01", "2023-12-31", freq="D").strftime("%Y-%m-%d")
+    df = panel(1200).drop(columns="year").assign(signup=lambda d: np.resize(days[:639], len(d)))
+    contract, notes = draft(df, "churned")
+    assert contract["time"] == "signup"
+    assert "signup" not in contract["features"]
+    assert contract["columns"]["signup"] == {"dtype": "str"}
+    text = note(notes, "time column 'signup'")
+    assert "639 dates, 22 months" in text
+    assert "split.period: month" in text
+    assert split_period(pd.Series(days)) == "month"  # 24 months
+    five_years = pd.Series(pd.date_range("2019-01-01", "2023-12-31", freq="D").strftime("%Y-%m-%d"))
+    assert split_period(five_years) == "quarter"  # 60 months, 20 quarters
+    assert split_period(pd.Series(["2024-01-05", "2024-02-07"])) == "value"  # a few dates: each one a period
 
 
 def test_a_year_column_with_too_many_values_is_not_the_time() -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlpipe.config import Contract
+from mlpipe.config import Contract, Params
 from mlpipe.core import validation as v
 from mlpipe.errors import ValidationFailed
 from mlpipe.io.pipeline import PipelinePaths
@@ -365,8 +365,8 @@ CORPUS: dict[str, Variant] = {
 
 
 @pytest.fixture
-def good_dir(sample: pd.DataFrame, synth_contract: Contract, tmp_path: Path) -> Path:
-    return write_data(sample, tmp_path / "data", synth_contract)
+def good_dir(sample: pd.DataFrame, synth_contract: Contract, params: Params, tmp_path: Path) -> Path:
+    return write_data(sample, tmp_path / "data", synth_contract, split=params.split)
 
 
 def victim(d: Path, which: str = "newest") -> Path:

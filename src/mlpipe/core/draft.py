@@ -75,17 +75,7 @@ def draft_contract(
     rows = len(df)
     min_rows = max(1, rows // 10)
     notes += _column_notes(kinds)
-    if time_col is None:
-        notes.append("no time column found (an integer year/month/period/batch column, or ISO dates as text, with "
-                     f"{MIN_PERIODS}-{MAX_PERIODS} values): set split.strategy: stratified in params.yaml")  # fmt: skip
-    else:
-        grow = (
-            f"; its max ({columns[time_col]['max']}) must grow as new periods arrive"
-            if "max" in columns[time_col]
-            else ""
-        )
-        notes.append(f"time column {time_col!r} ({df[time_col].nunique()} periods): the temporal split tests on the "
-                     f"latest (split.test_periods in params.yaml){grow}")  # fmt: skip
+    notes.append(_time_note(df, dtypes, columns, time_col))
     notes.append(f"min_rows is {min_rows} (a tenth of the {rows} rows seen): validation refuses data with fewer "
                  "rows; set it to the fewest you would train on")  # fmt: skip
     sensitive = _sensitive_note(df, dtypes, columns, {id_col, target, time_col})
@@ -235,18 +225,55 @@ def _find_id(df: pd.DataFrame, dtypes: dict[str, str], target: str, notes: list[
 
 
 def _find_time(df: pd.DataFrame, dtypes: dict[str, str], taken: set[str]) -> str | None:
-    """An integer column named like a period, or ISO dates/months as text, with a few distinct values."""
+    """ISO dates or months as text (any number of them: a daily date is split by month, quarter or
+    year), else an integer column named like a period with a few distinct values."""
+    for col in df.columns:
+        values = df[col]
+        if col in taken or values.isna().any() or values.nunique() < MIN_PERIODS or dtypes[col] != "str":
+            continue
+        text = values.astype(str)
+        if text.str.match(_ISO_DAY).all() or text.str.match(_ISO_MONTH).all():
+            return col
     for col in df.columns:
         values = df[col]
         if col in taken or values.isna().any() or not MIN_PERIODS <= values.nunique() <= MAX_PERIODS:
             continue
         if dtypes[col] == "int" and _words(col) & TIME_WORDS:
             return col
-        if dtypes[col] == "str":
-            text = values.astype(str)
-            if text.str.match(_ISO_DAY).all() or text.str.match(_ISO_MONTH).all():
-                return col
     return None
+
+
+def _time_note(df: pd.DataFrame, dtypes: dict[str, str], columns: dict[str, dict[str, Any]], col: str | None) -> str:
+    if col is None:
+        return ("no time column found (ISO dates or months as text, or an integer year/month/period/batch column "
+                f"with {MIN_PERIODS}-{MAX_PERIODS} values): set split.strategy: stratified in params.yaml")  # fmt: skip
+    values = df[col]
+    period = split_period(values) if dtypes[col] == "str" else "value"
+    if period == "value":
+        grow = f"; its max ({columns[col]['max']}) must grow as new periods arrive" if "max" in columns[col] else ""
+        return (f"time column {col!r} ({values.nunique()} periods): the temporal split tests on the latest "
+                f"(split.test_periods in params.yaml){grow}")  # fmt: skip
+    n = pd.to_datetime(values.astype(str), format="ISO8601").dt.to_period(_FREQ[period]).nunique()
+    return (f"time column {col!r} ({values.nunique()} dates, {n} {period}s): set split.period: {period} in "
+            f"params.yaml so the temporal split tests on the latest {period} (split.test_periods of them), "
+            "or split.cutoff: an ISO date")  # fmt: skip
+
+
+_FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
+
+
+def split_period(values: pd.Series) -> str:
+    """The ``split.period`` that gives a daily or monthly date column a handful of periods to test on:
+    its values themselves when there are few, else the finest of month, quarter, year with at most
+    MAX_PERIODS of them and at least two."""
+    if values.nunique() <= MAX_PERIODS:
+        return "value"
+    dates = pd.to_datetime(values.astype(str), format="ISO8601")
+    for period, freq in _FREQ.items():
+        n = dates.dt.to_period(freq).nunique()
+        if MIN_PERIODS <= n <= MAX_PERIODS:
+            return period
+    return "year"
 
 
 def _parts(name: str) -> list[str]:

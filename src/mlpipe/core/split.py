@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -18,19 +19,62 @@ class Split:
     description: str
 
 
+_FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
+#: A description lists at most this many periods; more are shown as first … last (n periods).
+LISTED = 8
+
+
+def periods_of(values: pd.Series, period: str, column: str) -> pd.Series:
+    """The period each time value falls in: the value itself, or the month, quarter or year of an ISO date."""
+    if period == "value":
+        return values
+    dates = as_dates(values, column, f"split.period: {period}")
+    return pd.Series(dates.dt.to_period(_FREQ[period]).astype(str), index=values.index)
+
+
+def as_dates(values: pd.Series, column: str, why: str) -> pd.Series:
+    """ISO dates (``2024-03-31``, ``2024-03``) as timestamps; anything else is an error naming one."""
+    dates = pd.to_datetime(values.astype(str), format="ISO8601", errors="coerce")
+    bad = dates.isna() & values.notna()
+    if bad.any():
+        raise DataError(f"{why} needs ISO dates in '{column}', e.g. 2024-03-31; found {values[bad].iloc[0]!r}")
+    return dates
+
+
+def span(values: list[Any]) -> str:
+    """Periods for a log line or summary: all of a few, or the first and last of many."""
+    if len(values) <= LISTED:
+        return str(values)
+    return f"[{values[0]} … {values[-1]}] ({len(values)} periods)"
+
+
 def split(df: pd.DataFrame, contract: Contract, params: SplitParams) -> Split:
     if params.strategy == "temporal":
         assert contract.time is not None  # checked when the config was loaded
-        periods = sorted(df[contract.time].unique().tolist())
-        if len(periods) <= params.test_periods:
-            raise DataError(
-                f"temporal split needs more than {params.test_periods} distinct '{contract.time}' values "
-                f"to keep some for training; the data has {periods}"
-            )
-        test_periods = periods[-params.test_periods :]
-        is_test = df[contract.time].isin(test_periods)
+        time = df[contract.time]
+        if params.cutoff is not None:
+            cutoff = pd.Timestamp(params.cutoff)
+            is_test = as_dates(time, contract.time, "split.cutoff") >= cutoff
+            if is_test.all() or not is_test.any():
+                raise DataError(
+                    f"split.cutoff {params.cutoff}: every '{contract.time}' value is on one side of it "
+                    f"({time.min()} to {time.max()}); the split needs rows before and from it"
+                )
+            desc = f"temporal: train on {contract.time} before {params.cutoff}, test from {params.cutoff}"
+        else:
+            per = periods_of(time, params.period, contract.time)
+            periods = sorted(per.unique().tolist())
+            unit = "distinct" if params.period == "value" else f"{params.period}s of"
+            if len(periods) <= params.test_periods:
+                raise DataError(
+                    f"temporal split needs more than {params.test_periods} {unit} '{contract.time}' values "
+                    f"to keep some for training; the data has {span(periods)}"
+                )
+            test_periods = periods[-params.test_periods :]
+            is_test = per.isin(test_periods)
+            by = contract.time if params.period == "value" else f"{contract.time} {params.period}"
+            desc = f"temporal: train on {by} {span(periods[: -params.test_periods])}, test on {span(test_periods)}"
         train, test = df[~is_test], df[is_test]
-        desc = f"temporal: train on {contract.time} {periods[: -params.test_periods]}, test on {test_periods}"
     else:
         from sklearn.model_selection import train_test_split  # noqa: PLC0415 - keeps the temporal path light
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlpipe.config import Column, Contract, Scalar
+from mlpipe.config import Column, Contract, Scalar, SplitParams
 
 #: Extra expectations the generated rows are built to satisfy.
 HONOURED = frozenset({"expect_column_mean_to_be_between"})
@@ -74,9 +74,23 @@ def _levels(name: str, col: Column) -> list[Any]:
     return [f"{name}_{k}" for k in range(LEVELS)]
 
 
-def _periods(col: Column, n: int) -> list[Any]:
+def _periods(col: Column, n: int, split: SplitParams | None = None) -> list[Any]:
+    """Time values spanning ``n`` periods as ``split`` counts them: ``n`` values, or for a text column
+    split by month/quarter/year (or at a cutoff) three ISO dates in each of ``n`` consecutive periods,
+    the last one starting at the cutoff when there is one (daily data, as exported)."""
     if col.value_set is not None:
         return sorted(col.value_set, key=str)[-n:]
+    if split is not None and col.dtype == "str" and (split.period != "value" or split.cutoff is not None):
+        months = {"value": 1, "month": 1, "quarter": 3, "year": 12}[split.period]
+        last = (
+            pd.Timestamp(split.cutoff)
+            if split.cutoff is not None
+            else pd.Timestamp("2000-01-01") + pd.DateOffset(months=months * (n - 1))
+        )
+        if split.cutoff is None:
+            last = last.to_period({"value": "M", "month": "M", "quarter": "Q", "year": "Y"}[split.period]).start_time
+        starts = [last - pd.DateOffset(months=months * (n - 1 - k)) for k in range(n)]
+        return [(s + pd.Timedelta(days=d)).strftime("%Y-%m-%d") for s in starts for d in (0, 10, 20)]
     if col.dtype == "str":
         return [f"{2000 + k // 12}-{k % 12 + 1:02d}" for k in range(n)]  # ISO months sort as text
     lo, hi = _range(col, width=n)
@@ -92,6 +106,7 @@ def synthesise(
     periods: int = PERIODS,
     world: int = 0,
     first_id: int | None = None,
+    split: SplitParams | None = None,
 ) -> pd.DataFrame:
     """``rows`` raw records as they would appear in the data files, in the contract's column order.
 
@@ -99,6 +114,7 @@ def synthesise(
     weighted numeric features plus noise), so its rate is exact and its signal learnable. ``world``
     fixes how features relate to the target and ``seed`` draws the rows, so two samples with one
     world and different seeds are new data from the same population (a monitoring window).
+    ``split`` (params.yaml's): time values the temporal split can cut into ``periods`` periods.
     """
     rng = np.random.default_rng(seed)
     laws = np.random.default_rng(world)
@@ -115,7 +131,7 @@ def synthesise(
             cols[name] = ids if col.dtype != "str" else [f"id{i:07d}" for i in ids]
             continue
         if name == contract.time:
-            values_t = _periods(col, periods)
+            values_t = _periods(col, periods, split)
             cols[name] = [values_t[k] for k in np.sort(rng.integers(0, len(values_t), rows))]
             continue
         if col.categorical or col.value_set is not None:  # a closed set, whatever the dtype
