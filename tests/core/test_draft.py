@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mlpipe.config import parse_contract
-from mlpipe.core.draft import draft_contract, infer_dtype, round_out, split_period
+from mlpipe.core.draft import MAX_MIN_ROWS, draft_contract, infer_dtype, round_out, split_period
 from mlpipe.errors import ConfigError
 
 pytestmark = pytest.mark.unit
@@ -94,6 +94,9 @@ def test_adult_roles_id_target_no_time_and_features_in_file_order() -> None:
     assert contract["min_rows"] == 40
     assert "400 rows" in note(notes, "min_rows")
     assert contract["description"].startswith("Drafted by make contract from 400 rows in 1 file")
+    big = draft(adult(60_000), "income")
+    assert big[0]["min_rows"] == MAX_MIN_ROWS  # not 6,000: a large fork's own tests synthesise that many
+    assert f"at most {MAX_MIN_ROWS:,} of the 60000 rows" in note(big[1], "min_rows")
 
 
 def test_float_bounds_are_rounded_outward_to_a_few_digits() -> None:

@@ -18,6 +18,10 @@ from mlpipe.errors import ConfigError
 
 #: At most this many distinct values make a text or integer column a set of codes (``allowed``).
 MAX_CODES = 20
+#: The drafted ``min_rows`` is a tenth of the rows seen, at most this: it guards against an empty or cut-off
+#: pull (each file's size against its siblings' guards the rest), and the template's own tests synthesise
+#: ``min_rows`` rows and more for every run, so 70,000 of them would slow a large fork's suite for nothing.
+MAX_MIN_ROWS = 5_000
 #: A time column has this many distinct periods (fewer: nothing to split on; more: not periods).
 MIN_PERIODS, MAX_PERIODS = 2, 50
 #: Name parts that make an integer column a time column.
@@ -73,10 +77,11 @@ def draft_contract(
         columns[col] = entry
 
     rows = len(df)
-    min_rows = max(1, rows // 10)
+    min_rows = max(1, min(rows // 10, MAX_MIN_ROWS))
     notes += _column_notes(kinds)
     notes.append(_time_note(df, dtypes, columns, time_col))
-    notes.append(f"min_rows is {min_rows} (a tenth of the {rows} rows seen): validation refuses data with fewer "
+    share = "a tenth of" if min_rows == rows // 10 else f"at most {MAX_MIN_ROWS:,} of"
+    notes.append(f"min_rows is {min_rows} ({share} the {rows} rows seen): validation refuses data with fewer "
                  "rows; set it to the fewest you would train on")  # fmt: skip
     sensitive = _sensitive_note(df, dtypes, columns, {id_col, target, time_col})
     if sensitive:
