@@ -35,8 +35,8 @@ ENV HOST=0.0.0.0 \
     PORT=8000 \
     LOG_FORMAT=json
 EXPOSE 8000
-# Healthy = ready: the model loaded and its hash matched. The key goes along: with
-# MLPIPE_API_KEY_SCOPE=all, /ready needs it.
+# Healthy = ready: the model loaded and its hash matched. /ready needs no key (probes send none); the key
+# goes along anyway, harmlessly, for a proxy in front that asks for it.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:%s/ready' % os.environ['PORT'], headers={'X-API-Key': os.environ.get('MLPIPE_API_KEY', '')}), timeout=2)"]
 

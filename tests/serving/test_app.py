@@ -172,9 +172,9 @@ def secured(doc: dict[str, Any]) -> set[str]:
     return {path for path, ops in doc["paths"].items() for op in ops.values() if op.get("security")}
 
 
-def test_api_key_scope_predict_is_the_default(served: Served) -> None:
+def test_api_key_scope_predict_opts_out(served: Served) -> None:
     """Only the predict endpoints need the key; the document says so, and open routes say little."""
-    with TestClient(create_app(served.settings(None, api_key="s3cret"))) as c:
+    with TestClient(create_app(served.settings(None, api_key="s3cret", api_key_scope="predict"))) as c:
         for path in OPEN_ROUTES:
             assert c.get(path).status_code == 200, path
         doc = c.get("/openapi.json").json()
@@ -192,10 +192,11 @@ def test_api_key_scope_predict_is_the_default(served: Served) -> None:
         assert version["model_sha256"] == served.card["model"]["sha256"]  # what smoke tests compare
 
 
-def test_api_key_scope_all_guards_everything_but_health(served: Served) -> None:
-    with TestClient(create_app(served.settings(None, api_key="s3cret", api_key_scope="all"))) as c:
-        assert c.get("/health").status_code == 200  # liveness probes send no key
-        for path in OPEN_ROUTES:
+def test_a_key_guards_everything_but_health_and_ready_by_default(served: Served) -> None:
+    with TestClient(create_app(served.settings(None, api_key="s3cret"))) as c:
+        assert c.get("/health").status_code == 200  # liveness and readiness probes send no key
+        assert c.get("/ready").status_code == 200
+        for path in set(OPEN_ROUTES) - {"/ready"}:
             r = c.get(path)
             assert r.status_code == 401, path
             assert problems(r) == {"X-API-Key": "missing or wrong API key: send it in the X-API-Key header"}
@@ -203,8 +204,8 @@ def test_api_key_scope_all_guards_everything_but_health(served: Served) -> None:
             assert c.get(path, headers={"X-API-Key": "s3cret"}).status_code == 200, path
             assert c.get(path, headers={"Authorization": "Bearer s3cret"}).status_code == 200, path
         doc = c.get("/openapi.json", headers={"X-API-Key": "s3cret"}).json()
-        assert secured(doc) == set(doc["paths"]) - {"/health"}
-        assert doc["paths"]["/ready"]["get"]["security"] == [{"APIKeyHeader": []}, {"HTTPBearer": []}]
+        assert secured(doc) == set(doc["paths"]) - {"/health", "/ready"}
+        assert doc["paths"]["/version"]["get"]["security"] == [{"APIKeyHeader": []}, {"HTTPBearer": []}]
         version = c.get("/version", headers={"X-API-Key": "s3cret"}).json()
         assert version["libraries"] == served.card["libraries"]  # behind the key: the whole provenance
 
@@ -219,9 +220,9 @@ def test_the_scope_setting(served: Served, monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(ValueError, match="MLPIPE_API_KEY_SCOPE must be one of"):
         served.settings(None, api_key="k", api_key_scope="everything")  # a typo must not leave routes open
     monkeypatch.setenv("MLPIPE_ROOT", str(served.repo))
+    assert Settings.from_env().api_key_scope == "all"  # secure by default
+    monkeypatch.setenv("MLPIPE_API_KEY_SCOPE", "predict")
     assert Settings.from_env().api_key_scope == "predict"
-    monkeypatch.setenv("MLPIPE_API_KEY_SCOPE", "all")
-    assert Settings.from_env().api_key_scope == "all"
     monkeypatch.setenv("MLPIPE_API_KEY_SCOPE", "everything")
     with pytest.raises(ValueError, match="MLPIPE_API_KEY_SCOPE: Input should be 'predict' or 'all'"):
         Settings.from_env()
@@ -244,7 +245,7 @@ def test_settings_from_a_mapping(served: Served) -> None:
         Settings.from_env({**env, "MLPIPE_MICRO_BATCH": "sometimes"})
     empty = {f"MLPIPE_{k}": "" for k in ("CARD", "API_KEY", "API_KEY_SCOPE", "MICRO_BATCH", "CHALLENGER_CARD")}
     s = Settings.from_env({**env, **empty})  # VAR= is the default, as compose/Helm write "unset"
-    assert (s.challenger_card, s.api_key, s.api_key_scope, s.micro_batch) == (None, None, "predict", None)
+    assert (s.challenger_card, s.api_key, s.api_key_scope, s.micro_batch) == (None, None, "all", None)
     assert Settings.from_env({**env, "MLPIPE_PREDICTION_LOG": ""}).prediction_log is None  # empty log: off
 
 

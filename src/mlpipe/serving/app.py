@@ -95,7 +95,7 @@ def create_app(settings: Settings) -> Edge:
             raise HTTPException(401, "missing or wrong API key: send it in the X-API-Key header")
 
     keyed = [Depends(require_key)] if settings.api_key is not None else []
-    keyed_all = keyed if settings.api_key_scope == "all" else []  # every route but /health
+    keyed_all = keyed if settings.api_key_scope == "all" else []  # every route but /health and /ready
 
     def errors(guard: list[Any], *codes: int) -> dict[int | str, dict[str, Any]]:
         """OpenAPI responses: 4xx in the one error shape, 5xx as ServiceError; 401 where the key is needed."""
@@ -151,10 +151,9 @@ def create_app(settings: Settings) -> Edge:
 
     @app.get(
         "/ready",
-        summary="the model is loaded and its hash verified",
-        dependencies=keyed_all,
+        summary="the model is loaded and its hash verified",  # never behind the key: readiness probes send none
         response_model=Ready,
-        responses={**errors(keyed_all), 503: {"model": Ready, "description": "not ready, and why"}},
+        responses={503: {"model": Ready, "description": "not ready, and why"}},
     )
     async def ready() -> Response:
         if router.scorer is None:

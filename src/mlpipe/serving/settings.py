@@ -22,7 +22,8 @@ from mlpipe.io.files import load_config
 from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
 
 PREFIX = "MLPIPE_"
-# What MLPIPE_API_KEY guards: the predict endpoints, or everything but /health (liveness probes carry no key).
+# What MLPIPE_API_KEY guards: everything but /health and /ready (probes carry no key), the default: /version
+# names commits and data hashes, /metrics the traffic, /docs the API; or, opting out, the predict endpoints.
 ApiKeyScope = Literal["predict", "all"]
 
 
@@ -39,7 +40,7 @@ class ServiceEnv(BaseSettings):
         default=None, description="directory of the prediction log, or off (default: paths.prediction_log)"
     )
     api_key: SecretStr | None = Field(default=None, description="key the guarded routes need (unset: none)")
-    api_key_scope: ApiKeyScope = Field(default="predict", description="predict | all")
+    api_key_scope: ApiKeyScope = Field(default="all", description="all (but /health, /ready) | predict")
     micro_batch: bool | None = Field(default=None, description="override serve.micro_batch.enabled")
     challenger_card: Path | None = Field(default=None, description="a second model: shadow or canary")
 
@@ -87,7 +88,7 @@ class Settings:
     root: Path = Path(".")
     prediction_log: Path | None = None  # None: no log
     api_key: str | None = None
-    api_key_scope: ApiKeyScope = "predict"  # without api_key nothing needs a key
+    api_key_scope: ApiKeyScope = "all"  # without api_key nothing needs a key
     micro_batch: bool | None = None  # None: as params.yaml says
     challenger_card: Path | None = None  # a second model: shadow or canary (params.yaml serve.challenger)
 

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     if not previous_known:
         try:
             deploy(args.previous, args.command, args.url, args.wait)
-            key = os.environ.get("MLPIPE_API_KEY")  # /ready needs it with MLPIPE_API_KEY_SCOPE=all
+            key = os.environ.get("MLPIPE_API_KEY")  # /ready needs none; a proxy in front may
             ready = httpx.get(f"{args.url}/ready", timeout=10, headers={"X-API-Key": key} if key else {})
             if ready.status_code != 200:
                 back = [f"/ready answered {ready.status_code}: {ready.text[:300]}"]
