@@ -33,7 +33,8 @@ ENV GIT_COMMIT=$GIT_COMMIT
 
 ENV HOST=0.0.0.0 \
     PORT=8000 \
-    LOG_FORMAT=json
+    LOG_FORMAT=json \
+    MLPIPE_DOCS=false
 EXPOSE 8000
 # Healthy = ready: the model loaded and its hash matched. /ready needs no key (probes send none); the key
 # goes along anyway, harmlessly, for a proxy in front that asks for it.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from mlpipe.io.predlog import read_prediction_log
 from mlpipe.serving.app import create_app
 from mlpipe.serving.settings import Settings
 from tests.datasets import bounded_numeric, coded_feature, non_nullable_feature, numeric_feature, unknown_value
-from tests.repos import run
+from tests.repos import ROOT, run
 from tests.servers import Served
 
 pytestmark = pytest.mark.integration
@@ -59,8 +61,7 @@ def test_predict_one_and_batch_match_training(client: TestClient, served: Served
     r = client.post("/predict", json=rec, headers={"X-Request-ID": "req-1"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["request_id"] == "req-1"
-    assert r.headers["x-request-id"] == "req-1"
+    assert body["request_id"] == r.headers["x-request-id"] != "req-1"  # the service's own id, never the client's
     key = served.contract.id
     assert body["id"] == rec[key]
     assert body["probability"] == served.trained[rec[key]]
@@ -116,7 +117,7 @@ def test_missing_field_and_bad_json(client: TestClient, served: Served) -> None:
     del rec[name]
     assert problems(client.post("/predict", json=rec)) == {name: "Field required"}
     r = client.post("/predict", content=b'{"x": 4', headers={"content-type": "application/json"})
-    assert r.status_code == 422
+    assert r.status_code == 400  # not JSON at all, as the OpenAPI document says
     assert "JSON" in problems(r)["(body)"]
 
 
@@ -288,9 +289,9 @@ def test_an_exception_in_scoring_is_a_500_and_the_worker_lives_on(served: Served
         good, fast = scorer.pipeline, scorer.fast
         object.__setattr__(scorer, "pipeline", Broken())
         object.__setattr__(scorer, "fast", None)  # the Pipeline scores (the fast path would skip Broken)
-        r = c.post("/predict", json=served.record(0), headers={"X-Request-ID": "bad-1"})
+        r = c.post("/predict", json=served.record(0))
         assert r.status_code == 500
-        assert r.json()["request_id"] == "bad-1"
+        assert r.json()["request_id"] == r.headers["x-request-id"]
         object.__setattr__(scorer, "pipeline", good)
         object.__setattr__(scorer, "fast", fast)
         assert c.post("/predict", json=served.record(0)).status_code == 200
@@ -358,3 +359,36 @@ def test_answers_name_files_but_not_where_they_live(message: str, shown: str) ->
     from mlpipe.serving.responses import no_dirs as _no_dirs
 
     assert _no_dirs(message) == shown
+
+
+def test_what_a_body_claims_is_what_it_is(client: TestClient, served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    """Not JSON: 400 (as the document says); a key twice: 422 naming it; not UTF-8: 415; a client's
+    request id is logged beside the service's own, never used as it."""
+    rec = served.record(0)
+    r = client.post("/predict", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert "400" in client.get("/openapi.json").json()["paths"]["/predict"]["post"]["responses"]
+    name = served.contract.features[0]
+    body = json.dumps(rec)[:-1] + f", {json.dumps(name)}: {json.dumps(rec[name])}}}"
+    for path, content in (("/predict", body), ("/predict/batch", '{"records": [' + body + "]}")):
+        r = client.post(path, content=content.encode(), headers={"content-type": "application/json"})
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["problems"] == [{"field": name, "problem": "appears more than once"}]
+    r = client.post("/predict", content=json.dumps(rec).encode("utf-16"),
+                    headers={"content-type": "application/json; charset=utf-16"})  # fmt: skip
+    assert r.status_code == 415
+    assert "charset was utf-16" in r.text
+    ok = client.post("/predict", json=rec, headers={"content-type": "application/json; charset=UTF-8"})
+    assert ok.status_code == 200
+    with caplog.at_level(logging.INFO, logger="mlpipe.serving.edge"):
+        r = client.post("/predict", json=rec, headers={"X-Request-ID": "client-7"})
+    assert f"request {r.json()['request_id']}: client request id client-7" in caplog.text
+
+
+def test_docs_pages_can_be_off(served: Served) -> None:
+    """The image turns them off (MLPIPE_DOCS=false): their pages load Swagger UI and ReDoc from a CDN."""
+    with TestClient(create_app(dataclasses.replace(served.settings(None), docs=False))) as c:
+        assert c.get("/docs").status_code == 404
+        assert c.get("/redoc").status_code == 404
+        assert c.get("/openapi.json").status_code == 200  # the document itself needs no third party
+    assert "MLPIPE_DOCS=false" in (ROOT / "Dockerfile").read_text()

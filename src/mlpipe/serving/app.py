@@ -43,7 +43,7 @@ from mlpipe.core.schema import (
 from mlpipe.logs import setup_logging
 from mlpipe.serving.edge import Edge
 from mlpipe.serving.metrics import CONTENT_TYPE, Metrics
-from mlpipe.serving.responses import error, is_json, json_response, problems_of, safe
+from mlpipe.serving.responses import error, is_json, json_response, not_utf8, problems_of, refused, repeated_key, safe
 from mlpipe.serving.routing import Router
 from mlpipe.serving.scorer import Scorer
 from mlpipe.serving.settings import Settings
@@ -122,6 +122,8 @@ def create_app(settings: Settings) -> Edge:
         if not is_json(request.headers.get("content-type")):
             given = request.headers.get("content-type") or "none"
             raise HTTPException(415, f"send the body as application/json (Content-Type was {safe(given)})")
+        if (charset := not_utf8(request.headers.get("content-type"))) is not None:
+            raise HTTPException(415, f"send the body as UTF-8 JSON (charset was {safe(charset)})")
 
     def ready_scorer() -> Scorer:
         if router.scorer is None:
@@ -200,13 +202,15 @@ def create_app(settings: Settings) -> Edge:
     async def openapijson_response() -> Response:
         return json_response(app.openapi())
 
-    @app.get("/docs", include_in_schema=False, dependencies=keyed_all)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+    if settings.docs:  # their pages load Swagger UI / ReDoc from a CDN: off in the image (MLPIPE_DOCS=false)
 
-    @app.get("/redoc", include_in_schema=False, dependencies=keyed_all)
-    async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
+        @app.get("/docs", include_in_schema=False, dependencies=keyed_all)
+        async def docs() -> HTMLResponse:
+            return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
+        @app.get("/redoc", include_in_schema=False, dependencies=keyed_all)
+        async def redoc() -> HTMLResponse:
+            return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
 
     @app.post(
         "/predict",
@@ -220,10 +224,13 @@ def create_app(settings: Settings) -> Edge:
         # Parsed and validated in one pass by pydantic-core, like predict_batch (no json.loads into
         # dicts first, ~3% fewer Python calls per request).
         ready_scorer()
+        body = await request.body()
         try:
-            record = Record.model_validate_json(await request.body())
+            record = Record.model_validate_json(body)
         except ValidationError as err:
-            return error(422, "invalid request", problems_of(err))
+            return refused(err, body)
+        if (dup := repeated_key(body)) is not None:
+            return dup
         rid: str = request.scope["state"]["request_id"]
         row = row_of(record)
         record_id = getattr(record, contract.id, None)
@@ -254,10 +261,13 @@ def create_app(settings: Settings) -> Edge:
         ready_scorer()
         rid: str = request.scope["state"]["request_id"]
         scorer = router.pick(request.headers.get("x-canary-key") or rid)
+        body = await request.body()
         try:
-            batch = Batch.model_validate_json(await request.body())
+            batch = Batch.model_validate_json(body)
         except ValidationError as err:
-            return error(422, "invalid request", problems_of(err))
+            return refused(err, body)
+        if (dup := repeated_key(body)) is not None:
+            return dup
         records = batch.records  # type: ignore[attr-defined]
         rows = [row_of(r) for r in records]
         assert router.batcher is not None

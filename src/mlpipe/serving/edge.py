@@ -41,9 +41,11 @@ class Edge:
             return
         t0 = time.perf_counter()
         headers = dict(scope["headers"])
-        rid = headers.get(b"x-request-id", b"").decode("latin-1")
-        rid = rid if _REQUEST_ID.match(rid) else new_id()
+        rid = new_id()  # always the service's own: a client's could collide with another's, or be forged
         scope.setdefault("state", {})["request_id"] = rid
+        if (given := headers.get(b"x-request-id")) is not None:  # logged beside ours: grep it to find ours
+            theirs = given.decode("latin-1")
+            log.info("request %s: client request id %s", rid, theirs if _REQUEST_ID.match(theirs) else "(invalid)")
         path = scope["path"]
         endpoint = path if path in ENDPOINTS else "other"
         status = 500

@@ -43,6 +43,7 @@ class ServiceEnv(BaseSettings):
     api_key_scope: ApiKeyScope = Field(default="all", description="all (but /health, /ready) | predict")
     micro_batch: bool | None = Field(default=None, description="override serve.micro_batch.enabled")
     challenger_card: Path | None = Field(default=None, description="a second model: shadow or canary")
+    docs: bool = Field(default=True, description="/docs and /redoc (their pages load Swagger UI/ReDoc from a CDN)")
 
     @model_validator(mode="before")
     @classmethod
@@ -70,6 +71,7 @@ class ServiceEnv(BaseSettings):
             api_key_scope=self.api_key_scope,
             micro_batch=self.micro_batch,
             challenger_card=self.challenger_card,
+            docs=self.docs,
         )
 
 
@@ -91,6 +93,7 @@ class Settings:
     api_key_scope: ApiKeyScope = "all"  # without api_key nothing needs a key
     micro_batch: bool | None = None  # None: as params.yaml says
     challenger_card: Path | None = None  # a second model: shadow or canary (params.yaml serve.challenger)
+    docs: bool = True  # /docs, /redoc: off in the image (MLPIPE_DOCS=false), whose pages would load a CDN's script
 
     def __post_init__(self) -> None:
         if self.api_key_scope not in ("predict", "all"):  # a typo must not leave routes open
