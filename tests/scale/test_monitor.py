@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from mlpipe.core.synth import synthesise
+from mlpipe.errors import DataError
 from mlpipe.scale.cluster import model_payload
+from mlpipe.scale.monitor import data_columns
 from mlpipe.scale.score import score_job
 from mlpipe.tasks.monitor import monitor
 from tests.datasets import bounded_numeric, coded_feature, unknown_value
@@ -96,3 +98,12 @@ def _small_partitions(monkeypatch: pytest.MonkeyPatch) -> Any:
         return small(params, 300, 300), contract
 
     return load
+
+
+def test_a_truncated_parquet_window_is_named_not_a_traceback(served: Served, tmp_path: Path) -> None:
+    """Cut off mid-file (a copy that failed): a DataError naming the file, before any cluster starts."""
+    served.test_raw.to_parquet(tmp_path / "w.parquet")
+    data = (tmp_path / "w.parquet").read_bytes()
+    (tmp_path / "w.parquet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError, match=r"w\.parquet: cannot be read as parquet"):
+        data_columns(str(tmp_path / "w.parquet"))

@@ -44,7 +44,10 @@ def data_columns(source: str) -> list[str]:
     """The columns of a data window's first file (which expectations apply), read from its header only."""
     first = source_files(source)[0]
     if first.suffix.lower() in (".parquet", ".pq"):
-        return list(pq.ParquetFile(first).schema_arrow.names)
+        try:
+            return list(pq.ParquetFile(first).schema_arrow.names)
+        except Exception as err:  # pyarrow raises several types (ArrowInvalid, OSError) for a broken file
+            raise DataError(f"{first}: cannot be read as parquet: {err}") from None
     return list(read_csv(first, nrows=0).columns)
 
 
