@@ -126,4 +126,5 @@ def test_golden_predictions(trained: Trained, root: Path, contract: Contract) ->
     if set(raw.columns) != set(contract.columns):
         pytest.skip(f"{GOLDEN} was recorded for other data (its columns are not the contract's): run `make golden`")
     p = positive_proba(trained.model, feature_frame(prepare(raw, contract), contract))
-    np.testing.assert_allclose(p, golden["expected_probability"].to_numpy(), atol=1e-8)
+    why = "the model's answers changed: if you meant it (data, features or params changed), `make golden`"
+    np.testing.assert_allclose(p, golden["expected_probability"].to_numpy(), atol=1e-8, err_msg=why)
