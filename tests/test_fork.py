@@ -80,8 +80,12 @@ def churn(data: Path) -> None:
     partner = rng.random(n) < 0.45
     age = rng.integers(18, 90, n)
     calls = rng.poisson(1.5, n).clip(0, 9)
-    score = (-0.04 * tenure + 0.02 * charges + 1.2 * (contract == "monthly") + 0.3 * calls - 0.4 * partner
-             + 0.3 * paperless - 0.01 * age + rng.logistic(0, 1, n) - 1.2)  # fmt: skip
+    # as churn tends to be: most in the first months, on month-to-month contracts with high bills, and
+    # after a third support call (thresholds and interactions a tree model finds and a linear one cannot)
+    early = tenure < 6
+    score = (1.6 * early - 0.02 * tenure + 1.4 * ((contract == "monthly") & (charges > 80)) + 0.9 * (calls >= 3)
+             - 0.5 * partner + 0.3 * paperless + 0.6 * ((age < 25) | (age > 75))
+             + rng.logistic(0, 0.6, n) - 1.3)  # fmt: skip
     df = pd.DataFrame({
         "customer_id": [f"C-{i:06d}" for i in range(n)], "event_date": pd.DatetimeIndex(date).strftime("%Y-%m-%d"),
         "tenure_months": tenure, "monthly_charges": charges, "plan": plan, "contract": contract,

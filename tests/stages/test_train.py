@@ -20,7 +20,8 @@ from sklearn.pipeline import Pipeline
 from mlpipe.config import BehaviourCheck, Contract, Params
 from mlpipe.core import behaviour
 from mlpipe.core.features import TARGET, feature_frame, model_input, prepare, slice_groups
-from mlpipe.core.metrics import classification_metrics, slice_report
+from mlpipe.core.gate import decide
+from mlpipe.core.metrics import DIRECTION, classification_metrics, slice_report
 from mlpipe.core.model import positive_proba
 from mlpipe.core.split import split
 from mlpipe.io.files import read_table, text_columns
@@ -67,10 +68,16 @@ def test_meets_the_gate_minimums_and_maximums(trained: Trained, params: Params) 
 
 
 def test_beats_the_baseline(trained: Trained, params: Params, contract: Contract) -> None:
+    """The gate's baseline check on the real data, with the gate's advice when it fails."""
+    if not params.gate.must_beat_baseline:
+        pytest.skip("params.yaml gate.must_beat_baseline is false")
     pm = params.gate.primary_metric
     y = trained.test[TARGET]
     p_base = positive_proba(trained.baseline, feature_frame(trained.test, contract))
-    assert classification_metrics(y, trained.p)[pm] > classification_metrics(y, p_base)[pm]
+    model, base = classification_metrics(y, trained.p)[pm], classification_metrics(y, p_base)[pm]
+    only_baseline = params.gate.model_copy(update={"minimums": {}, "maximums": {}, "max_slice_gap": {}})
+    verdict = decide(only_baseline, {pm: model}, {pm: base}, None, {})
+    assert DIRECTION[pm] * (model - base) > 0, verdict.reasons
 
 
 def test_slice_gaps_within_thresholds(trained: Trained, params: Params, contract: Contract) -> None:

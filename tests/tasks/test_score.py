@@ -64,7 +64,7 @@ def test_a_successful_run_logs_every_row_once(served: Served, tmp_path: Path) ->
     n = score_file(tmp_path / "in.csv", tmp_path / "out.parquet", scorer, 50, tmp_path / "log", progress=False)
     assert n == len(served.test_raw)
     logged = read_prediction_log(tmp_path / "log")
-    assert sorted(logged[served.contract.id].tolist()) == sorted(served.test_raw[served.contract.id].tolist())
+    assert sorted(logged["id"].tolist()) == sorted(served.test_raw[served.contract.id].tolist())
     assert [p.name for p in (tmp_path / "log").iterdir() if p.name.startswith(".")] == []  # no staging left
 
 

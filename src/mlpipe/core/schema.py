@@ -66,24 +66,26 @@ def _field(col: Column, required: bool) -> tuple[Any, Any]:
         annotation = Annotated[annotation, AfterValidator(_utf8)]
     if values is not None:
         annotation = Annotated[annotation, _exact_type(col.dtype)]
-    if col.dtype == "int":
-        annotation = Annotated[annotation, BeforeValidator(whole_number)]  # runs before the type checks above
-    if col.nullable:
-        annotation = annotation | None
-    bounds: dict[str, Any] = {}
     if values is None and col.dtype in ("int", "float"):
+        # on the number itself, not the field: on an optional field pydantic would write them into the
+        # OpenAPI document as "ge"/"le" (not JSON Schema: clients and fuzzers would not see the bounds)
         low, high = col.min, col.max
+        bounds: dict[str, Any] = {}
         if col.dtype == "int":
             low = INT64_MIN if low is None else max(low, INT64_MIN)
             high = INT64_MAX if high is None else min(high, INT64_MAX)
         else:
             bounds["allow_inf_nan"] = False
-        bounds |= {"ge": low, "le": high}
+        annotation = Annotated[annotation, Field(ge=low, le=high, **bounds)]
+    if col.dtype == "int":
+        annotation = Annotated[annotation, BeforeValidator(whole_number)]  # runs before the type checks above
+    if col.nullable:
+        annotation = annotation | None
     desc = col.description
     if col.labels is not None:
         desc = f"{desc}. Codes: " + "; ".join(f"{k} = {v}" for k, v in col.labels.items())
     default: Any = ... if required else None
-    return annotation, Field(default, description=desc, **bounds)
+    return annotation, Field(default, description=desc)
 
 
 class Record(BaseModel):
