@@ -1,13 +1,14 @@
 """The retraining loop, locally: new data arrives -> validate -> retrain -> gate -> report.
 
 What the workflows add around it (the PR with the CML comment, deploy on merge) is covered by
-tests/test_workflows.py and the deploy tests; here every step runs for real in a temporary repo.
+tests/test_workflows.py and the deploy tests; here every step runs for real in a temporary repo
+(`dvc repro` as a command; monitor, gate and report in this process, whose wiring as commands the
+user's journey in tests/test_pipeline.py runs).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ import yaml
 from mlpipe.config import Contract
 from mlpipe.core.synth import synthesise
 from mlpipe.io.pipeline import PipelinePaths
-from tests.repos import run
+from tests.repos import invoke, run
 from tests.servers import copy_trained
 
 pytestmark = pytest.mark.integration
@@ -47,7 +48,9 @@ def test_new_data_validate_retrain_gate_report(
     run(repo, "dvc", "add", "-q", paths.data.as_posix())
 
     # 2. the monitor sees the new file against the current model
-    run(repo, sys.executable, "-m", "mlpipe.tasks.monitor", "--window", (paths.data / "part_new.csv").as_posix())
+    assert (
+        invoke("mlpipe.tasks.monitor", "--window", (paths.data / "part_new.csv").as_posix(), cwd=repo).returncode == 0
+    )
     monitor = json.loads((at.monitor / "monitor.json").read_text())
     assert monitor["window"]["rows"] == len(new)
     assert monitor["verdict"]["judged"] is True
@@ -64,10 +67,10 @@ def test_new_data_validate_retrain_gate_report(
     assert "up to date" in run(repo, "dvc", "status", "dvc.yaml").stdout  # (tune/dvc.yaml runs on demand)
 
     # 4. the gate against main, and the report the PR comment would carry
-    gate = run(repo, sys.executable, "-m", "mlpipe.tasks.gate", "--base", "main", check=False)
+    gate = invoke("mlpipe.tasks.gate", "--base", "main", cwd=repo)
     verdict = json.loads(at.gate_json.read_text())
     assert gate.returncode == (0 if verdict["passed"] else 1)
-    run(repo, sys.executable, "-m", "mlpipe.tasks.report", "--base", "main")
+    assert invoke("mlpipe.tasks.report", "--base", "main", cwd=repo).returncode == 0
     report = at.report.read_text()
     assert "vs `main`" in report
     assert "### Data changes" in report

@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if os.environ.get(ADDRESS_ENV):
         log.info("%s is set but the engine is pandas: scoring in this process (ENGINE=dask uses it)", ADDRESS_ENV)
+    check_output(source_files(args.input), args.output)  # before the model loads: refused means no work
     scorer = load_scorer(args.card or paths.card, contract)
     logs = None if log_dir.lower() == "off" else Path(log_dir)
     score_file(Path(args.input), args.output, scorer, params.serve.score_chunk_rows, logs, not args.no_progress)
