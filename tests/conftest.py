@@ -60,9 +60,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 # other worker idle at the end of the run. A stable sort: everything else keeps its order.
 LONGEST_FIRST = (
     "tests/scale/",
-    # next, journeys that build a repository of their own: started first on the other worker, they run
-    # while the first builds the shared trained one (a worker waiting on its lock was ~15 s idle)
-    "tests/test_pipeline.py::test_another_dataset",
     "tests/test_loop.py",
     "tests/test_pipeline.py",
     "tests/tasks/test_deploy.py",
