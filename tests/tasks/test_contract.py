@@ -111,6 +111,13 @@ def test_never_overwrites_without_force(tmp_path: Path) -> None:
     res = run(tmp_path, "--data", "panel.csv", "--target", "y", "--name", "panel", "--force")
     assert res.returncode == 0, res.stderr
     assert load(tmp_path / "contract.yaml")["name"] == "panel"
+    data = (tmp_path / "panel.csv").read_bytes()
+    (tmp_path / "link.yaml").symlink_to(tmp_path / "panel.csv")
+    for out in ("panel.csv", "link.yaml", "."):  # even --force never replaces the data it drafts from
+        res = run(tmp_path, "--data", "panel.csv", "--target", "y", "--out", out, "--force")
+        assert res.returncode == 1, out
+        assert "is a folder or one of the data files" in res.stderr
+    assert (tmp_path / "panel.csv").read_bytes() == data
 
 
 @pytest.mark.integration

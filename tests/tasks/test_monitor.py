@@ -204,3 +204,16 @@ def test_make_monitor_with_nothing_to_monitor_exits_0_and_says_why(tmp_path: Pat
     report = json.loads((out / "monitor.json").read_text())
     assert report["verdict"]["alert"] is False
     assert "make monitor WINDOW=" in (out / "monitor.md").read_text()
+
+
+def test_a_window_inside_the_reports_folder_is_refused(served: Served, window: pd.DataFrame) -> None:
+    """The monitor writes its report there: it never reads from and writes into the same folder."""
+    inside = served.paths.monitor / "window.csv"
+    served.paths.monitor.mkdir(parents=True, exist_ok=True)
+    window.head(100).to_csv(inside, index=False)
+    try:
+        res = invoke("mlpipe.tasks.monitor", "--window", str(inside), cwd=served.repo)
+    finally:
+        inside.unlink()
+    assert res.returncode == 1
+    assert "where the monitor writes its report" in res.stderr

@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--name", help="the contract's name (default: the data file's or folder's name)")
     ap.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     args = ap.parse_args(argv)
+    inputs = [args.data] if args.data.is_file() else [p for p in args.data.rglob("*") if p.is_file()]
+    if args.out.is_dir() or args.out.resolve() in {p.resolve() for p in inputs}:  # --force never replaces data
+        raise ConfigError(f"{args.out}: is a folder or one of the data files it drafts from; name another --out")
     if args.out.exists() and not args.force:
         raise ConfigError(
             f"{args.out} exists: not overwriting a contract that may have been reviewed. "

@@ -158,6 +158,8 @@ def monitor(source: str, role: str = "champion", engine: str | None = None, prog
         write_text(paths.monitor / "monitor.md", f"# Model monitor\n\nℹ️ Not judged — {why}\n")
         return report
     kind = window_kind(source)
+    if kind != "next-year" and Path(source).resolve().is_relative_to(paths.monitor.resolve()):
+        raise DataError(f"{source}: is inside {paths.monitor}, where the monitor writes its report; move the window")
     from_log = kind == "log"
     reference = read_frame(paths.train)
     ref_proba = read_frame(paths.predictions)["model"].to_numpy()
