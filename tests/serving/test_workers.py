@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -113,28 +114,34 @@ def test_a_worker_killed_under_load_leaves_no_answer_unlogged(served: Served, tm
     log_dir = tmp_path / "plog"
     server = start_server(served.repo, log_dir, "--workers", "2")
     answered: list[str] = []
-    killed: list[str] = []
+    killed: list[int] = []  # the victim's pid, then how many had been answered when it died
+    lock = threading.Lock()
+    done = threading.Event()
 
     def client(k: int) -> None:  # a new connection per request, so either worker may take it
         with httpx.Client(base_url=server.url, timeout=30, headers={"Connection": "close"}) as c:
-            for i in range(20):
+            for i in range(75):  # bounded: 600 requests at most, until 80 after the kill
+                if done.is_set():
+                    return
                 try:
-                    r = c.post("/predict", json=served.record((k * 20 + i) % len(served.test_raw)))
+                    r = c.post("/predict", json=served.record((k * 75 + i) % len(served.test_raw)))
                 except httpx.TransportError:  # in flight on the worker that was killed: not answered
                     continue
                 assert r.status_code == 200, r.text
-                answered.append(r.json()["request_id"])
-                workers = pids(log_dir)
-                if len(answered) >= 40 and not killed and len(workers) == 2:
-                    killed.append(min(workers))
-                    os.kill(int(killed[0]), signal.SIGKILL)
+                with lock:
+                    answered.append(r.json()["request_id"])
+                    if not killed and len(answered) >= 40 and len(workers := pids(log_dir)) == 2:
+                        killed.extend([int(min(workers)), len(answered)])
+                        os.kill(killed[0], signal.SIGKILL)
+                    elif killed and len(answered) >= killed[1] + 80:
+                        done.set()
 
     try:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(client, range(8)))
     finally:
         stop_server(server)
-    assert killed, "one worker took every connection: nothing was killed"
+    assert killed, "one worker took every one of 600 connections: nothing was killed"
     logged = set(read_prediction_log(log_dir)["request_id"])
     lost = [rid for rid in answered if rid not in logged]
     assert not lost, f"{len(lost)} of {len(answered)} answered requests have no log row"
