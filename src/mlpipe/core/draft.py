@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlpipe.core.split import PERIOD_FREQ
 from mlpipe.errors import ConfigError
 
 #: At most this many distinct values make a text or integer column a set of codes (``allowed``).
@@ -258,13 +259,10 @@ def _time_note(df: pd.DataFrame, dtypes: dict[str, str], columns: dict[str, dict
         grow = f"; its max ({columns[col]['max']}) must grow as new periods arrive" if "max" in columns[col] else ""
         return (f"time column {col!r} ({values.nunique()} periods): the temporal split tests on the latest "
                 f"(split.test_periods in params.yaml){grow}")  # fmt: skip
-    n = pd.to_datetime(values.astype(str), format="ISO8601").dt.to_period(_FREQ[period]).nunique()
+    n = pd.to_datetime(values.astype(str), format="ISO8601").dt.to_period(PERIOD_FREQ[period]).nunique()
     return (f"time column {col!r} ({values.nunique()} dates, {n} {period}s): set split.period: {period} in "
             f"params.yaml so the temporal split tests on the latest {period} (split.test_periods of them), "
             "or split.cutoff: an ISO date")  # fmt: skip
-
-
-_FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
 
 
 def split_period(values: pd.Series) -> str:
@@ -274,7 +272,7 @@ def split_period(values: pd.Series) -> str:
     if values.nunique() <= MAX_PERIODS:
         return "value"
     dates = pd.to_datetime(values.astype(str), format="ISO8601")
-    for period, freq in _FREQ.items():
+    for period, freq in PERIOD_FREQ.items():
         n = dates.dt.to_period(freq).nunique()
         if MIN_PERIODS <= n <= MAX_PERIODS:
             return period

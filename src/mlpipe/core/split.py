@@ -19,7 +19,9 @@ class Split:
     description: str
 
 
-_FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
+#: split.period -> its pandas period frequency, and its length in months (synthesised dates step by it)
+PERIOD_FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 #: A description lists at most this many periods; more are shown as first … last (n periods).
 LISTED = 8
 
@@ -29,7 +31,7 @@ def periods_of(values: pd.Series, period: str, column: str) -> pd.Series:
     if period == "value":
         return values
     dates = as_dates(values, column, f"split.period: {period}")
-    return pd.Series(dates.dt.to_period(_FREQ[period]).astype(str), index=values.index)
+    return pd.Series(dates.dt.to_period(PERIOD_FREQ[period]).astype(str), index=values.index)
 
 
 def as_dates(values: pd.Series, column: str, why: str) -> pd.Series:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import Column, Contract, Scalar, SplitParams
+from mlpipe.core.split import PERIOD_FREQ, PERIOD_MONTHS
 
 #: Extra expectations the generated rows are built to satisfy.
 HONOURED = frozenset({"expect_column_mean_to_be_between"})
@@ -81,14 +82,14 @@ def _periods(col: Column, n: int, split: SplitParams | None = None) -> list[Any]
     if col.value_set is not None:
         return sorted(col.value_set, key=str)[-n:]
     if split is not None and col.dtype == "str" and (split.period != "value" or split.cutoff is not None):
-        months = {"value": 1, "month": 1, "quarter": 3, "year": 12}[split.period]
+        months, freq = PERIOD_MONTHS.get(split.period, 1), PERIOD_FREQ.get(split.period, "M")  # value: months
         last = (
             pd.Timestamp(split.cutoff)
             if split.cutoff is not None
             else pd.Timestamp("2000-01-01") + pd.DateOffset(months=months * (n - 1))
         )
         if split.cutoff is None:
-            last = last.to_period({"value": "M", "month": "M", "quarter": "Q", "year": "Y"}[split.period]).start_time
+            last = last.to_period(freq).start_time
         starts = [last - pd.DateOffset(months=months * (n - 1 - k)) for k in range(n)]
         return [(s + pd.Timedelta(days=d)).strftime("%Y-%m-%d") for s in starts for d in (0, 10, 20)]
     if col.dtype == "str":
