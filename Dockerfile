@@ -1,7 +1,8 @@
 # The serving image: the trained model baked in, nothing but the service's own dependencies.
 # Build after `make repro` (the model files are pipeline outputs): `make image`.
 # tests/serving/test_image.py checks this file and runs its entrypoint the same way, outside Docker.
-FROM python:3.11-slim
+# Pinned by digest (a tag moves under you); Dependabot's docker ecosystem proposes the new digest weekly.
+FROM python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -21,6 +21,17 @@ def test_devcontainer_runs_the_makefile_setup_on_ci_python() -> None:
     assert any("node" in f for f in doc["features"]), "make cml needs node"
 
 
+def test_devcontainer_image_and_features_are_pinned() -> None:
+    text = (ROOT / ".devcontainer" / "devcontainer.json").read_text()
+    doc = json.loads("\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//")))
+    assert re.search(r"@sha256:[0-9a-f]{64}$", doc["image"]), f"image not pinned by digest: {doc['image']}"
+    for feature in doc["features"]:
+        assert re.search(r":\d+\.\d+\.\d+$", feature), f"feature not pinned to an exact version: {feature}"
+    dependabot = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    ecosystems = {u["package-ecosystem"] for u in dependabot["updates"]}
+    assert {"docker", "devcontainers"} <= ecosystems, "Dependabot keeps the digests fresh"
+
+
 def test_pre_commit_runs_the_same_lint_as_ci() -> None:
     doc = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     hooks = [h for repo in doc["repos"] for h in repo["hooks"]]

@@ -33,7 +33,8 @@ def instructions(name: str) -> list[str]:
 
 
 def test_dockerfile_promises() -> None:
-    assert instructions("FROM") == ["python:3.11-slim"]
+    (base,) = instructions("FROM")
+    assert re.fullmatch(r"python:3\.11-slim@sha256:[0-9a-f]{64}", base), f"base image not pinned by digest: {base}"
     assert json.loads(instructions("ENTRYPOINT")[0]) == ["python", "-m", "mlpipe.serving"]  # what the tests start
     user = instructions("USER")[-1]
     assert user not in ("root", "0")
