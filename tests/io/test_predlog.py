@@ -146,16 +146,17 @@ def test_a_full_disk_leaves_no_torn_line_and_the_rows_wait_until_it_recovers(
     log, disk = full_disk_log(tmp_path)
     log.write(event(5, 0))
     disk.full = True
+    # The whole test at WARNING: another test in this worker may have left the root logger at ERROR.
     with caplog.at_level(logging.WARNING):
         for k in range(1, 41):
             log.write(event(5, 5 * k))  # never raises: answering does not depend on the log
-    assert (log.errors, log.pending_rows, log.dropped_rows) == (40, 200, 0)
-    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1  # rate-limited, not per write
-    lines = log_files(tmp_path)[0].read_bytes().splitlines(keepends=True)
-    assert len(lines) == 1
-    assert lines[0].endswith(b"\n")
-    disk.full = False
-    log.flush()  # what the service's retry task calls every second
+        assert (log.errors, log.pending_rows, log.dropped_rows) == (40, 200, 0)
+        assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1  # rate-limited, not per write
+        lines = log_files(tmp_path)[0].read_bytes().splitlines(keepends=True)
+        assert len(lines) == 1
+        assert lines[0].endswith(b"\n")
+        disk.full = False
+        log.flush()  # what the service's retry task calls every second
     assert (log.pending_rows, log.written_rows) == (0, 205)
     assert "writing again" in caplog.text
     log.close()
