@@ -6,7 +6,7 @@ import dataclasses
 import json
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -327,6 +327,43 @@ def test_every_prediction_is_logged(served: Served, tmp_path: Path) -> None:
     assert row[feature] == served.record(1)[feature] or served.record(1)[feature] is None
     assert row["id"] == served.record(1)[served.contract.id]  # the log names the id column "id"
     assert row["ts"].endswith("Z")
+
+
+def test_a_client_gone_before_its_answer_is_marked_in_its_row(served: Served, tmp_path: Path) -> None:
+    """The ASGI server tells the app a client left with ``http.disconnect`` (what uvicorn's receive gives
+    once the socket closed); the row is logged all the same, marked, and its answer goes nowhere."""
+    app = create_app(served.settings(tmp_path / "log"))
+    gone: list[str] = []
+
+    async def leave_after_sending(path: str, body: dict[str, Any]) -> None:
+        payload = json.dumps(body).encode()
+        messages: list[dict[str, Any]] = [{"type": "http.request", "body": payload, "more_body": False}]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(dict(message))
+
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 200, sent
+        gone.append(json.loads(sent[1]["body"])["request_id"])
+
+    with TestClient(app) as client:
+        stayed = client.post("/predict", json=served.record(0)).json()["request_id"]
+        assert client.portal is not None  # the app's own event loop, where its lifespan started the batcher
+        client.portal.call(leave_after_sending, "/predict", served.record(1))
+        client.portal.call(leave_after_sending, "/predict/batch", {"records": [served.record(2), served.record(3)]})
+    df = read_prediction_log(tmp_path / "log").set_index("request_id")
+    assert len(df) == 4
+    assert not df.loc[stayed, "client_gone"]
+    assert df.loc[gone[0], "client_gone"]
+    assert df.loc[[f"{gone[1]}:0", f"{gone[1]}:1"], "client_gone"].all()
 
 
 def test_openapi_schema_comes_from_the_contract(client: TestClient, served: Served) -> None:

@@ -22,7 +22,7 @@ class Recorder:
         self.release.set()
         self.started = threading.Event()
 
-    def score(self, rows: Rows, request_ids: list[str]) -> tuple[Any, np.ndarray]:
+    def score(self, rows: Rows, request_ids: list[str], gone: list[bool]) -> tuple[Any, np.ndarray]:
         self.calls.append(len(rows))
         self.started.set()
         self.release.wait(60)

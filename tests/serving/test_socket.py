@@ -7,9 +7,12 @@ by batch scoring and by the service give identical probabilities, bit for bit.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -20,7 +23,7 @@ from mlpipe.core.validation import plain
 from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import read_prediction_log
 from tests.datasets import coded_feature, unknown_value
-from tests.servers import Served, Server, start_server, stop_server
+from tests.servers import Served, Server, start_server, stop_server, wait_bound
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +43,28 @@ def test_endpoints_over_a_socket(server: Server, served: Served) -> None:
         big = c.post("/predict", content=b"x" * (served.params.serve.max_body_bytes + 1))
         assert big.status_code == 413
         assert "mlpipe_request_latency_seconds_bucket" in c.get("/metrics").text
+
+
+def test_clients_that_left_are_marked_in_the_log(server: Server, served: Served) -> None:
+    """Requests whose connection closed right after sending: uvicorn reports the disconnect, each row is
+    still logged (nothing answered goes unlogged) and marked; a client that waited is not."""
+    host, port = server.url.removeprefix("http://").split(":")
+    before = len(read_prediction_log(server.log_dir))
+    for i in range(10):
+        body = json.dumps(served.record(i)).encode()
+        head = f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}"
+        with socket.create_connection((host, int(port))) as s:
+            s.sendall(f"{head}\r\n\r\n".encode() + body)
+    stayed = httpx.post(f"{server.url}/predict", json=served.record(0), timeout=30).json()["request_id"]
+    deadline = time.monotonic() + wait_bound()
+    while True:  # the closed connections' rows may still be on their way to the log
+        log = read_prediction_log(server.log_dir).set_index("request_id")
+        if len(log) >= before + 11 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(log) == before + 11, "a request whose client left was not logged"
+    assert not log.loc[stayed, "client_gone"]
+    assert log["client_gone"].sum() >= 1, "no row marks a client that closed its connection before the answer"
 
 
 async def _concurrent(url: str, records: list[dict[str, object]]) -> list[float]:

@@ -10,7 +10,9 @@ request, a micro-batch of requests, or a chunk of a batch file), stored by colum
      "rows": 3, "request_ids": ["..", "..", ".."], "ids": [..] | null,
      "features": {"AGEP": [..], ...}, "probability": [..], "prediction": [..]}
 
-Batch scoring writes ``"request_ids": null`` and ``"batch": {"run": "<uuid>", "offset": n}``
+The service adds ``"client_gone": [false, true, ..]`` to a line when a client had disconnected
+before its answer was sent (its row is still a prediction made; read back as the ``client_gone``
+column, false elsewhere). Batch scoring writes ``"request_ids": null`` and ``"batch": {"run": "<uuid>", "offset": n}``
 instead (row ``offset + i`` of that run). Each process writes its own file (pid in the name),
 so several workers never interleave lines; a file is closed and a new one started at
 ``max_bytes``; with ``keep_files`` set, the oldest files beyond that count are deleted.
@@ -315,7 +317,8 @@ def file_events(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def read_prediction_log(directory: str | Path) -> pd.DataFrame:
-    """One row per prediction: ts, source, role, model_version, request_id, id, features, probability, prediction."""
+    """One row per prediction: ts, source, role, model_version, request_id, client_gone, id, features,
+    probability, prediction."""
     return events_frame(iter_events(directory))
 
 
@@ -338,6 +341,7 @@ def events_frame(events: Iterator[dict[str, Any]]) -> pd.DataFrame:
             "role": [ev.get("role", "champion")] * n,
             "model_version": [ev["model_version"]] * n,
             "request_id": rids,
+            "client_gone": ev.get("client_gone") or [False] * n,
             "id": ev.get("ids") or [None] * n,
             **ev["features"],
             "probability": ev["probability"],

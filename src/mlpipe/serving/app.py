@@ -235,7 +235,7 @@ def create_app(settings: Settings) -> Edge:
         row = row_of(record)
         record_id = getattr(record, contract.id, None)
         scorer = router.pick(request.headers.get("x-canary-key") or (str(record_id) if record_id is not None else rid))
-        p = await router.batcher_for(scorer).submit(row, rid)
+        p = await router.batcher_for(scorer).submit(row, rid, request.is_disconnected)
         neg, pos = scorer.labels
         return json_response(
             {
@@ -273,7 +273,10 @@ def create_app(settings: Settings) -> Edge:
         assert router.batcher is not None
         loop = asyncio.get_running_loop()
         rids = [f"{rid}:{i}" for i in range(len(rows))]
-        frame, proba = await loop.run_in_executor(router.batcher.executor, router.score_and_log, scorer, rows, rids)
+        gone = [await request.is_disconnected()] * len(rows)
+        frame, proba = await loop.run_in_executor(
+            router.batcher.executor, router.score_and_log, scorer, rows, rids, gone
+        )
         loop.run_in_executor(router.batcher.log_executor, router.shadow, scorer, frame, rids, proba)
         preds = scorer.predictions(proba)
         id_index = columns.index(contract.id)

@@ -7,6 +7,8 @@ the next one (at most ``max_rows``). A request that finds others already waiting
 The model runs in one worker thread, so the event loop keeps accepting requests meanwhile. ``score``
 writes the prediction log (to the OS: a killed process loses nothing it answered) before the answers
 are handed back; ``after`` (the shadow challenger's scoring) runs once they are, off their latency.
+Each request may bring a ``gone`` probe (the client's disconnect check): asked just before the call,
+it marks the rows of clients that left before their answer, in the same log line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,8 +25,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 Rows = Sequence[tuple[Any, ...]]
-# score(rows, request_ids) -> (the scored frame, probabilities), logged; after(that, request_ids, probabilities)
-ScoreFn = Callable[[Rows, list[str]], tuple[Any, np.ndarray]]
+# score(rows, request_ids, gone) -> (the scored frame, probabilities), logged; after(that, request_ids, probabilities)
+ScoreFn = Callable[[Rows, list[str], list[bool]], tuple[Any, np.ndarray]]
+GoneFn = Callable[[], Awaitable[bool]]
+Item = tuple[tuple[Any, ...], str, "asyncio.Future[float]", GoneFn | None]
 AfterFn = Callable[[Any, list[str], np.ndarray], None]
 
 
@@ -37,7 +41,7 @@ class MicroBatcher:
         self.on_batch = on_batch
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorer")
         self.log_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predlog")
-        self._queue: asyncio.Queue[tuple[tuple[Any, ...], str, asyncio.Future[float]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -51,9 +55,9 @@ class MicroBatcher:
         self.executor.shutdown(wait=True)
         self.log_executor.shutdown(wait=True)
 
-    async def submit(self, row: tuple[Any, ...], request_id: str) -> float:
+    async def submit(self, row: tuple[Any, ...], request_id: str, gone: GoneFn | None = None) -> float:
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        await self._queue.put((row, request_id, fut))
+        await self._queue.put((row, request_id, fut, gone))
         return await fut
 
     async def _run(self) -> None:
@@ -78,19 +82,20 @@ class MicroBatcher:
                     break
             await self._score(items)
 
-    async def _score(self, items: list[tuple[tuple[Any, ...], str, asyncio.Future[float]]]) -> None:
+    async def _score(self, items: list[Item]) -> None:
         rows = [i[0] for i in items]
         rids = [i[1] for i in items]
+        gone = [fut.cancelled() or (probe is not None and await probe()) for _, _, fut, probe in items]
         loop = asyncio.get_running_loop()
         try:
-            scored, proba = await loop.run_in_executor(self.executor, self.score, rows, rids)
+            scored, proba = await loop.run_in_executor(self.executor, self.score, rows, rids, gone)
         except Exception as err:  # the requests fail, the batcher lives on
             log.exception("scoring a micro-batch of %d failed", len(items))
-            for _, _, fut in items:
+            for _, _, fut, _ in items:
                 if not fut.done():
                     fut.set_exception(err)
             return
-        for (_, _, fut), p in zip(items, proba.tolist(), strict=True):
+        for (_, _, fut, _), p in zip(items, proba.tolist(), strict=True):
             if not fut.done():  # a client that went away cancelled its future
                 fut.set_result(p)
         self.on_batch(len(items))

@@ -163,12 +163,15 @@ class Router:
             frame[key] = pd.array([r[self.columns.index(key)] for r in rows], dtype="Int64")  # None beside ids
         return frame
 
-    def score_and_log(self, scorer: Scorer, rows: Rows, request_ids: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    def score_and_log(
+        self, scorer: Scorer, rows: Rows, request_ids: list[str], gone: list[bool] | None = None
+    ) -> tuple[pd.DataFrame, np.ndarray]:
         """Score, then count and log the call, all before any answer is sent: a row handed to the log is
-        written to the OS at once (unbuffered), so a worker killed after answering has logged the row."""
+        written to the OS at once (unbuffered), so a worker killed after answering has logged the row.
+        ``gone`` marks the rows whose client had disconnected (their answer reaches no one)."""
         frame = self.frame(rows)
         proba = scorer.proba(frame)
-        self._record(scorer, frame, request_ids, proba)
+        self._record(scorer, frame, request_ids, proba, gone)
         return frame, proba
 
     def shadow(self, scorer: Scorer, frame: pd.DataFrame, request_ids: list[str], proba: Any) -> None:
@@ -179,13 +182,16 @@ class Router:
             except Exception:  # the challenger never hurts the champion's traffic
                 log.exception("shadow scoring by the challenger failed")
 
-    def _record(self, scorer: Scorer, frame: pd.DataFrame, request_ids: list[str], proba: Any) -> None:
+    def _record(
+        self, scorer: Scorer, frame: pd.DataFrame, request_ids: list[str], proba: Any, gone: list[bool] | None = None
+    ) -> None:
         values, counts = np.unique(scorer.predictions(proba), return_counts=True)
         for value, count in zip(values.tolist(), counts.tolist(), strict=True):
             self.metrics.predictions.labels(scorer.version, scorer.role, str(value)).inc(count)
         if self.plog is not None:
             try:  # the log itself never raises on a failing disk (it queues, counts and recovers)
-                self.plog.write(scorer.event(frame, proba, "api", request_ids=request_ids))
+                extra = {"client_gone": gone} if gone and any(gone) else {}
+                self.plog.write(scorer.event(frame, proba, "api", request_ids=request_ids, **extra))
             except Exception:  # a bug making the event: the answer is out, the metrics count it
                 self.plog.errors += 1
                 log.exception("could not make the prediction-log line")

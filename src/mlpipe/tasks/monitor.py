@@ -247,6 +247,7 @@ def log_columns(contract: Contract) -> list[str]:
         "role",
         "model_version",
         "request_id",
+        "client_gone",
         "id",
         *contract.features,
         "probability",
