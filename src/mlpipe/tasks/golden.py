@@ -17,8 +17,9 @@ import pandas as pd
 from mlpipe.config import Contract
 from mlpipe.core.features import feature_frame, prepare
 from mlpipe.core.model import positive_proba
-from mlpipe.io.files import atomic_path, load_config, read_data, read_json
+from mlpipe.io.files import atomic_path, data_files, load_config, read_data, read_json
 from mlpipe.io.models import load_model
+from mlpipe.io.outputs import csv_header, guard_output
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.stages import run_stage
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 GOLDEN = Path("tests/golden/predictions.csv")
 ROWS = 30
+COLUMN = "expected_probability"
 
 
 def golden_frame(raw: pd.DataFrame, model: Pipeline, contract: Contract, rows: int = ROWS) -> pd.DataFrame:
@@ -36,7 +38,12 @@ def golden_frame(raw: pd.DataFrame, model: Pipeline, contract: Contract, rows: i
     for name, col in contract.columns.items():  # an int column with blanks reads as floats: write it as ints
         if col.dtype == "int" and pd.api.types.is_float_dtype(sample[name]):
             sample[name] = sample[name].astype("Int64")
-    return sample.assign(expected_probability=p.round(10))
+    return sample.assign(**{COLUMN: p.round(10)})
+
+
+def is_golden(path: Path) -> bool:
+    header = csv_header(path)
+    return header is not None and header[-1] == COLUMN
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,6 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     paths = pipeline_paths()
     _, contract = load_config(paths.params, paths.contract)
     card = read_json(paths.card)
+    inputs = [paths.params, paths.contract, paths.card, Path(card["model"]["path"]), *data_files(paths.data)]
+    guard_output(args.out, inputs, is_golden, f"`make golden` file (no {COLUMN} column)")
     model = load_model(card["model"]["path"], card["model"]["sha256"])
     raw = read_data(paths.data, contract)
     frame = golden_frame(raw, model, contract)

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from mlpipe.core.schema import frame_problems
 from mlpipe.errors import DataError
 from mlpipe.io.files import atomic_path, load_config, text_columns
+from mlpipe.io.outputs import csv_header, guard_output
 from mlpipe.io.pipeline import pipeline_paths
 from mlpipe.io.predlog import adopt, encode
 from mlpipe.scale.cluster import ADDRESS_ENV, model_payload
@@ -85,29 +86,18 @@ class Writer:
 def earlier_result(path: Path) -> bool:
     """Whether ``path`` is what this command wrote before: a parquet file carrying its manifest, or a CSV
     whose header is its columns (``[id,]probability,prediction``)."""
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
             return SCORE_META in (pq.read_schema(path).metadata or {})
-        with path.open(encoding="utf-8", newline="") as fh:
-            header = fh.readline().rstrip("\r\n").split(",")
-    except (OSError, UnicodeDecodeError, pa.ArrowException):
-        return False
-    return header[-2:] == ["probability", "prediction"] and len(header) <= 3  # the id, then these two
+        except (OSError, pa.ArrowException):
+            return False
+    header = csv_header(path)
+    return header is not None and header[-2:] == ["probability", "prediction"] and len(header) <= 3
 
 
 def check_output(inputs: list[Path], dst: Path) -> None:
-    """Never replace what is not ours: an input (symlinks resolved), a folder, a file we did not write."""
-    target = dst.resolve()
-    for f in inputs:
-        if f.resolve() == target:
-            raise DataError(f"{dst}: is the input {f}; write the scores to another file (OUT=...)")
-    if dst.is_dir():
-        raise DataError(f"{dst}: is a folder; ENGINE=pandas writes one .csv or .parquet file (e.g. {dst}/scores.csv)")
-    if dst.exists() and not earlier_result(dst):
-        raise DataError(
-            f"{dst}: exists and is not an earlier `make score` result (no probability,prediction columns "
-            "or manifest); not replacing it: remove it or name another file"
-        )
+    """ENGINE=pandas writes one file: never an input, a folder, or a file it did not write."""
+    guard_output(dst, inputs, earlier_result, "`make score` result (no probability,prediction columns or manifest)")
 
 
 def score_file(
