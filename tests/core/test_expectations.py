@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from mlpipe.config import Contract
-from mlpipe.core.expectations import Spec, file_specs, leakage_findings, suite_specs, whole_specs
+from mlpipe.core.expectations import Spec, _majority_rows, file_specs, leakage_findings, suite_specs, whole_specs
 from mlpipe.core.validation import type_problems
 from tests.datasets import coded_feature
 
@@ -83,3 +84,16 @@ def test_a_rare_target_is_not_leakage() -> None:
     assert leakage_findings(df, c) == {}  # every feature "predicts" 99.7% by guessing the majority
     rarer = df.assign(income=np.where(np.arange(n) < 40, ">50K", "<=50K"), age=np.where(np.arange(n) < 40, 18, 60))
     assert set(leakage_findings(rarer, c)) == {"age"}  # but a real leak of a rare class is still found
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_majority_rows_counts_as_a_crosstab_would(seed: int) -> None:
+    """The leakage check's count, against pandas' own crosstab, with missing values on both sides."""
+    rng = np.random.default_rng(seed)
+    n = 500
+    values = pd.Series(rng.choice(["a", "b", "c", None], n), dtype=object)
+    target = pd.Series(rng.choice(["yes", "no", None], n, p=[0.3, 0.6, 0.1]), dtype=object)
+    codes, levels = pd.factorize(target)
+    assert _majority_rows(values, codes, len(levels)) == pd.crosstab(values, target).max(axis=1).sum()
+    numbers = pd.Series(rng.integers(0, 7, n)).astype("Int64")
+    assert _majority_rows(numbers, codes, len(levels)) == pd.crosstab(numbers, target).max(axis=1).sum()

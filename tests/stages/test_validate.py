@@ -3,7 +3,7 @@
 Every broken variant is derived from the repository's contract (rows synthesised from it, one
 file then broken in one way), so the corpus follows a fork's data with no edits. Each must be
 stopped with the expected check, reported against the broken file, and never reported against
-the other files' rows.
+the other files' rows — on the files the data comes in and on the same rows as many small files.
 """
 
 from __future__ import annotations
@@ -336,10 +336,12 @@ def time_out_of_range(d: Path, f: Path, c: Contract) -> Check:
 
 
 def too_few_rows(d: Path, f: Path, c: Contract) -> Check:
-    if c.min_rows < 10:
-        pytest.skip("min_rows is too small to undercut")
-    for p in d.iterdir():
-        _edit(p, lambda df: df.head(max(1, c.min_rows // 4 - 1)))
+    files = list(d.iterdir())
+    keep = c.min_rows // (2 * len(files))  # every file keeps some rows; together half of min_rows
+    if keep < 1:
+        pytest.skip(f"min_rows {c.min_rows} cannot be undercut by {len(files)} files of at least a row each")
+    for p in files:
+        _edit(p, lambda df: df.head(keep))
     return ("expect_table_row_count_to_be_between", None)
 
 
@@ -374,11 +376,25 @@ def victim(d: Path, which: str = "newest") -> Path:
     return files[-1] if which == "newest" else files[0]
 
 
-@pytest.mark.parametrize("which", ["newest", "oldest"])
+def many_small(d: Path, pieces: int = 4) -> None:
+    """The same rows as many small exports (each file cut in ``pieces``): a fork with weekly files."""
+    for f in sorted(d.iterdir()):
+        df = _frame(f)
+        size = -(-len(df) // pieces)
+        for i in range(pieces):
+            _save(df.iloc[i * size : (i + 1) * size], f.with_name(f"{f.stem}_{i}{f.suffix}"))
+        f.unlink()
+
+
+@pytest.mark.parametrize(
+    ("layout", "which"), [("as_exported", "newest"), ("as_exported", "oldest"), ("many_small", "newest")]
+)
 @pytest.mark.parametrize("case", sorted(CORPUS))
 def test_broken_input_is_stopped_naming_file_and_column(
-    case: str, which: str, good_dir: Path, synth_contract: Contract
+    case: str, layout: str, which: str, good_dir: Path, synth_contract: Contract
 ) -> None:
+    if layout == "many_small":
+        many_small(good_dir)
     f = victim(good_dir, which)
     expectation, column = CORPUS[case](good_dir, f, synth_contract)
     report = stage.validate(good_dir, synth_contract)

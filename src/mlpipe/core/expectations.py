@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mlpipe.config import Contract
@@ -84,6 +85,15 @@ MIN_MINORITY = 10
 MIN_ROWS_PER_VALUE = 20
 
 
+def _majority_rows(values: pd.Series, t_codes: np.ndarray, n_targets: int) -> int:
+    """Rows that guessing each value's most common target gets right (``pd.crosstab(values, target)
+    .max(axis=1).sum()``, rows missing either left out, at a fraction of its cost)."""
+    v_codes, v_levels = pd.factorize(values)
+    both = (v_codes >= 0) & (t_codes >= 0)
+    table = np.bincount(v_codes[both] * n_targets + t_codes[both], minlength=len(v_levels) * n_targets)
+    return int(table.reshape(len(v_levels), n_targets).max(axis=1).sum()) if len(v_levels) else 0
+
+
 def leakage_findings(df: pd.DataFrame, contract: Contract, purity: float = 0.999) -> dict[str, float]:
     """Features whose values alone predict the target for at least ``purity`` of rows.
 
@@ -101,6 +111,7 @@ def leakage_findings(df: pd.DataFrame, contract: Contract, purity: float = 0.999
     if len(counts) < 2 or counts.min() < MIN_MINORITY:
         return found  # too few of the rarer class to tell a leak from luck
     base = float(counts.max()) / len(df)  # what always guessing the majority class gets right
+    t_codes, t_levels = pd.factorize(target)
     for name in contract.features:
         if name not in df:
             continue
@@ -114,7 +125,7 @@ def leakage_findings(df: pd.DataFrame, contract: Contract, purity: float = 0.999
             distinct = values.nunique()
         if distinct < 2 or distinct * MIN_ROWS_PER_VALUE > len(df):
             continue
-        majority = pd.crosstab(values, target).max(axis=1).sum()
+        majority = _majority_rows(values, t_codes, len(t_levels))
         share = float(majority) / len(df)
         if (share - base) / (1 - base) >= purity:  # judged against the majority guess, so a rare target is fine
             found[name] = share
