@@ -220,10 +220,10 @@ def test_the_report_names_the_artifact_the_pipeline_uploads_and_the_comment_read
     assert [w["name"] for w in artifacts("pr-comment.yml", "download-artifact")] == [ARTIFACT]
 
 
-def test_dependabot_covers_actions_pip_and_the_base_image_weekly_grouped_after_a_cooldown() -> None:
+def test_dependabot_covers_actions_pip_the_images_weekly_grouped_after_a_cooldown() -> None:
     doc = yaml.safe_load((ROOT / ".github/dependabot.yml").read_text())
     ecosystems = {u["package-ecosystem"]: u for u in doc["updates"]}
-    assert set(ecosystems) == {"github-actions", "pip", "docker"}
+    assert set(ecosystems) == {"github-actions", "pip", "docker", "devcontainers"}
     for u in ecosystems.values():
         assert u["schedule"]["interval"] == "weekly"
         assert u["groups"]
