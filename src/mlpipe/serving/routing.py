@@ -26,7 +26,7 @@ from mlpipe.io.predlog import PredictionLog
 from mlpipe.serving.batcher import MicroBatcher, Rows
 from mlpipe.serving.metrics import Metrics
 from mlpipe.serving.responses import no_dirs
-from mlpipe.serving.scorer import Scorer, load_scorer
+from mlpipe.serving.scorer import Scorer, load_scorer, records_frame
 from mlpipe.serving.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -156,12 +156,7 @@ class Router:
         return b
 
     def frame(self, rows: Rows) -> pd.DataFrame:
-        frame = pd.DataFrame.from_records(rows, columns=self.columns)
-        contract = self.settings.contract
-        key = contract.id
-        if contract.columns[key].dtype == "int" and key not in contract.features and frame[key].dtype != "int64":
-            frame[key] = pd.array([r[self.columns.index(key)] for r in rows], dtype="Int64")  # None beside ids
-        return frame
+        return records_frame(rows, self.columns, self.settings.contract)
 
     def score_and_log(
         self, scorer: Scorer, rows: Rows, request_ids: list[str], gone: list[bool] | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,16 @@ def score_and_log(
     if plog is not None:
         plog.write(scorer.event(raw, proba, source, **extra))
     return proba
+
+
+def records_frame(rows: Sequence[tuple[Any, ...]], columns: list[str], contract: Contract) -> pd.DataFrame:
+    """Checked records (value tuples in ``columns`` order) as the frame the model scores; an int id that
+    some records left out stays an int column (``Int64``), not floats."""
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    key = contract.id
+    if contract.columns[key].dtype == "int" and key not in contract.features and frame[key].dtype != "int64":
+        frame[key] = pd.array([r[columns.index(key)] for r in rows], dtype="Int64")  # None beside ids
+    return frame
 
 
 def new_id() -> str:

@@ -22,6 +22,7 @@ from mlpipe.io.files import load_config
 from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
 
 PREFIX = "MLPIPE_"
+STREAM_PREFIX = "MLPIPE_STREAM_"  # mlpipe.streaming.settings reads these
 # What MLPIPE_API_KEY guards: everything but /health and /ready (probes carry no key), the default: /version
 # names commits and data hashes, /metrics the traffic, /docs the API; or, opting out, the predict endpoints.
 ApiKeyScope = Literal["predict", "all"]
@@ -75,9 +76,14 @@ class ServiceEnv(BaseSettings):
         )
 
 
+def ours(env: Mapping[str, str]) -> dict[str, str]:
+    """The ``MLPIPE_*`` variables, but the stream consumer's own (``MLPIPE_STREAM_*``, one image runs both)."""
+    return {k: v for k, v in env.items() if k.upper().startswith(PREFIX) and not k.upper().startswith(STREAM_PREFIX)}
+
+
 def unknown_variables(env: Mapping[str, str]) -> list[str]:
     known = {PREFIX + name.upper() for name in ServiceEnv.model_fields}
-    return sorted(k for k in env if k.upper().startswith(PREFIX) and k.upper() not in known)
+    return sorted(k for k in ours(env) if k.upper() not in known)
 
 
 @dataclass(frozen=True)
@@ -107,12 +113,7 @@ class Settings:
             known = ", ".join(PREFIX + n.upper() for n in ServiceEnv.model_fields)
             raise ValueError(f"unknown environment variable(s) {', '.join(bad)}; the service reads {known}")
         try:
-            if env is os.environ:
-                parsed = ServiceEnv()
-            else:
-                parsed = ServiceEnv.model_validate(
-                    {k[len(PREFIX) :].lower(): v for k, v in env.items() if k.upper().startswith(PREFIX)}
-                )
+            parsed = ServiceEnv.model_validate({k[len(PREFIX) :].lower(): v for k, v in ours(env).items()})
         except ValidationError as err:  # named as the variables the user set, not as fields
             problems = "; ".join(f"{PREFIX}{str(e['loc'][0]).upper()}: {e['msg']}" for e in err.errors())
             raise ValueError(f"invalid service settings: {problems}") from None

@@ -1,0 +1,184 @@
+"""The consumer wired to a broker through FastStream: NATS JetStream (embedded default) or Kafka.
+
+Per batch: check and score (in a worker thread), publish every prediction and dead letter and wait
+for the broker's acknowledgement of each, log the predictions the broker took as new, then
+acknowledge the input batch. A crash anywhere before the last step redelivers the batch; its
+predictions carry the event key (NATS ``Nats-Msg-Id``, Kafka message key), so the output stream
+drops (NATS, within ``dedupe_window_s``) or downstream readers can drop (Kafka) the duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from faststream import AckPolicy, Context
+
+from mlpipe.io.predlog import PredictionLog
+from mlpipe.serving.scorer import load_scorer
+from mlpipe.serving.settings import Settings
+from mlpipe.streaming.consumer import BatchScorer, lag_seconds
+from mlpipe.streaming.events import Checker
+from mlpipe.streaming.metrics import StreamMetrics, serve_probes
+from mlpipe.streaming.settings import StreamEnv
+
+log = logging.getLogger(__name__)
+BROKER_LOG = logging.getLogger("mlpipe.streaming.broker")  # FastStream's lines, through our handlers (JSON too)
+MESSAGE = Context("message")  # FastStream injects the delivered (batch) message here
+Publish = Callable[[str, str, bytes], Awaitable[bool]]  # (subject or topic, key, body) -> new to the broker
+
+
+class Consumer:
+    def __init__(self, env: StreamEnv, settings: Settings) -> None:
+        self.env, self.settings = env, settings
+        self.metrics = StreamMetrics()
+        self.scorer = load_scorer(settings.card, settings.contract, root=settings.root)
+        conf = settings.params.serve.prediction_log
+        log_dir = settings.prediction_log
+        self.plog = PredictionLog(log_dir, conf.max_bytes, conf.keep_files) if log_dir is not None else None
+        self.batch = BatchScorer(self.scorer, Checker(settings.contract), self.plog)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-scorer")
+        self.stopping = False
+        self.idle = asyncio.Event()
+        self.idle.set()
+        s = self.scorer
+        self.metrics.model_info.labels(s.version, s.role, str(s.card.get("data_sha256"))).set(1)
+        self.broker: Any = None
+
+    async def process(self, messages: list[tuple[bytes, str]], publish: Publish) -> None:
+        """One delivered batch, all or nothing: an exception leaves it unacknowledged (redelivered)."""
+        loop = asyncio.get_running_loop()
+        m, env = self.metrics, self.env
+        m.events.inc(len(messages))
+        scored = await loop.run_in_executor(self.executor, self.batch.score, messages)
+        sends = [publish(env.output, key, body) for key, body in scored.outputs]
+        sends += [publish(env.dead_letter, key, body) for key, body in scored.dead]
+        fresh = list(await asyncio.gather(*sends))[: len(scored.outputs)]
+        logged = await loop.run_in_executor(self.executor, self.batch.log_published, scored, fresh)
+        m.log_rows.inc(logged)
+        m.batch.observe(len(messages))
+        m.duplicates.inc(fresh.count(False))
+        if scored.proba is not None:
+            for y in self.scorer.predictions(scored.proba).tolist():
+                m.predictions.labels(self.scorer.version, str(y)).inc()
+            for g in scored.good:
+                if (lag := lag_seconds(g.event_time)) is not None:
+                    m.latency.observe(max(lag, 0.0))
+        for _, body in scored.dead:
+            m.dead.labels(body.split(b'"error":"', 1)[-1].split(b'"', 1)[0].decode()).inc()
+        if scored.dead:
+            log.warning("%d of %d events dead-lettered to %s", len(scored.dead), len(messages), env.dead_letter)
+
+    async def guarded(self, messages: list[tuple[bytes, str]], publish: Publish, ack: Callable[[], Awaitable[None]],
+                      nack: Callable[[], Awaitable[None]]) -> None:  # fmt: skip
+        """A batch arriving while stopping goes back at once; one in flight finishes and is acknowledged."""
+        if self.stopping:
+            await nack()
+            return
+        self.idle.clear()
+        try:
+            await self.process(messages, publish)
+            await ack()
+        finally:
+            self.idle.set()
+
+    def nats_broker(self) -> Any:
+        from faststream.nats import JStream, NatsBroker, PullSub  # noqa: PLC0415 - one broker's client only
+        from nats.js.api import ConsumerConfig  # noqa: PLC0415
+
+        env, names = self.env, self.env.streams
+        broker = NatsBroker(
+            env.url, max_reconnect_attempts=-1, reconnect_time_wait=1, logger=BROKER_LOG, log_level=logging.DEBUG
+        )
+        broker.publisher(env.output, stream=JStream(names["output"], subjects=[env.output],
+                                                    duplicate_window=env.dedupe_window_s))  # fmt: skip
+        broker.publisher(env.dead_letter, stream=JStream(names["dead_letter"], subjects=[env.dead_letter],
+                                                         duplicate_window=env.dedupe_window_s))  # fmt: skip
+        stream_of = {env.output: names["output"], env.dead_letter: names["dead_letter"]}
+
+        async def publish(subject: str, key: str, body: bytes) -> bool:
+            ack = await broker.publish(body, subject, stream=stream_of[subject], headers={"Nats-Msg-Id": key})
+            return not ack.duplicate
+
+        async def raw(_: Any) -> None:  # the bodies are read raw: a payload that is not JSON is a dead letter
+            return None
+
+        @broker.subscriber(
+            env.input, stream=JStream(names["input"], subjects=[env.input]), durable=env.group,
+            config=ConsumerConfig(ack_wait=env.ack_wait_s, max_ack_pending=env.batch_size * 2),
+            pull_sub=PullSub(batch_size=env.batch_size, timeout=env.batch_wait_ms / 1000, batch=True),
+            ack_policy=AckPolicy.MANUAL, decoder=raw,
+        )  # fmt: skip
+        async def on_batch(msg: Any = MESSAGE) -> None:  # a NatsBatchMessage
+            batch = [(m.data, (m.headers or {}).get("Nats-Msg-Id") or f"{names['input']}:{m.metadata.sequence.stream}")
+                     for m in msg.raw_message]  # fmt: skip
+            await self.guarded(batch, publish, msg.ack, msg.nack)
+
+        return broker
+
+    def kafka_broker(self) -> Any:
+        from faststream.kafka import KafkaBroker  # noqa: PLC0415 - one broker's client only
+
+        env = self.env
+        servers = env.url.split("://", 1)[1].split(",")
+        broker = KafkaBroker(servers, enable_idempotence=True, acks="all", logger=BROKER_LOG, log_level=logging.DEBUG)
+
+        async def publish(topic: str, key: str, body: bytes) -> bool:
+            await broker.publish(body, topic, key=key.encode())  # returns once the broker has it (acks=all)
+            return True  # Kafka keeps a redelivered event's second prediction: readers keep one per key
+
+        async def raw(_: Any) -> None:
+            return None
+
+        @broker.subscriber(
+            env.input, group_id=env.group, batch=True, max_records=env.batch_size,
+            batch_timeout_ms=max(1, int(env.batch_wait_ms)), auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL, decoder=raw,
+        )  # fmt: skip
+        async def on_batch(msg: Any = MESSAGE) -> None:  # a KafkaAckableMessage
+            records = msg.raw_message if isinstance(msg.raw_message, tuple | list) else (msg.raw_message,)
+            batch = [(r.value or b"", r.key.decode("utf-8", "replace") if r.key else
+                      f"{r.topic}:{r.partition}:{r.offset}") for r in records]  # fmt: skip
+            await self.guarded(batch, publish, msg.ack, msg.nack)
+
+        return broker
+
+    async def lag_loop(self) -> None:
+        """The input's backlog as the broker reports it (NATS: the durable consumer's pending count)."""
+        if self.env.kind != "nats":
+            return
+        while True:
+            await asyncio.sleep(5)
+            with contextlib.suppress(Exception):  # a broker away for a moment: the next round reports
+                info = await self.broker.connection.jetstream().consumer_info(self.env.streams["input"], self.env.group)
+                self.metrics.lag.set(info.num_pending or 0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        env = self.env
+        self.broker = self.nats_broker() if env.kind == "nats" else self.kafka_broker()
+        probes = await serve_probes(self.metrics, env.metrics_host, env.metrics_port) if env.metrics_port else None
+        lag = asyncio.get_running_loop().create_task(self.lag_loop(), name="consumer-lag")
+        try:
+            await self.broker.start()
+            self.metrics.set_ready(True)
+            log.info("consuming %s from %s as %s: model %s (%s), predictions to %s, dead letters to %s",
+                     env.input, env.url, env.group, self.scorer.version, self.settings.card, env.output,
+                     env.dead_letter)  # fmt: skip
+            await stop.wait()
+        finally:
+            self.metrics.set_ready(False)
+            self.stopping = True
+            log.info("stopping: finishing the batch in flight")
+            await self.idle.wait()
+            lag.cancel()
+            await self.broker.stop()
+            if probes is not None:
+                probes.close()
+            self.executor.shutdown(wait=True)
+            if self.plog is not None:
+                self.plog.close()
+            log.info("stopped")
