@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 from faststream import Context
-from faststream.kafka import TestKafkaBroker
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from mlpipe.io.predlog import read_prediction_log
 from mlpipe.streaming.runner import Consumer
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 def test_kafka_events_in_predictions_out_keyed_by_event(served: Served, tmp_path: Path) -> None:
     env = stream_env({"MLPIPE_STREAM_URL": "kafka://127.0.0.1:9092"})
     consumer = Consumer(env, served.settings(tmp_path / "log"))
-    broker = consumer.kafka_broker()
+    broker: KafkaBroker = consumer.kafka_broker()
     got: list[tuple[bytes | None, dict[str, Any]]] = []
     dead: list[dict[str, Any]] = []
 

@@ -112,7 +112,7 @@ class Consumer:
             pull_sub=PullSub(batch_size=env.batch_size, timeout=env.batch_wait_ms / 1000, batch=True),
             ack_policy=AckPolicy.MANUAL, decoder=raw,
         )  # fmt: skip
-        async def on_batch(msg: Any = Context("message")) -> None:  # noqa: B008 - FastStream's injection  # a NatsBatchMessage
+        async def on_batch(msg: Any = Context("message")) -> None:  # noqa: B008 - FastStream injects the batch
             batch = [(m.data, (m.headers or {}).get("Nats-Msg-Id") or f"{names['input']}:{m.metadata.sequence.stream}")
                      for m in msg.raw_message]  # fmt: skip
             await self.guarded(batch, publish, msg.ack, msg.nack)
@@ -138,7 +138,7 @@ class Consumer:
             batch_timeout_ms=max(1, int(env.batch_wait_ms)), auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL, decoder=raw,
         )  # fmt: skip
-        async def on_batch(msg: Any = Context("message")) -> None:  # noqa: B008 - FastStream's injection  # a KafkaAckableMessage
+        async def on_batch(msg: Any = Context("message")) -> None:  # noqa: B008 - FastStream injects the batch
             records = msg.raw_message if isinstance(msg.raw_message, tuple | list) else (msg.raw_message,)
             batch = [(r.value or b"", r.key.decode("utf-8", "replace") if r.key else
                       f"{r.topic}:{r.partition}:{r.offset}") for r in records]  # fmt: skip
