@@ -25,7 +25,7 @@ unexport PYTHONDONTWRITEBYTECODE
 .PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench bench-pipeline golden clean \
 	remote pull push check-lock pr-number has-report gate-failed cml comment retrain-pr deployable bench-ci \
 	serve score smoke bench-score bench-serve image push-image release deploy monitor monitor-issue \
-	tune exps leaderboard promote promote-pr bench-tune stream-up stream-down stream stream-send
+	tune exps leaderboard promote promote-pr bench-tune stream-up stream-down stream stream-send bench-stream
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -179,6 +179,9 @@ smoke: setup ## smoke-test the service at URL (health, ready, known answers, lat
 
 bench-score: repro ## batch scoring at 1x, 10x, 100x the test year: raw rate vs ENGINE=pandas vs ENGINE=dask on 1 and 2 workers
 	$(BIN)/python -m mlpipe.tasks.bench_score
+
+bench-stream: repro ## the stream consumer: sustained events/s, p50/p99 latency at 1,000 events/s, memory (NATS on 127.0.0.1)
+	$(BIN)/python -m mlpipe.tasks.bench_stream
 
 bench-serve: repro ## serving benchmarks vs the targets: /predict latency and throughput, batch endpoint, parity, batch scoring
 	$(BIN)/python -m mlpipe.tasks.bench_serve
