@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -73,7 +74,7 @@ async def bench(url: str, payloads: list[bytes], events: int, rate: int, seconds
     done = asyncio.Event()
     want = 0
 
-    async def on_prediction(msg: nats.aio.msg.Msg) -> None:
+    async def on_prediction(msg: Any) -> None:  # a nats.aio.msg.Msg
         received[orjson.loads(msg.data)["event_id"]] = time.perf_counter()
         if len(received) >= want:
             done.set()
