@@ -21,6 +21,9 @@ from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
 from mlpipe.tasks.smoke import smoke
 from tests.repos import ROOT
 from tests.servers import Served, free_port, wait_bound
+from tests.streaming.brokers import Nats, broker, events_of, publish, read_all
+
+__all__ = ["broker"]  # the fixture
 
 pytestmark = pytest.mark.integration
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -65,8 +68,8 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, paths: PipelinePaths, tmp_path: Path) -> None:
-    app = tmp_path / "app"
+def image_layout(app: Path, served: Served, paths: PipelinePaths) -> PipelinePaths:
+    """The files the Dockerfile copies, where it copies them."""
     shutil.copytree(ROOT / "src", app / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copy(served.repo / DVC_YAML, app / DVC_YAML)
     served.record_known()
@@ -74,6 +77,12 @@ def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, paths:
     for key in IMAGE_FILES:
         in_app.get(key).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(served.paths.get(key), in_app.get(key))
+    return in_app
+
+
+def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, paths: PipelinePaths, tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    in_app = image_layout(app, served, paths)
     port = free_port()
     env = {"PATH": f"{image_venv / 'bin'}:/usr/bin:/bin", "PYTHONPATH": str(app / "src"), "PORT": str(port)}
     env |= {"HOST": "127.0.0.1", "LOG_FORMAT": "json", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -101,3 +110,30 @@ def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, paths:
     first = json.loads(err.decode().splitlines()[0])  # LOG_FORMAT=json: one JSON object per line
     assert {"ts", "level", "logger", "msg"} <= set(first)
     assert in_app.prediction_log.is_dir()
+
+
+def test_the_image_also_runs_the_stream_consumer(
+    image_venv: Path, served: Served, paths: PipelinePaths, tmp_path: Path, broker: Nats
+) -> None:
+    """One image, two entry points: ``python -m mlpipe.streaming`` with the serving requirements only."""
+    app = tmp_path / "app"
+    image_layout(app, served, paths)
+    metrics = free_port()
+    env = {"PATH": f"{image_venv / 'bin'}:/usr/bin:/bin", "PYTHONPATH": str(app / "src"), "LOG_FORMAT": "json",
+           "MLPIPE_STREAM_URL": broker.url, "MLPIPE_STREAM_METRICS_PORT": str(metrics)}  # fmt: skip
+    proc = subprocess.Popen(["python", "-m", "mlpipe.streaming"], cwd=app, env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + wait_bound()
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{metrics}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        publish(broker.url, events_of([served.record(0)]))
+        (out,) = read_all(broker.url, "output", 1)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    assert out["probability"] == served.trained[served.record(0)[served.contract.id]], err.decode()[-2000:]
+    assert proc.returncode == 0, err.decode()[-2000:]

@@ -171,3 +171,23 @@ def read_all(url: str, which: str, want: int, settle_s: float = 0.0) -> list[dic
 
 def events_of(records: list[dict[str, Any]], prefix: str = "e") -> list[tuple[str | None, bytes]]:
     return [(None, orjson.dumps({**r, "event_id": f"{prefix}{i}"})) for i, r in enumerate(records)]
+
+
+def most_in_flight(url: str, want: int) -> int:
+    """The largest unacknowledged count the consumer held (JetStream's ``num_ack_pending`` for the durable
+    consumer), sampled until the output stream has ``want`` predictions (bounded)."""
+
+    async def go() -> int:
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        most, deadline = 0, time.monotonic() + wait_bound()
+        while time.monotonic() < deadline:
+            info = await js.consumer_info(DEFAULTS.streams["input"], DEFAULTS.group)
+            most = max(most, info.num_ack_pending or 0)
+            if (await js.stream_info(DEFAULTS.streams["output"])).state.messages >= want:
+                break
+            await asyncio.sleep(0.01)
+        await nc.close()
+        return most
+
+    return asyncio.run(go())

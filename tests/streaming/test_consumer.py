@@ -14,7 +14,16 @@ import pytest
 from mlpipe.io.predlog import read_prediction_log
 from tests.datasets import coded_feature, unknown_value
 from tests.servers import Served
-from tests.streaming.brokers import Nats, broker, events_of, publish, read_all, start_consumer, stop_consumer
+from tests.streaming.brokers import (
+    Nats,
+    broker,
+    events_of,
+    most_in_flight,
+    publish,
+    read_all,
+    start_consumer,
+    stop_consumer,
+)
 
 pytestmark = pytest.mark.integration
 __all__ = ["broker"]  # the fixture
@@ -82,8 +91,10 @@ def test_killed_mid_stream_then_restarted_every_event_gets_a_prediction(
         assert time.monotonic() < deadline, "no prediction within 60 s"
         time.sleep(0.01)
     stop_consumer(c, signal.SIGKILL)  # mid-stream: batches scored, published, not yet acknowledged
-    c = start_consumer(served.repo, broker.url, tmp_path / "log")
+    c = start_consumer(served.repo, broker.url, tmp_path / "log", MLPIPE_STREAM_BATCH_SIZE="200")
     try:
+        # backpressure: thousands waiting, yet the consumer holds at most its bound unacknowledged
+        assert most_in_flight(broker.url, len(records)) <= 2 * 200
         out = read_all(broker.url, "output", len(records), settle_s=1.0)
     finally:
         stop_consumer(c)
