@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -53,11 +54,16 @@ class Consumer:
         loop = asyncio.get_running_loop()
         m, env = self.metrics, self.env
         m.events.inc(len(messages))
+        t0 = time.perf_counter()
         scored = await loop.run_in_executor(self.executor, self.batch.score, messages)
+        t1 = time.perf_counter()
         sends = [publish(env.output, key, body) for key, body in scored.outputs]
         sends += [publish(env.dead_letter, key, body) for key, body in scored.dead]
         fresh = list(await asyncio.gather(*sends))[: len(scored.outputs)]
+        t2 = time.perf_counter()
         logged = await loop.run_in_executor(self.executor, self.batch.log_published, scored, fresh)
+        log.debug("batch of %d: scored in %.1f ms, published in %.1f ms, logged in %.1f ms", len(messages),
+                  (t1 - t0) * 1e3, (t2 - t1) * 1e3, (time.perf_counter() - t2) * 1e3)  # fmt: skip
         m.log_rows.inc(logged)
         m.batch.observe(len(messages))
         m.duplicates.inc(fresh.count(False))
