@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -160,13 +161,20 @@ def _tail(path: str | Path, chars: int = 3000) -> str:
     return Path(path).read_text(errors="replace")[-chars:]
 
 
-def stop_server(server: Server) -> None:
-    server.proc.terminate()
+def reap(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, grace: float = 15) -> int:
+    """Signal a process, give it ``grace`` seconds, then kill it; always waited for (an unreaped child's
+    ResourceWarning would fail some later, unrelated test). Returns its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
     try:
-        server.proc.wait(15)
+        return proc.wait(grace)
     except subprocess.TimeoutExpired:
-        server.proc.kill()
-        server.proc.wait()
+        proc.kill()
+        return proc.wait()
+
+
+def stop_server(server: Server) -> None:
+    reap(server.proc)
     server.stderr.close()
 
 

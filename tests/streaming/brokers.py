@@ -21,7 +21,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from mlpipe.io.pipeline import child_env
 from mlpipe.streaming.settings import StreamEnv
-from tests.servers import free_port, wait_bound
+from tests.servers import free_port, reap, wait_bound
 
 DEFAULTS = StreamEnv()
 
@@ -57,12 +57,7 @@ class Nats:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            reap(self.proc)
             self.proc = None
 
 
@@ -112,13 +107,7 @@ def start_consumer(repo: Path, url: str, log_dir: Path, **env: str) -> Consumer:
 
 
 def stop_consumer(c: Consumer, sig: int = signal.SIGTERM) -> int:
-    if c.proc.poll() is None:
-        c.proc.send_signal(sig)
-    try:
-        code = c.proc.wait(60)
-    except subprocess.TimeoutExpired:
-        c.proc.kill()
-        code = c.proc.wait()
+    code = reap(c.proc, sig, grace=60)
     c.stderr.close()
     return code
 
