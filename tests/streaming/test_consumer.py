@@ -13,7 +13,7 @@ import pytest
 
 from mlpipe.io.predlog import read_prediction_log
 from tests.datasets import coded_feature, unknown_value
-from tests.servers import Served
+from tests.servers import Served, wait_bound
 from tests.streaming.brokers import (
     Nats,
     broker,
@@ -27,6 +27,16 @@ from tests.streaming.brokers import (
 
 pytestmark = pytest.mark.integration
 __all__ = ["broker"]  # the fixture
+
+
+def wait_status(url: str, status: int) -> bool:
+    """Whether ``url`` answers ``status`` within the tests' wait bound."""
+    deadline = time.monotonic() + wait_bound()
+    while httpx.get(url).status_code != status:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def scrape_until(url: str, line: str) -> str:
@@ -113,8 +123,9 @@ def test_a_broker_restart_loses_nothing(broker: Nats, served: Served, tmp_path: 
         publish(broker.url, events_of(records[:150], "a"))
         assert len(read_all(broker.url, "output", 150)) == 150
         broker.stop()
-        time.sleep(1)
+        assert wait_status(f"{c.metrics}/ready", 503), "still ready with the broker gone"
         broker.start()  # same port, same store: the streams and the durable consumer survive
+        assert wait_status(f"{c.metrics}/ready", 200), "not ready again after the broker came back"
         publish(broker.url, events_of(records[150:], "b"))
         out = read_all(broker.url, "output", 300)
     finally:

@@ -96,9 +96,20 @@ class Consumer:
         from nats.js.api import ConsumerConfig  # noqa: PLC0415
 
         env, names = self.env, self.env.streams
-        broker = NatsBroker(
-            env.url, max_reconnect_attempts=-1, reconnect_time_wait=1, logger=BROKER_LOG, log_level=logging.DEBUG
-        )
+
+        async def disconnected() -> None:  # not ready while the broker is away; the client reconnects
+            if not self.stopping:
+                log.warning("broker %s unreachable: not ready until it is back", env.url)
+                self.metrics.set_ready(False)
+
+        async def reconnected() -> None:
+            if not self.stopping:
+                log.info("broker %s reconnected", env.url)
+                self.metrics.set_ready(True)
+
+        broker = NatsBroker(env.url, max_reconnect_attempts=-1, reconnect_time_wait=1, logger=BROKER_LOG,
+                            log_level=logging.DEBUG, disconnected_cb=disconnected,
+                            reconnected_cb=reconnected)  # fmt: skip
         broker.publisher(env.output, stream=JStream(names["output"], subjects=[env.output],
                                                     duplicate_window=env.dedupe_window_s))  # fmt: skip
         broker.publisher(env.dead_letter, stream=JStream(names["dead_letter"], subjects=[env.dead_letter],
