@@ -143,7 +143,7 @@ STREAM_PORT ?= 4222
 STREAM_MONITOR ?= 8222
 N ?= 5
 
-stream-up: setup ## start NATS + JetStream on 127.0.0.1:$(STREAM_PORT) (data in .cache/nats; stop: make stream-down)
+stream-up: setup ## start NATS + JetStream on 127.0.0.1:4222 (STREAM_PORT=...; data in .cache/nats; stop: make stream-down)
 	@mkdir -p $(STREAM_DIR)
 	@if [ -f $(STREAM_DIR)/pid ] && kill -0 "$$(cat $(STREAM_DIR)/pid)" 2>/dev/null; then \
 	  echo "NATS already running (pid $$(cat $(STREAM_DIR)/pid))"; exit 0; fi; \
