@@ -18,20 +18,22 @@ import orjson
 
 from mlpipe.io.predlog import PredictionLog, utc_now
 from mlpipe.serving.scorer import Scorer, records_frame
-from mlpipe.streaming.events import Bad, Checker, Good, dead_letter
+from mlpipe.streaming.events import Bad, Checker, Good
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Scored:
-    """One batch's results: ``outputs`` and ``dead`` are ``(key, body)`` to publish, in arrival order."""
+    """One batch's results: ``outputs`` are ``(key, body)`` to publish, ``dead`` the events refused, in
+    arrival order; ``predictions`` the classes of ``good``."""
 
     outputs: list[tuple[str, bytes]] = field(default_factory=list)
-    dead: list[tuple[str, bytes]] = field(default_factory=list)
+    dead: list[Bad] = field(default_factory=list)
     good: list[Good] = field(default_factory=list)
     frame: Any = None
     proba: np.ndarray | None = None
+    predictions: list[Any] = field(default_factory=list)
 
 
 class BatchScorer:
@@ -44,7 +46,7 @@ class BatchScorer:
         for payload, key in messages:
             checked = self.checker.check(payload, key)
             if isinstance(checked, Bad):
-                out.dead.append((checked.key, dead_letter(checked)))
+                out.dead.append(checked)
             else:
                 out.good.append(checked)
         if not out.good:
@@ -52,7 +54,7 @@ class BatchScorer:
         s = self.scorer
         out.frame = records_frame([g.row for g in out.good], self.checker.columns, s.contract)
         out.proba = s.proba(out.frame)
-        preds = s.predictions(out.proba).tolist()
+        out.predictions = preds = s.predictions(out.proba).tolist()
         at = self.checker.columns.index(s.contract.id)
         now = utc_now()
         for g, p, y in zip(out.good, out.proba.tolist(), preds, strict=True):

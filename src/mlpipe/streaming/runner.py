@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,7 +24,7 @@ from mlpipe.io.predlog import PredictionLog
 from mlpipe.serving.scorer import load_scorer
 from mlpipe.serving.settings import Settings
 from mlpipe.streaming.consumer import BatchScorer, lag_seconds
-from mlpipe.streaming.events import Checker
+from mlpipe.streaming.events import Checker, dead_letter
 from mlpipe.streaming.metrics import StreamMetrics, serve_probes
 from mlpipe.streaming.settings import StreamEnv
 
@@ -58,7 +59,7 @@ class Consumer:
         scored = await loop.run_in_executor(self.executor, self.batch.score, messages)
         t1 = time.perf_counter()
         sends = [publish(env.output, key, body) for key, body in scored.outputs]
-        sends += [publish(env.dead_letter, key, body) for key, body in scored.dead]
+        sends += [publish(env.dead_letter, bad.key, dead_letter(bad)) for bad in scored.dead]
         fresh = list(await asyncio.gather(*sends))[: len(scored.outputs)]
         t2 = time.perf_counter()
         logged = await loop.run_in_executor(self.executor, self.batch.log_published, scored, fresh)
@@ -68,13 +69,13 @@ class Consumer:
         m.batch.observe(len(messages))
         m.duplicates.inc(fresh.count(False))
         if scored.proba is not None:
-            for y in self.scorer.predictions(scored.proba).tolist():
-                m.predictions.labels(self.scorer.version, str(y)).inc()
+            for y, n in Counter(map(str, scored.predictions)).items():
+                m.predictions.labels(self.scorer.version, y).inc(n)
             for g in scored.good:
                 if (lag := lag_seconds(g.event_time)) is not None:
                     m.latency.observe(max(lag, 0.0))
-        for _, body in scored.dead:
-            m.dead.labels(body.split(b'"error":"', 1)[-1].split(b'"', 1)[0].decode()).inc()
+        for error, n in Counter(bad.error for bad in scored.dead).items():
+            m.dead.labels(error).inc(n)
         if scored.dead:
             log.warning("%d of %d events dead-lettered to %s", len(scored.dead), len(messages), env.dead_letter)
 
