@@ -13,6 +13,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+#: The report comment's title, and CML's watermark title: how the one report comment is found again.
+WATERMARK = "mlpipe model report"
+
 GITHUB_COMMENT_LIMIT = 65_536  # characters GitHub accepts in one comment body
 FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 CODE_SPAN = re.compile(r"(`+)(?:.|\n)*?\1")

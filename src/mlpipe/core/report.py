@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipe.core.charts import Plots, charts
+from mlpipe.core.comment import WATERMARK
 from mlpipe.core.metrics import DIRECTION
 from mlpipe.core.profile import data_diff, severity
 
-WATERMARK = "mlpipe model report"
 #: The workflow artifact (pipeline.yml) holding the report and the plot data; tests/test_workflows.py checks it.
 ARTIFACT = "report"
 

@@ -4,7 +4,7 @@
               pipeline ran on; prints the number.
 ``prepare``   the Markdown CML will post: cut to GitHub's size limit; with ``--publish`` every link
               is made plain text except images under the plots folder (CML uploads what links point at);
-              prints the report's title, CML's watermark (written once: mlpipe.core.report.WATERMARK).
+              prints the report's title, CML's watermark (written once: mlpipe.core.comment.WATERMARK).
 ``reconcile`` after CML: exactly one report comment. CML 0.20.6 reads only the first 30 comments of
               a PR, so on a busy PR it posts a second report; the first one (which keeps its place in
               the thread) gets the new body and the extra ones are deleted.
@@ -18,8 +18,7 @@ import os
 import re
 from pathlib import Path
 
-from mlpipe.core.comment import cml_watermark_pattern, fit_comment, neutralise_links, one_comment
-from mlpipe.core.report import WATERMARK
+from mlpipe.core.comment import WATERMARK, cml_watermark_pattern, fit_comment, neutralise_links, one_comment
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import write_text
 from mlpipe.io.github import GitHub
