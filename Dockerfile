@@ -21,6 +21,8 @@ COPY dvc.yaml params.yaml contract.yaml ./
 # The model, its card (sha256 checked at start-up) and the smoke test's known answers: paths.model,
 # paths.card and paths.smoke in dvc.yaml, written again here (tests/serving/test_image.py checks they match).
 COPY models/model.skops models/model.json models/smoke.json models/
+# The test set's figures (paths.metrics): the service exports its mean probability for the alert rules.
+COPY reports/metrics.json reports/
 
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin mlpipe \
     && mkdir -p /app/logs && chown mlpipe /app/logs

@@ -42,6 +42,7 @@ class Served:
 
     def settings(self, log_dir: Path | None, **kw: Any) -> Settings:
         card = self.paths.card.relative_to(self.repo)  # as the service gets it: relative to its root
+        kw.setdefault("metrics", self.paths.metrics.relative_to(self.repo))
         return Settings(self.params, self.contract, card, root=self.repo, prediction_log=log_dir, **kw)
 
     def record_known(self) -> dict[str, Any]:

@@ -410,6 +410,19 @@ class HttpLimits(Strict):
     max_concurrency: int = Field(default=512, ge=1, description="connections + requests per worker; beyond: 503")
 
 
+class AlertParams(Strict):
+    """Targets the Prometheus alert rules compare with (observability/rules.yml): the service and the
+    stream consumer export them as ``mlpipe_alert_threshold{name=...}``, so the rules hold no number
+    that belongs to a model or a deployment."""
+
+    p99_latency_ms: float = Field(default=250, gt=0, description="p99 of /predict* over 5 minutes")
+    max_5xx_ratio: float = Field(default=0.01, gt=0, le=1, description="share of requests answered 5xx over 5 min")
+    prediction_shift: float = Field(
+        default=0.1, gt=0, le=1, description="|mean probability over 1 h - the test set's| (model card figure)"
+    )
+    max_stream_lag: int = Field(default=10_000, ge=1, description="events waiting in the stream's input")
+
+
 class ServeParams(Strict):
     max_batch_rows: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=4_000_000, ge=1_000)
@@ -418,6 +431,7 @@ class ServeParams(Strict):
     prediction_log: PredictionLogParams = PredictionLogParams()
     smoke: SmokeParams = SmokeParams()
     challenger: ChallengerParams = ChallengerParams()
+    alerts: AlertParams = AlertParams()
     score_chunk_rows: int = Field(default=50_000, ge=1, description="batch scoring reads this many rows at a time")
 
 

@@ -298,7 +298,7 @@ def test_an_exception_in_scoring_is_a_500_and_the_worker_lives_on(served: Served
 
 
 def test_metrics(client: TestClient, served: Served) -> None:
-    client.post("/predict", json=served.record(0))
+    answer = client.post("/predict", json=served.record(0)).json()
     client.post("/predict", json={"colour": 1})
     text = client.get("/metrics").text
     version = served.card["model"]["sha256"][:12]
@@ -309,6 +309,27 @@ def test_metrics(client: TestClient, served: Served) -> None:
     assert (
         f'mlpipe_model_info{{data_sha256="{served.card["data_sha256"]}",model="{version}",role="champion"}} 1.0' in text
     )
+    # what observability/rules.yml compares with: the traffic's mean probability, the test set's, the targets
+    assert (
+        f'mlpipe_prediction_probability_sum_total{{model="{version}",role="champion"}} {answer["probability"]!r}'
+        in text
+    )
+    test_mean = json.loads(served.paths.metrics.read_text())["test"]["mean_probability"]
+    assert f'mlpipe_reference_mean_probability{{model="{version}"}} {test_mean!r}' in text
+    alerts = served.params.serve.alerts
+    assert f'mlpipe_alert_threshold{{name="p99_latency_seconds"}} {alerts.p99_latency_ms / 1000!r}' in text
+    assert f'mlpipe_alert_threshold{{name="max_stream_lag"}} {float(alerts.max_stream_lag)!r}' in text
+
+
+def test_no_reference_from_another_models_metrics(served: Served, tmp_path: Path) -> None:
+    """metrics.json of another model (a stale file beside a new model) gives no reference: no false alert."""
+    other = json.loads(served.paths.metrics.read_text())
+    other["model_sha256"] = "0" * 64
+    (tmp_path / "metrics.json").write_text(json.dumps(other))
+    with TestClient(create_app(served.settings(None, metrics=tmp_path / "metrics.json"))) as client:
+        text = client.get("/metrics").text
+        assert client.get("/ready").status_code == 200
+    assert "mlpipe_reference_mean_probability{" not in text
 
 
 def test_every_prediction_is_logged(served: Served, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ __all__ = ["broker"]  # the fixture
 
 pytestmark = pytest.mark.integration
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
-IMAGE_FILES = ("params", "contract", "model", "card", "smoke")  # the dvc.yaml paths the image copies
+IMAGE_FILES = ("params", "contract", "model", "card", "smoke", "metrics")  # the dvc.yaml paths the image copies
 
 
 def instructions(name: str) -> list[str]:

@@ -36,6 +36,18 @@ def monitor(served: Served, window: Path) -> tuple[Ran, dict[str, Any]]:
     return res, json.loads((served.paths.monitor / "monitor.json").read_text())
 
 
+def exported(served: Served) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """monitor.prom as Prometheus reads it: (name, labels) -> value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = (served.paths.monitor / "monitor.prom").read_text()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
 def test_new_data_from_the_same_population_does_not_alert(served: Served, window: pd.DataFrame, tmp_path: Path) -> None:
     window.to_csv(tmp_path / "new.csv", index=False)
     _res, report = monitor(served, tmp_path / "new.csv")
@@ -51,6 +63,18 @@ def test_new_data_from_the_same_population_does_not_alert(served: Served, window
     assert "✅ No alert" in md
     assert "| roc_auc |" in md
     assert (served.paths.monitor / "prediction.svg").read_text().startswith("<svg")
+    prom = exported(served)  # the same figures as metrics (observability/rules.yml alerts on them)
+    assert prom[("mlpipe_monitor_alert", ())] == 0
+    assert prom[("mlpipe_monitor_window_rows", ())] == 4000
+    for name, value in psi.items():
+        assert prom[("mlpipe_monitor_feature_psi", (("feature", name),))] == value
+        assert prom[("mlpipe_monitor_feature_drifted", (("feature", name),))] == 0
+    assert (
+        prom[("mlpipe_monitor_metric", (("metric", "roc_auc"), ("set", "window")))]
+        == report["metrics"]["roc_auc"]["window"]
+    )
+    assert prom[("mlpipe_monitor_threshold", (("name", "psi"),))] == served.params.monitor.psi
+    assert prom[("mlpipe_monitor_model_info", (("model", report["model_version"]),))] == 1
 
 
 def test_a_window_smaller_than_the_training_minimum_is_judged(
@@ -91,6 +115,10 @@ def test_a_drifted_window_alerts_and_plots_the_drifted_features(
     assert (served.paths.monitor / f"{name}.svg").exists()
     failed = [c for c in report["quality"]["checks"] if not c["success"]]
     assert any(c["column"] == coded for c in failed), failed
+    prom = exported(served)
+    assert prom[("mlpipe_monitor_alert", ())] == 1
+    assert prom[("mlpipe_monitor_feature_drifted", (("feature", name),))] == 1
+    assert prom[("mlpipe_monitor_quality_failed", ())] == len(failed)
 
 
 def test_the_prediction_log_as_window(served: Served, window: pd.DataFrame, tmp_path: Path) -> None:

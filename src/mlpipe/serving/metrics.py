@@ -17,6 +17,7 @@ from pathlib import Path
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client import multiprocess as mp
 
+from mlpipe.config import AlertParams
 from mlpipe.io.predlog import PredictionLog, process_running
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -55,6 +56,21 @@ def forget_dead_workers() -> None:
 
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_DIR) or None
+
+
+def alert_threshold_gauge(registry: CollectorRegistry) -> Gauge:
+    return Gauge(
+        "mlpipe_alert_threshold", "params.yaml serve.alerts, as the alert rules read them", ["name"],
+        registry=registry, multiprocess_mode="livemax",
+    )  # fmt: skip
+
+
+def set_alert_thresholds(gauge: Gauge, alerts: AlertParams) -> None:
+    """One series per target, in the rules' units (seconds, ratios, events)."""
+    gauge.labels("p99_latency_seconds").set(alerts.p99_latency_ms / 1000)
+    gauge.labels("max_5xx_ratio").set(alerts.max_5xx_ratio)
+    gauge.labels("prediction_shift").set(alerts.prediction_shift)
+    gauge.labels("max_stream_lag").set(alerts.max_stream_lag)
 
 
 class Metrics:
@@ -96,6 +112,17 @@ class Metrics:
         self.log_pending = Gauge(
             "mlpipe_prediction_log_pending_rows", "rows waiting in memory for the log to be writable", registry=r,
             multiprocess_mode="livesum",
+        )  # fmt: skip
+        # What observability/rules.yml compares with: params.yaml serve.alerts, and the test set's mean
+        # probability (the evaluate stage's metrics.json) for the model loaded.
+        self.thresholds = alert_threshold_gauge(r)
+        self.probability_sum = Counter(
+            "mlpipe_prediction_probability_sum", "sum of the probabilities answered (mean: / mlpipe_predictions)",
+            ["model", "role"], registry=r,
+        )  # fmt: skip
+        self.reference_mean = Gauge(
+            "mlpipe_reference_mean_probability", "the model's mean probability on the test set", ["model"],
+            registry=r, multiprocess_mode="livemax",
         )  # fmt: skip
         self._copied = (0, 0, 0)
 

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlpipe.io.files import read_json
 from mlpipe.io.git import current_commit
 from mlpipe.io.predlog import PredictionLog
 from mlpipe.serving.batcher import MicroBatcher, Rows
-from mlpipe.serving.metrics import Metrics
+from mlpipe.serving.metrics import Metrics, set_alert_thresholds
 from mlpipe.serving.responses import no_dirs
 from mlpipe.serving.scorer import Scorer, load_scorer, records_frame
 from mlpipe.serving.settings import Settings
@@ -61,6 +62,7 @@ class Router:
         """Blocking (model files): run in a thread at startup."""
         s = self.settings
         self.commit = running_commit(s.root)
+        set_alert_thresholds(self.metrics.thresholds, s.params.serve.alerts)
         try:
             self.scorer = load_scorer(s.card, s.contract, root=s.root)
         except Exception as err:  # the process stays up and says why it is not ready
@@ -72,6 +74,7 @@ class Router:
         self.metrics.ready.set(1)
         p = self.scorer.provenance()
         self.metrics.model_info.labels(p["model_version"], p["role"], str(p["data_sha256"])).set(1)
+        self._reference()
         log.info(
             "ready: model %s trained on data %s (serving commit %s)", p["model_version"], p["data_sha256"], self.commit
         )
@@ -87,6 +90,24 @@ class Router:
             mode = s.params.serve.challenger
             share = f", {mode.fraction:.0%} of requests" if mode.mode == "canary" else ""
             log.info("challenger %s loaded: %s%s", c["model_version"], mode.mode, share)
+
+    def _reference(self) -> None:
+        """The test set's mean probability for this model (what its traffic's mean is watched against),
+        when the evaluate stage's metrics.json is there and is this model's."""
+        s = self.settings
+        if s.metrics is None or self.scorer is None:
+            return
+        path = s.root / s.metrics
+        try:
+            figures = read_json(path)
+            mean = float(figures["test"]["mean_probability"])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            log.warning("no reference mean probability (%s: %s): the prediction-shift alert stays quiet", path, err)
+            return
+        if figures.get("model_sha256") != self.scorer.sha256:
+            log.warning("%s is another model's: no reference mean probability", path)
+            return
+        self.metrics.reference_mean.labels(self.scorer.version).set(mean)
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.load)
@@ -181,6 +202,7 @@ class Router:
         self, scorer: Scorer, frame: pd.DataFrame, request_ids: list[str], proba: Any, gone: list[bool] | None = None
     ) -> None:
         values, counts = np.unique(scorer.predictions(proba), return_counts=True)
+        self.metrics.probability_sum.labels(scorer.version, scorer.role).inc(float(np.sum(proba)))
         for value, count in zip(values.tolist(), counts.tolist(), strict=True):
             self.metrics.predictions.labels(scorer.version, scorer.role, str(value)).inc(count)
         if self.plog is not None:

@@ -73,6 +73,7 @@ class ServiceEnv(BaseSettings):
             micro_batch=self.micro_batch,
             challenger_card=self.challenger_card,
             docs=self.docs,
+            metrics=Path(paths.metrics),
         )
 
 
@@ -100,6 +101,7 @@ class Settings:
     micro_batch: bool | None = None  # None: as params.yaml says
     challenger_card: Path | None = None  # a second model: shadow or canary (params.yaml serve.challenger)
     docs: bool = True  # /docs, /redoc: off in the image (MLPIPE_DOCS=false), whose pages would load a CDN's script
+    metrics: Path | None = None  # the evaluate stage's metrics.json: the test set's mean probability
 
     def __post_init__(self) -> None:
         if self.api_key_scope not in ("predict", "all"):  # a typo must not leave routes open

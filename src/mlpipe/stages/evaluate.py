@@ -145,7 +145,14 @@ def main(argv: list[str] | None = None) -> None:
         "baseline": rounded(classification_metrics(y, p_base, ev.threshold)),
         "calibration_error": round(expected_calibration_error(calib), 6),
         "slice_gaps": {a: v["gap"] for a, v in sl["attributes"].items()},
-        "test": {"rows": len(test), "positive_rate": round(float(y.mean()), 6), "sha256": card["test_sha256"]},
+        # mean_probability: what the service exports as mlpipe_reference_mean_probability (its traffic's
+        # mean is watched against it: observability/rules.yml)
+        "test": {
+            "rows": len(test),
+            "positive_rate": round(float(y.mean()), 6),
+            "mean_probability": round(float(p_model.mean()), 6),
+            "sha256": card["test_sha256"],
+        },
         "model_sha256": card["model"]["sha256"],
     }
     plots = Path(args.plots)

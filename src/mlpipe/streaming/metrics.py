@@ -8,7 +8,7 @@ import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from mlpipe.serving.metrics import CONTENT_TYPE, LATENCY_BUCKETS
+from mlpipe.serving.metrics import CONTENT_TYPE, LATENCY_BUCKETS, alert_threshold_gauge
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class StreamMetrics:
         )
         self.ready = Gauge("mlpipe_ready", "1 when the model is loaded and the broker connected", registry=r)
         self.log_rows = Counter("mlpipe_prediction_log_rows_written", "prediction rows logged", registry=r)
+        self.thresholds = alert_threshold_gauge(r)  # max_stream_lag, for observability/rules.yml
         self.is_ready = False
 
     def set_ready(self, ready: bool) -> None:

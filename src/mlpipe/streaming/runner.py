@@ -21,6 +21,7 @@ from typing import Any
 from faststream import AckPolicy, Context
 
 from mlpipe.io.predlog import PredictionLog
+from mlpipe.serving.metrics import set_alert_thresholds
 from mlpipe.serving.scorer import load_scorer
 from mlpipe.serving.settings import Settings
 from mlpipe.streaming.consumer import BatchScorer, lag_seconds
@@ -48,6 +49,7 @@ class Consumer:
         self.idle.set()
         s = self.scorer
         self.metrics.model_info.labels(s.version, s.role, str(s.card.get("data_sha256"))).set(1)
+        set_alert_thresholds(self.metrics.thresholds, settings.params.serve.alerts)
         self.broker: Any = None
 
     async def process(self, messages: list[tuple[bytes, str]], publish: Publish) -> None:

@@ -7,7 +7,8 @@ metrics and slice metrics), or ``next-year``: the next example year the model ha
 the next example year (when the example data is configured). A data window may also be a glob.
 ``--engine dask`` (``ENGINE=dask``, or ``scale.engine``) counts a log or data window partition by
 partition on a Dask cluster (:mod:`mlpipe.scale.monitor`): the same figures for any size of window.
-Writes ``monitor.json``, ``monitor.md`` and one SVG per drifted feature (plus the predictions')
+Writes ``monitor.json``, ``monitor.md``, ``monitor.prom`` (the figures as Prometheus metrics, pushed to
+``PUSHGATEWAY_URL`` when set) and one SVG per drifted feature (plus the predictions')
 under ``paths.monitor``; exits 0 whatever it finds (``monitor.json`` says ``"alert"``), or 3 with
 ``--fail-on-alert``.
 """
@@ -18,18 +19,20 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mlpipe.config import Contract, Params
+from mlpipe.config import Contract, MonitorParams, Params
 from mlpipe.core.drift import drift_from, numeric_reference, prediction_drift_from, reference_summary
 from mlpipe.core.metrics import classification_metrics, slice_report
 from mlpipe.core.monitor import bar_svg, compare_models, markdown, metric_drops, verdict
 from mlpipe.errors import DataError
 from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, load_all_years
 from mlpipe.io.files import DATA_SUFFIXES, load_config, read_data, read_frame, read_json, write_json, write_text
+from mlpipe.io.monitor_metrics import monitor_registry, push_metrics, write_metrics
 from mlpipe.io.pipeline import PipelinePaths, pipeline_paths
 from mlpipe.io.predlog import iter_events, log_files, read_prediction_log
 from mlpipe.scale.cluster import ADDRESS_ENV, model_payload
@@ -40,6 +43,7 @@ from mlpipe.serving.scorer import load_scorer
 from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
+PUSHGATEWAY_ENV = "PUSHGATEWAY_URL"
 
 
 class NothingToMonitor(DataError):
@@ -156,6 +160,7 @@ def monitor(source: str, role: str = "champion", engine: str | None = None, prog
                   "reasons": [str(why)]}}  # fmt: skip
         write_json(paths.monitor / "monitor.json", report)
         write_text(paths.monitor / "monitor.md", f"# Model monitor\n\nℹ️ Not judged — {why}\n")
+        export(report, m, paths, contract)
         return report
     kind = window_kind(source)
     if kind != "next-year" and Path(source).resolve().is_relative_to(paths.monitor.resolve()):
@@ -236,7 +241,17 @@ def monitor(source: str, role: str = "champion", engine: str | None = None, prog
     }
     write_json(out / "monitor.json", report)
     write_text(out / "monitor.md", markdown(report, features, pred, m))
+    export(report, m, paths, contract)
     return report
+
+
+def export(report: dict[str, Any], m: MonitorParams, paths: PipelinePaths, contract: Contract) -> None:
+    """monitor.prom beside monitor.json (node-exporter's textfile collector), and a push to
+    ``PUSHGATEWAY_URL`` when it is set (grouped by the contract's dataset name)."""
+    registry = monitor_registry(report, m, time.time())
+    write_metrics(paths.monitor / "monitor.prom", registry)
+    if url := os.environ.get(PUSHGATEWAY_ENV, "").strip():
+        push_metrics(url, registry, contract.name)
 
 
 def log_columns(contract: Contract) -> list[str]:
