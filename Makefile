@@ -22,7 +22,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 # the 2.5 s a no-op `dvc repro` took). Python writes the bytecode once, into .venv and src/__pycache__.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup data contract add-year repro gate report test pytest test-all lint dag bench bench-pipeline golden clean \
+.PHONY: help setup data contract add-year repro gate report test pytest test-all lint observe dag bench bench-pipeline golden clean \
 	remote pull push check-lock pr-number has-report gate-failed cml comment retrain-pr deployable bench-ci \
 	serve score smoke bench-score bench-serve image push-image release deploy monitor monitor-issue \
 	tune exps leaderboard promote promote-pr bench-tune stream-up stream-down stream stream-send bench-stream
@@ -82,12 +82,30 @@ test-all: lint setup ## lint, then every test, including @slow ones
 	$(BIN)/python -m mlpipe.tasks.data materialise $(DATA_FLAGS)
 	$(BIN)/pytest $(PYTEST_ARGS) -m ''
 
-lint: setup ## ruff, mypy, actionlint and zizmor
+lint: setup ## ruff, mypy, actionlint, zizmor, and promtool on observability/ (config, rules, rule unit tests)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/actionlint
 	$(BIN)/zizmor --offline --persona auditor .github
+	@# promtool comes with Prometheus (apt-get install prometheus; .ci/run installs it): required in CI
+	@if command -v promtool >/dev/null; then \
+	  cd observability && promtool check config --lint=all prometheus.yml && promtool test rules rules_test.yml; \
+	elif [ "$${CI:-}" = "true" ]; then echo "promtool not found (apt-get install prometheus)" >&2; exit 1; \
+	else echo "promtool not found: observability/ not checked (apt-get install prometheus)" >&2; fi
+
+# Prometheus, the Pushgateway and Grafana against `make serve`, without Docker (README "Watching it").
+observe: ## how to run Prometheus + Pushgateway + Grafana locally against make serve / make stream
+	@echo "Prometheus (Debian/Ubuntu: apt-get install prometheus prometheus-pushgateway; else prometheus.io/download):"
+	@echo "  prometheus --config.file=observability/prometheus.yml --storage.tsdb.path=.cache/prometheus \\"
+	@echo "    --web.listen-address=127.0.0.1:9090        # rules: observability/rules.yml; http://127.0.0.1:9090/alerts"
+	@echo "  prometheus-pushgateway --web.listen-address=127.0.0.1:9091"
+	@echo "  PUSHGATEWAY_URL=http://127.0.0.1:9091 make monitor   # drift figures as metrics"
+	@echo "Grafana (grafana.com/grafana/download), provisioned from observability/grafana/:"
+	@echo "  PROMETHEUS_URL=http://127.0.0.1:9090 GF_PATHS_PROVISIONING=$$PWD/observability/grafana/provisioning \\"
+	@echo "    grafana server --homepath /usr/share/grafana   # the dashboards provider reads /var/lib/grafana/dashboards:"
+	@echo "  copy observability/grafana/dashboards/mlpipe.json there, or import it in Grafana's UI"
+	@echo "With Docker: docker compose -f observability/compose.yaml up   (Grafana on http://127.0.0.1:3000)"
 
 dag: setup ## print the pipeline graph
 	$(BIN)/dvc dag
