@@ -22,7 +22,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 # the 2.5 s a no-op `dvc repro` took). Python writes the bytecode once, into .venv and src/__pycache__.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup data contract add-year repro gate report test pytest test-all lint observe dag bench bench-pipeline golden clean \
+.PHONY: help setup data contract add-year repro gate report test pytest test-all lint observe prometheus-tools dag bench bench-pipeline golden clean \
 	remote pull push check-lock pr-number has-report gate-failed cml comment retrain-pr deployable bench-ci \
 	serve score smoke bench-score bench-serve image push-image release deploy monitor monitor-issue \
 	tune exps leaderboard promote promote-pr bench-tune stream-up stream-down stream stream-send bench-stream
@@ -93,6 +93,14 @@ lint: setup ## ruff, mypy, actionlint, zizmor, and promtool on observability/ (c
 	  cd observability && promtool check config --lint=all prometheus.yml && promtool test rules rules_test.yml; \
 	elif [ "$${CI:-}" = "true" ]; then echo "promtool not found (apt-get install prometheus)" >&2; exit 1; \
 	else echo "promtool not found: observability/ not checked (apt-get install prometheus)" >&2; fi
+
+# promtool for make lint, Prometheus + Pushgateway for tests/observability/test_prometheus.py: Debian's
+# packages (CI runs as root or with sudo; on a laptop see make observe). Nothing to do when present.
+prometheus-tools: ## install Prometheus, promtool and the Pushgateway with apt (CI; skipped when installed)
+	@if command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null; then exit 0; fi; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
+	  prometheus prometheus-pushgateway >/dev/null
 
 # Prometheus, the Pushgateway and Grafana against `make serve`, without Docker (README "Watching it").
 observe: ## how to run Prometheus + Pushgateway + Grafana locally against make serve / make stream
