@@ -136,7 +136,11 @@ def test_dashboard_queries_return_data_rules_evaluate_and_not_ready_fires(
         publish(broker.url, [*events_of([served.record(i) for i in range(20)]), (None, b"not json")])
         read_all(broker.url, "output", 20)
 
-        up = until("every target scraped", lambda: (r := query(url, "up == 1")) and len(r) == 4 and r)
+        def all_up() -> list[dict[str, Any]]:
+            found = query(url, "up == 1")
+            return found if len(found) == 4 else []
+
+        up = until("every target scraped", all_up)
         assert {r["metric"]["job"] for r in up} == {"mlpipe", "mlpipe_stream", "pushgateway"}
         dashboard = json.loads((OBS / "grafana/dashboards/mlpipe.json").read_text())
         for panel in dashboard["panels"]:
