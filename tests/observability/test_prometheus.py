@@ -7,6 +7,7 @@ cut to a second (the expressions are the same); scrapes and evaluations run ever
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -145,8 +146,8 @@ def test_dashboard_queries_return_data_rules_evaluate_and_not_ready_fires(
         dashboard = json.loads((OBS / "grafana/dashboards/mlpipe.json").read_text())
         for panel in dashboard["panels"]:
             for target in panel["targets"]:
-                expr = target["expr"].replace("$__rate_interval", "1m")
-                until(f"panel '{panel['title']}': {expr}", lambda e=expr: query(url, e))
+                expr: str = target["expr"].replace("$__rate_interval", "1m")
+                until(f"panel '{panel['title']}': {expr}", functools.partial(query, url, expr))
 
         def evaluated() -> list[dict[str, Any]]:
             groups = httpx.get(f"{url}/api/v1/rules", timeout=10).json()["data"]["groups"]
