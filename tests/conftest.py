@@ -37,10 +37,28 @@ def _config() -> tuple[Params, Contract]:
     return load_config(paths.params, paths.contract)
 
 
-# Tests that share something only one worker should start (a Dask cluster), by path: they all run on
-# one pytest-xdist worker. (xdist 3.8's own xdist_group marks tag node ids in a way pytest 9.2 no
-# longer reads, so the grouping is done here, by the scheduler, from the node ids it sees.)
-SHARED = {"tests/scale/": "dask cluster"}
+# Tests that share something only one worker should start (a Dask cluster, a module-scoped fixture
+# that trains a model or starts a server), by path: they all run on one pytest-xdist worker. Spread
+# over two, each worker paid for the fixture: 3-7 s each, ~25 s a run. (xdist 3.8's own xdist_group
+# marks tag node ids in a way pytest 9.2 no longer reads, so the grouping is done here, by the
+# scheduler, from the node ids it sees.)
+SHARED = {
+    "tests/scale/": "dask cluster",
+    **{
+        module: module
+        for module in (
+            "tests/stages/test_train.py",  # trains on the real data, and on synthetic rows
+            "tests/stages/test_train_reproducible.py",  # the reference training run
+            "tests/serving/test_socket.py",  # a server
+            "tests/serving/test_limits.py",
+            "tests/serving/test_fuzz.py",
+            "tests/serving/test_challenger.py",
+            "tests/serving/test_fastpath.py",
+            "tests/tasks/test_deploy.py",
+            "tests/test_remote.py",  # an S3 server
+        )
+    },
+}
 
 
 @pytest.hookimpl(optionalhook=True)
