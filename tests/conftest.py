@@ -76,8 +76,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 # The longest journeys first (each 20-95 s on 2 cores): started last, one of them would leave the
 # other worker idle at the end of the run. A stable sort: everything else keeps its order.
+# Second come the two journeys that need no trained repository: xdist hands the first unit to one
+# worker (which builds the run's one cold repository, ~13 s) and the second to the other, which would
+# otherwise wait for it.
 LONGEST_FIRST = (
     "tests/scale/",
+    "tests/test_pipeline.py::test_another_dataset_needs_only_config",
     "tests/test_loop.py",
     "tests/test_pipeline.py",
     "tests/tasks/test_deploy.py",
