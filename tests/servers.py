@@ -29,6 +29,8 @@ from mlpipe.serving.settings import Settings
 from tests.datasets import small_sample_params
 from tests.repos import ROOT, make_repo, run
 
+_RECORDED: set[Path] = set()  # served copies whose smoke answers are recorded (this process)
+
 
 @dataclass(frozen=True)
 class Served:
@@ -46,10 +48,16 @@ class Served:
         return Settings(self.params, self.contract, card, root=self.repo, prediction_log=log_dir, **kw)
 
     def record_known(self) -> dict[str, Any]:
-        """``make image``'s first step: record the smoke test's known answers next to the model."""
-        cmd = [sys.executable, "-m", "mlpipe.tasks.smoke", "--record"]
-        res = subprocess.run(cmd, cwd=self.repo, env=child_env(self.repo), capture_output=True, text=True, check=False)
-        assert res.returncode == 0, res.stderr
+        """``make image``'s first step: record the smoke test's known answers next to the model.
+
+        As a command, once per copy (2-3 s a process): the model never changes after, so later callers
+        read what it recorded."""
+        if self.repo not in _RECORDED:
+            cmd = [sys.executable, "-m", "mlpipe.tasks.smoke", "--record"]
+            env = child_env(self.repo)
+            res = subprocess.run(cmd, cwd=self.repo, env=env, capture_output=True, text=True, check=False)
+            assert res.returncode == 0, res.stderr
+            _RECORDED.add(self.repo)
         return dict(json.loads(self.paths.smoke.read_text()))
 
     def record(self, i: int = 0) -> dict[str, Any]:
