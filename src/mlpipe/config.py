@@ -449,7 +449,7 @@ class MonitorParams(Strict):
 
 
 class ScaleParams(Strict):
-    """``ENGINE=dask`` for ``make score`` and ``make monitor`` (README "Scale")."""
+    """``ENGINE=dask`` for ``make score`` and ``make monitor`` (docs/scale.md)."""
 
     engine: Literal["pandas", "dask"] = Field(
         default="pandas", description="pandas: one process, chunk by chunk; dask: partitions on a Dask cluster"

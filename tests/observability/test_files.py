@@ -120,7 +120,7 @@ def test_the_dashboard_asks_for_its_datasource() -> None:
 
 
 def test_every_alert_has_a_severity_a_summary_and_a_runbook_section() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "observability.md").read_text()
     headings = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", readme, re.M)}
     names = []
     for rule in alert_rules():
@@ -129,8 +129,8 @@ def test_every_alert_has_a_severity_a_summary_and_a_runbook_section() -> None:
         assert rule["labels"]["severity"] in ("critical", "warning", "info"), name
         assert rule["annotations"]["summary"], name
         anchor = name.lower()
-        assert f"Runbook: README.md#{anchor}" in rule["annotations"]["description"], name
-        assert anchor in headings, f"README.md has no section '{name}' (the runbook {name} names)"
+        assert f"Runbook: docs/observability.md#{anchor}" in rule["annotations"]["description"], name
+        assert anchor in headings, f"docs/observability.md has no section '{name}' (the runbook {name} names)"
     assert len(names) == len(set(names))
 
 

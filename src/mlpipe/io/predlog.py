@@ -1,6 +1,6 @@
 """The prediction log: every prediction the service or batch scoring makes, append-only.
 
-Format (documented in the README, read back by :func:`read_prediction_log`): a directory of
+Format (documented in docs/serving.md, read back by :func:`read_prediction_log`): a directory of
 JSON-lines files ``predictions-<UTC time>-<pid>-<n>.jsonl``. Each line is one scoring call (a
 request, a micro-batch of requests, or a chunk of a batch file), stored by column so logging a
 50,000-row chunk costs a fraction of scoring it::

@@ -6,7 +6,7 @@ and waits for them forever (one header line every 5 s held a connection 50 s, an
 40 s+). Here the request line and headers together may take ``max_header_bytes`` (then 431) and must
 arrive within ``header_timeout_s`` of the connection or of the previous response (then 408); either
 way the connection is closed. A reverse proxy adds more (TLS, per-client rate limits, buffering of
-slow bodies): see the README.
+slow bodies): see docs/serving.md.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ port; the client is :mod:`mlpipe.tasks.loadgen` (asyncio, keep-alive, in this pr
   probabilities (``paths.predictions``);
 - batch scoring of a CSV (``mlpipe.tasks.score``) at 1x and 10x the rows, with peak memory.
 
-Logs a table of the targets (README "Serving benchmark"): measured, the in-process limit, met or
+Logs a table of the targets (docs/serving.md, "Serving benchmark"): measured, the in-process limit, met or
 not; then every figure as JSON. Asserts nothing. The load uses the newest data file's rows.
 
 ``--scoring`` prints only where one ``Scorer.proba`` call spends its time (input building, the

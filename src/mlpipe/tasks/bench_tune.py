@@ -3,7 +3,7 @@
 The search as the ``tune`` stage runs it (same candidates, folds and processes, from params.yaml),
 on the training split ``make repro`` wrote, timed for several budgets and row counts. Prints a table
 and the figures as JSON; asserts nothing. The experiments ``make tune`` then runs cost one
-``train`` + ``evaluate`` each (see README "Experiments").
+``train`` + ``evaluate`` each (see docs/experiments.md).
 """
 
 from __future__ import annotations

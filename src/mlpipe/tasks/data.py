@@ -76,7 +76,7 @@ def no_data_message(dvc_file: Path, data_dir: Path, remote: bool) -> str:
     return (
         f"the data {dvc_file} records is not in {data_dir}/ and {where}; params.yaml has no example_data to fall "
         "back on. Configure the remote where you pushed it (`dvc remote add -d storage s3://bucket/path`, or set "
-        'DVC_REMOTE_URL for `make remote`), then `make data`; see README "Data and DVC remotes".'
+        'DVC_REMOTE_URL for `make remote`), then `make data`; see docs/own-data.md, "Data and DVC remotes".'
     )
 
 

@@ -5,7 +5,7 @@ URL it serves at (``DEPLOY_URL``). The default target runs the image on the mach
 this command (on GitHub, the Actions runner): it proves the image starts, loads its model and
 answers correctly, with no cloud account, but it is not a long-lived service. Pointing it at a
 real platform is one variable: e.g. ``DEPLOY_COMMAND='gcloud run deploy svc --image "$IMAGE"'``
-and ``DEPLOY_URL`` its address (README, "Deploy").
+and ``DEPLOY_URL`` its address (docs/serving.md, "Deploy").
 
 When the smoke test fails, ``PREVIOUS`` (the last version that passed) is deployed again and
 checked, and the command exits 1 either way: a rollback is never a silent success.
