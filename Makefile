@@ -83,8 +83,8 @@ test-all: lint setup ## lint, then every test, including @slow ones
 	$(BIN)/pytest $(PYTEST_ARGS) -m ''
 
 lint: setup ## ruff, mypy, actionlint, zizmor, and promtool on observability/ (config, rules, rule unit tests)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/actionlint
 	$(BIN)/zizmor --offline --persona auditor .github
@@ -119,12 +119,12 @@ dag: setup ## print the pipeline graph
 	$(BIN)/dvc dag
 
 bench-pipeline: data ## each stage's wall time split into start-up and work, cold/no-op dvc repro, the ratio to the fits
-	$(BIN)/python -m mlpipe.tasks.bench
+	$(BIN)/python -m bench.pipeline
 
 bench: bench-pipeline ## the same as bench-pipeline
 
 bench-ci: setup ## the pipeline job of a pull request, step by step, with cold and with warm caches (figures)
-	$(BIN)/python -m mlpipe.tasks.bench_ci
+	$(BIN)/python -m bench.ci
 
 golden: repro ## re-record the golden predictions (after an intended model change)
 	$(BIN)/python -m mlpipe.tasks.golden
@@ -155,7 +155,7 @@ promote-pr: setup ## experiments.yml: promote the leaderboard's best real improv
 	  && gh pr create --base "$$base" --head "$$branch" --title "Promote experiment $${branch#exp/}" --body-file "$(call dvc_paths,leaderboard_md)"
 
 bench-tune: repro ## time of the search vs candidates and training rows (figures)
-	$(BIN)/python -m mlpipe.tasks.bench_tune
+	$(BIN)/python -m bench.tune
 
 # ---- serving ----
 PORT ?= 8000
@@ -204,13 +204,13 @@ smoke: setup ## smoke-test the service at URL (health, ready, known answers, lat
 	$(BIN)/python -m mlpipe.tasks.smoke --url "$(URL)"
 
 bench-score: repro ## batch scoring at 1x, 10x, 100x the test year: raw rate vs ENGINE=pandas vs ENGINE=dask on 1 and 2 workers
-	$(BIN)/python -m mlpipe.tasks.bench_score
+	$(BIN)/python -m bench.score
 
 bench-stream: repro ## the stream consumer: sustained events/s, p50/p99 latency at 1,000 events/s, memory (NATS on 127.0.0.1)
-	$(BIN)/python -m mlpipe.tasks.bench_stream
+	$(BIN)/python -m bench.stream
 
 bench-serve: repro ## serving benchmarks vs the targets: /predict latency and throughput, batch endpoint, parity, batch scoring
-	$(BIN)/python -m mlpipe.tasks.bench_serve
+	$(BIN)/python -m bench.serve
 
 # ---- operating ----
 

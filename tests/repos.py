@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from mlpipe.cli import run_stage
 from mlpipe.config import Params, parse_contract
 from mlpipe.io.pipeline import DVC_YAML, child_env, pipeline_paths
-from mlpipe.stages import run_stage
 from tests.datasets import write_data
 
 ROOT = Path(__file__).resolve().parents[1]

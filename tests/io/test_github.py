@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlpipe.io.github import GitHub, GitHubError
+from mlpipe.errors import GitHubError
+from mlpipe.io.github import GitHub
 from tests.fake_github import FakeGitHub
 
 pytestmark = pytest.mark.integration

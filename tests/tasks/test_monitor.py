@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from mlpipe.core.synth import synthesise
+from mlpipe.errors import NothingToMonitor
 from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, child_env, pipeline_paths
 from tests.datasets import bounded_numeric, coded_feature, unknown_value
 from tests.repos import ROOT, Ran, invoke
@@ -210,7 +211,7 @@ def test_nothing_to_monitor_yet_is_said_not_alerted(tmp_path: Path, paths: Pipel
 
     params, _ = load_config(ROOT / paths.params, ROOT / paths.contract)
     paths = paths.model_copy(update={"prediction_log": tmp_path / "log"})
-    with pytest.raises(mon.NothingToMonitor, match="nothing to monitor yet"):
+    with pytest.raises(NothingToMonitor, match="nothing to monitor yet"):
         mon.resolve("auto", paths, params.model_copy(update={"example_data": None}))
 
 

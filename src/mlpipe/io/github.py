@@ -15,13 +15,9 @@ from typing import Any
 
 import httpx
 
-from mlpipe.errors import PipelineError
+from mlpipe.errors import GitHubError
 
 REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-
-
-class GitHubError(PipelineError):
-    """A GitHub API call failed (the message names the call and GitHub's answer)."""
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tqdm import tqdm
 
 from mlpipe.config import Contract, ScaleParams
-from mlpipe.errors import ModelIntegrityError, PipelineError
+from mlpipe.errors import JobFailed, ModelIntegrityError, PipelineError
 from mlpipe.io.files import read_json
 from mlpipe.io.models import load_verified_bytes
 from mlpipe.serving.scorer import Scorer
@@ -38,10 +38,6 @@ ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 _SCORERS: dict[str, Scorer] = {}
 T = TypeVar("T")
 _LOCK = threading.Lock()
-
-
-class JobFailed(PipelineError):
-    """A partition could not be done: its error, or its workers kept dying."""
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlpipe.cli import run_stage
 from mlpipe.config import Contract, Params
 from mlpipe.core.features import TARGET, feature_frame, slice_groups
 from mlpipe.core.gate import decide, verdict_columns
@@ -25,7 +26,6 @@ from mlpipe.core.model import positive_proba
 from mlpipe.io.files import atomic_path, load_config, read_frame, read_json, write_frame, write_json, write_text
 from mlpipe.io.live import EVALUATE, live, log_summary
 from mlpipe.io.models import load_model
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 
+from mlpipe.cli import run_stage
 from mlpipe.core.features import prepare
 from mlpipe.errors import DataError
 from mlpipe.io.files import load_config, read_data, read_json, write_frame
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

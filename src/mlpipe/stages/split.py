@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 
+from mlpipe.cli import run_stage
 from mlpipe.core.features import TARGET
 from mlpipe.core.split import split
 from mlpipe.io.files import frame_sha256, load_config, read_frame, write_frame, write_json
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from mlpipe.cli import run_stage
 from mlpipe.config import Contract, Estimator
 from mlpipe.core.features import TARGET, feature_frame
 from mlpipe.core.metrics import classification_metrics
@@ -27,7 +28,6 @@ from mlpipe.io.code import code_sha256
 from mlpipe.io.files import frame_sha256, load_config, read_frame, read_json, write_json
 from mlpipe.io.live import TRAIN, live
 from mlpipe.io.models import save_model
-from mlpipe.stages import run_stage
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

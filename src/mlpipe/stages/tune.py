@@ -11,10 +11,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from mlpipe.cli import run_stage
 from mlpipe.core import tune
 from mlpipe.core.features import TARGET, feature_frame
 from mlpipe.io.files import frame_sha256, load_config, read_frame, write_json
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

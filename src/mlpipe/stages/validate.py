@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlpipe.cli import run_stage
 from mlpipe.config import Contract, parse_contract
 from mlpipe.core import validation as v
 from mlpipe.core.expectations import file_specs, whole_specs
@@ -23,7 +24,6 @@ from mlpipe.errors import ValidationFailed
 from mlpipe.io.datafiles import load
 from mlpipe.io.files import data_files, load_yaml, sha256_dir, write_json, write_text
 from mlpipe.io.gx import run_batches
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ import os
 import subprocess
 from pathlib import Path
 
+from mlpipe.cli import run_stage
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import read_json
 from mlpipe.io.pipeline import pipeline_paths
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 LABEL = "model-monitor"

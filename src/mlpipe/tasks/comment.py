@@ -18,11 +18,11 @@ import os
 import re
 from pathlib import Path
 
+from mlpipe.cli import run_stage
 from mlpipe.core.comment import WATERMARK, cml_watermark_pattern, fit_comment, neutralise_links, one_comment
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import write_text
 from mlpipe.io.github import GitHub
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".svg", ".png", ".jpg", ".jpeg", ".gif"}

@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from mlpipe.cli import run_stage
 from mlpipe.config import parse_contract
 from mlpipe.core.draft import draft_contract
 from mlpipe.errors import ConfigError, DataError
 from mlpipe.io.files import data_files, read_csv_as_written, read_table, write_text
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 #: Top-level keys in the order a reader wants them: what it is, the roles, then the detail.

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import yaml
 
+from mlpipe.cli import run_stage
 from mlpipe.config import ExampleData, parse_params
 from mlpipe.errors import ConfigError, DataError, DataUnavailable
 from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, file_name, load_all_years, write_years
 from mlpipe.io.files import load_yaml, write_text
 from mlpipe.io.pipeline import pipeline_paths
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 
-from mlpipe.errors import PipelineError
+from mlpipe.cli import run_stage
+from mlpipe.errors import DeployFailed
 from mlpipe.io.files import load_config, read_json
 from mlpipe.io.pipeline import pipeline_paths
-from mlpipe.stages import run_stage
 from mlpipe.tasks.smoke import smoke
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,6 @@ RUNNER_COMMAND = (
     'docker run -d --name mlpipe-production -p 8000:8000 "$IMAGE"'
 )
 RUNNER_URL = "http://127.0.0.1:8000"
-
-
-class DeployFailed(PipelineError):
-    """The new version failed (and was rolled back, when a previous version was given)."""
 
 
 def deploy(image: str, command: str, url: str, wait_s: float) -> None:

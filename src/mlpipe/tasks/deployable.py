@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from mlpipe.cli import run_stage
 from mlpipe.errors import PipelineError
 from mlpipe.io.github import GitHub
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from mlpipe.cli import run_stage
 from mlpipe.core.bootstrap import DeltaCI, bootstrap_deltas
 from mlpipe.core.features import feature_frame
 from mlpipe.core.gate import Verdict, decide
@@ -29,7 +30,6 @@ from mlpipe.io import git
 from mlpipe.io.files import load_config, read_frame, read_json, write_json, write_text
 from mlpipe.io.models import load_verified_bytes
 from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

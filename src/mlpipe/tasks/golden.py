@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from mlpipe.cli import run_stage
 from mlpipe.config import Contract
 from mlpipe.core.features import feature_frame, prepare
 from mlpipe.core.model import positive_proba
@@ -21,7 +22,6 @@ from mlpipe.io.files import atomic_path, data_files, load_config, read_data, rea
 from mlpipe.io.models import load_model
 from mlpipe.io.outputs import csv_header, guard_output
 from mlpipe.io.pipeline import pipeline_paths
-from mlpipe.stages import run_stage
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlpipe.cli import run_stage
 from mlpipe.config import Contract, Params
 from mlpipe.core import leaderboard as lb
 from mlpipe.core.metrics import DIRECTION
@@ -26,7 +27,6 @@ from mlpipe.io.experiments import Experiment, Listing, read_bytes, show
 from mlpipe.io.files import load_config, write_json, write_text
 from mlpipe.io.live import EVALUATE
 from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

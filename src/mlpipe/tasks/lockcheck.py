@@ -18,9 +18,9 @@ import subprocess
 import sys
 from typing import Any
 
+from mlpipe.cli import run_stage
 from mlpipe.errors import PipelineError
 from mlpipe.io.pipeline import DVC_YAML
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 MISSING = {"deleted", "not in cache"}

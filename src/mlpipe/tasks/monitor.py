@@ -25,11 +25,12 @@ from typing import Any
 
 import pandas as pd
 
+from mlpipe.cli import run_stage
 from mlpipe.config import Contract, MonitorParams, Params
 from mlpipe.core.drift import drift_from, numeric_reference, prediction_drift_from, reference_summary
 from mlpipe.core.metrics import classification_metrics, slice_report
 from mlpipe.core.monitor import bar_svg, compare_models, markdown, metric_drops, verdict
-from mlpipe.errors import DataError
+from mlpipe.errors import DataError, NothingToMonitor
 from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, load_all_years
 from mlpipe.io.files import DATA_SUFFIXES, load_config, read_data, read_frame, read_json, write_json, write_text
 from mlpipe.io.monitor_metrics import monitor_registry, push_metrics, write_metrics
@@ -40,14 +41,9 @@ from mlpipe.scale.monitor import combined_window, data_columns
 from mlpipe.scale.parts import source_files
 from mlpipe.scale.window import Context, combine, part_stats, quality_specs
 from mlpipe.serving.scorer import load_scorer
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 PUSHGATEWAY_ENV = "PUSHGATEWAY_URL"
-
-
-class NothingToMonitor(DataError):
-    """``auto`` found no window: no logged traffic and no unseen example data. Not an alert."""
 
 
 def unseen_years(params: Params) -> list[int]:

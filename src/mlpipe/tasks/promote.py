@@ -17,12 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mlpipe.cli import run_stage
 from mlpipe.core.leaderboard import changed_params
 from mlpipe.errors import PipelineError
 from mlpipe.io.experiments import dvc
 from mlpipe.io.files import load_config, read_json
 from mlpipe.io.pipeline import DVC_YAML, SEARCH_YAML, pipeline_paths
-from mlpipe.stages import run_stage
 from mlpipe.tasks import golden
 from mlpipe.tasks.leaderboard import listing, verdict_text
 

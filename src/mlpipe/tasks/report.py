@@ -16,12 +16,12 @@ from typing import Any
 
 import yaml
 
+from mlpipe.cli import run_stage
 from mlpipe.core.charts import CHARTS, Plots
 from mlpipe.core.report import ReportInputs, build
 from mlpipe.io import git
 from mlpipe.io.files import load_yaml, read_json, write_text
 from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
-from mlpipe.stages import run_stage
 from mlpipe.tasks.gate import resolve_base
 
 log = logging.getLogger(__name__)

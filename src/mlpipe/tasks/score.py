@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from mlpipe.cli import run_stage
 from mlpipe.core.schema import frame_problems
 from mlpipe.errors import DataError
 from mlpipe.io.files import atomic_path, load_config, text_columns
@@ -38,7 +39,6 @@ from mlpipe.scale.cluster import ADDRESS_ENV, model_payload
 from mlpipe.scale.parts import Part, plan, read_part, source_files
 from mlpipe.scale.score import score_job
 from mlpipe.serving.scorer import Scorer, load_scorer, new_id
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

@@ -20,19 +20,15 @@ from typing import Any
 
 import httpx
 
+from mlpipe.cli import run_stage
 from mlpipe.config import Contract, Params
 from mlpipe.core.schema import whole_number
 from mlpipe.core.validation import plain
-from mlpipe.errors import PipelineError
+from mlpipe.errors import SmokeFailed
 from mlpipe.io.files import data_files, load_config, read_json, read_table, text_columns, write_json
 from mlpipe.io.pipeline import pipeline_paths
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
-
-
-class SmokeFailed(PipelineError):
-    """The deployed service failed a smoke check (the message lists which)."""
 
 
 def record_known(params: Params, contract: Contract, card: Path, data_dir: Path, out: Path) -> dict[str, Any]:

@@ -12,11 +12,11 @@ import uuid
 
 import orjson
 
+from mlpipe.cli import run_stage
 from mlpipe.core.validation import plain
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import load_config, read_data
 from mlpipe.io.pipeline import pipeline_paths
-from mlpipe.stages import run_stage
 from mlpipe.streaming.settings import stream_env
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ import logging
 import os
 from typing import Any
 
+from mlpipe.cli import run_stage
 from mlpipe.errors import PipelineError
 from mlpipe.io.experiments import queue, run_queue
 from mlpipe.io.files import load_config, read_json
 from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
-from mlpipe.stages import run_stage
 from mlpipe.tasks.leaderboard import evaluate_metrics_file, listing
 
 log = logging.getLogger(__name__)

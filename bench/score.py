@@ -26,12 +26,12 @@ from typing import Any
 
 import pandas as pd
 
+from mlpipe.cli import run_stage
 from mlpipe.io.files import data_files, load_config, read_table, text_columns
 from mlpipe.io.pipeline import child_env, pipeline_paths
 from mlpipe.scale.cluster import ADDRESS_ENV, dask_client, model_payload
 from mlpipe.scale.score import score_job
 from mlpipe.serving.scorer import load_scorer
-from mlpipe.stages import run_stage
 from mlpipe.tasks.score import score_file
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def pandas_child(src: str, dst: str, logs: str) -> None:
 def pandas_run(folder: Path, tmp: Path) -> dict[str, Any]:
     single = tmp / "single.parquet"  # ENGINE=pandas scores one file: the copies as one
     pd.read_parquet(folder).to_parquet(single, row_group_size=100_000)
-    cmd = [sys.executable, "-m", "mlpipe.tasks.bench_score", "--pandas-child", str(single), str(tmp / "out.parquet"),
+    cmd = [sys.executable, "-m", "bench.score", "--pandas-child", str(single), str(tmp / "out.parquet"),
            str(tmp / "log-pandas")]  # fmt: skip
     out = subprocess.run(cmd, env=child_env(Path.cwd()), capture_output=True, text=True, check=True).stdout
     res: dict[str, Any] = json.loads(out.strip().splitlines()[-1])

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import orjson
 
+from mlpipe.cli import run_stage
 from mlpipe.core.validation import plain
 from mlpipe.io.files import load_config, read_data
 from mlpipe.io.pipeline import child_env, pipeline_paths
-from mlpipe.stages import run_stage
 from mlpipe.streaming.settings import StreamEnv
 
 log = logging.getLogger(__name__)

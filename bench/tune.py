@@ -16,11 +16,11 @@ import sys
 import time
 from typing import Any
 
+from mlpipe.cli import run_stage
 from mlpipe.core import tune
 from mlpipe.core.features import TARGET, feature_frame
 from mlpipe.io.files import load_config, read_frame
 from mlpipe.io.pipeline import DVC_YAML, pipeline_paths
-from mlpipe.stages import run_stage
 from mlpipe.stages.tune import parallel
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlpipe.stages import run_stage
+from mlpipe.cli import run_stage
 
 log = logging.getLogger(__name__)
 STEPS = [("install", ["setup"]), ("pull", ["pull"]), ("check-lock", ["check-lock"]), ("repro", ["repro"]),

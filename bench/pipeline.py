@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from mlpipe.cli import run_stage
 from mlpipe.core.features import TARGET, feature_frame
 from mlpipe.core.model import build_estimator, positive_proba
 from mlpipe.io.files import load_config, load_yaml, read_frame
 from mlpipe.io.pipeline import DVC_YAML, child_env, pipeline_paths
-from mlpipe.stages import run_stage
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``make bench-serve``: serving figures on this machine, for the trained model (after ``make repro``).
 
 The server is the one ``make serve`` runs (``python -m mlpipe.serving``), on 127.0.0.1 at a free
-port; the client is :mod:`mlpipe.tasks.loadgen` (asyncio, keep-alive, in this process). Measures:
+port; the client is :mod:`bench.loadgen` (asyncio, keep-alive, in this process). Measures:
 
 - raw in-process scoring (``Scorer.proba``): one row per call (rate and latency), 1,000-row calls and
   all rows in one call: the limits the service is compared with;
@@ -47,6 +47,8 @@ import orjson
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from bench import loadgen
+from mlpipe.cli import run_stage
 from mlpipe.config import Contract
 from mlpipe.core.features import model_input
 from mlpipe.core.validation import plain
@@ -54,8 +56,6 @@ from mlpipe.errors import PipelineError
 from mlpipe.io.files import data_files, load_config, read_table, text_columns
 from mlpipe.io.pipeline import child_env, pipeline_paths
 from mlpipe.serving.scorer import Scorer, load_scorer
-from mlpipe.stages import run_stage
-from mlpipe.tasks import loadgen
 
 log = logging.getLogger(__name__)
 ROOT = Path.cwd()
@@ -360,7 +360,7 @@ def batch_scoring(tmp: Path, rows: pd.DataFrame, id_col: str) -> dict[str, Any]:
             for k in range(times):
                 rows.assign(**{id_col: rows[id_col] + k * 10_000_000}).to_csv(fh, index=False, header=k == 0)
         # bench-score's single-process child: its own peak memory (VmHWM), one implementation for both benches
-        cmd = [sys.executable, "-m", "mlpipe.tasks.bench_score", "--pandas-child", str(src), str(tmp / f"o{times}.pq"),
+        cmd = [sys.executable, "-m", "bench.score", "--pandas-child", str(src), str(tmp / f"o{times}.pq"),
                str(tmp / "log")]  # fmt: skip
         out = subprocess.run(cmd, env=child_env(ROOT), capture_output=True, text=True, check=True).stdout
         res[f"score_x{times}"] = json.loads(out.strip().splitlines()[-1])

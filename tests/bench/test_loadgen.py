@@ -1,4 +1,4 @@
-"""``mlpipe.tasks.loadgen`` against a real tiny HTTP/1.1 server on 127.0.0.1: counts, not speed.
+"""``bench.loadgen`` against a real tiny HTTP/1.1 server on 127.0.0.1: counts, not speed.
 
 The server answers by the request body: ``ok`` -> 200, ``bad`` -> 500, ``chunked`` -> 200 in
 chunked transfer coding, ``close`` -> closes the connection without an answer. It counts what it
@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mlpipe.tasks import loadgen
+from bench import loadgen
 
 
 @dataclass
