@@ -30,7 +30,8 @@ def source_files(module: str) -> list[Path]:
     if entry is None:
         raise ModuleNotFoundError(module)
     seen: set[Path] = set()
-    todo = [entry]
+    parts = module.split(".")  # running a.b.c runs a/__init__ and a/b/__init__ first
+    todo = [entry, *(f for i in range(1, len(parts)) if (f := _module_file(".".join(parts[:i]))) is not None)]
     while todo:
         current = todo.pop()
         if current in seen:
