@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from datetime import UTC, datetime
+
+from mlpipe.env import process_env
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,12 +28,13 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(level: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if os.environ.get("LOG_FORMAT", "").lower() == "json":
+    env = process_env()
+    if env.log_format.lower() == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    root.setLevel(level or env.log_level)
     # great-expectations logs its internals at INFO; keep its warnings only.
     logging.getLogger("great_expectations").setLevel(logging.WARNING)

@@ -44,7 +44,8 @@ class Listing:
 def dvc(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     """``dvc`` of this interpreter; its bin first on PATH, because queue workers start ``dvc`` by name."""
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = dict(os.environ)  # handed on to dvc, not read
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     res = subprocess.run([f"{bin_dir}/dvc", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if check and res.returncode != 0:
         raise PipelineError(f"dvc {' '.join(args)} failed:\n{(res.stderr or res.stdout).strip()[-2000:]}")

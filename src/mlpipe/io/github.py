@@ -7,7 +7,6 @@ on 127.0.0.1.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from mlpipe.env import process_env
 from mlpipe.errors import GitHubError
 
 REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -29,13 +29,14 @@ class GitHub:
 
     @classmethod
     def from_env(cls) -> GitHub:
-        repo = os.environ.get("GITHUB_REPOSITORY", "")
+        env = process_env()
+        repo = env.github_repository
         if not REPO.match(repo):
             raise GitHubError(f"GITHUB_REPOSITORY must be owner/name, got {repo!r}")
-        token = os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN") or ""
+        token = env.github_auth
         if not token:
             raise GitHubError("GH_TOKEN (or GITHUB_TOKEN) is not set")
-        return cls(os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"), repo, token)
+        return cls(env.github_api_url.rstrip("/"), repo, token)
 
     def _call(self, method: str, url: str, **kw: Any) -> httpx.Response:
         if not url.startswith("http"):

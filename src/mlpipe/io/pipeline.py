@@ -134,9 +134,10 @@ def child_env(repo: Path) -> dict[str, str]:
     This interpreter's bin first (so ``python`` and ``dvc`` are ours), that checkout's ``src``
     imported instead of this one's, telemetry off.
     """
+    ours = dict(os.environ)  # handed on, not read: the child's environment is ours plus these
     return {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        **ours,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{ours.get('PATH', '')}",
         "PYTHONPATH": str(repo / "src"),
         "DVC_NO_ANALYTICS": "1",
         "GX_ANALYTICS_ENABLED": "false",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tqdm import tqdm
 
 from mlpipe.config import Contract, ScaleParams
+from mlpipe.env import process_env
 from mlpipe.errors import JobFailed, ModelIntegrityError, PipelineError
 from mlpipe.io.files import read_json
 from mlpipe.io.models import load_verified_bytes
@@ -49,7 +50,7 @@ def dask_client(scale: ScaleParams) -> Iterator[Client]:
         raise PipelineError("ENGINE=dask needs Dask: pip install -e '.[scale]' (make setup installs it)") from None
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines: every start and stop
-    address = os.environ.get(ADDRESS_ENV)
+    address = process_env().dask_scheduler_address
     if address:
         try:
             client = Client(address, timeout="30s")

@@ -20,6 +20,7 @@ from pathlib import Path
 import uvicorn
 
 from mlpipe.config import HttpLimits
+from mlpipe.env import process_env
 from mlpipe.errors import PipelineError
 from mlpipe.logs import setup_logging
 from mlpipe.serving.metrics import MULTIPROC_DIR, remove_metric_files
@@ -44,13 +45,14 @@ def bounded(name: str, low: int, high: int) -> Callable[[str], int]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m mlpipe.serving", description=__doc__)
-    ap.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    env = process_env()
+    ap.add_argument("--host", default=env.host)
     # string defaults go through `type` too: a bad PORT or WEB_CONCURRENCY is refused by argparse, named
-    ap.add_argument("--port", type=bounded("--port / PORT", 0, 65535), default=os.environ.get("PORT", "8000"))
+    ap.add_argument("--port", type=bounded("--port / PORT", 0, 65535), default=env.port)
     ap.add_argument(
         "--workers",
         type=bounded("--workers / WEB_CONCURRENCY", 1, 256),
-        default=os.environ.get("WEB_CONCURRENCY", "1"),
+        default=env.web_concurrency,
     )
     ap.add_argument("--root", help="repository root holding dvc.yaml (default: .)")
     ap.add_argument("--card", help="model card (default: paths.card in dvc.yaml)")
@@ -73,11 +75,11 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, PipelineError, OSError) as err:
         log.error("the service cannot start: %s", err)
         raise SystemExit(2) from None
-    own_dir = None
-    if args.workers > 1 and not os.environ.get(MULTIPROC_DIR):
-        own_dir = os.environ[MULTIPROC_DIR] = tempfile.mkdtemp(prefix="mlpipe-metrics-")
-    if os.environ.get(MULTIPROC_DIR):  # set here or by the user, for one worker or several
-        shared = Path(os.environ[MULTIPROC_DIR])
+    own_dir, metrics_dir = None, env.prometheus_multiproc_dir
+    if args.workers > 1 and not metrics_dir:  # set for the workers, which prometheus-client reads it in
+        own_dir = metrics_dir = os.environ[MULTIPROC_DIR] = tempfile.mkdtemp(prefix="mlpipe-metrics-")
+    if metrics_dir:  # set here or by the user, for one worker or several
+        shared = Path(metrics_dir)
         shared.mkdir(parents=True, exist_ok=True)
         remove_metric_files(shared)
     try:

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client import multiprocess as mp
 
 from mlpipe.config import AlertParams
+from mlpipe.env import process_env
 from mlpipe.io.predlog import PredictionLog, process_running
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -55,7 +56,7 @@ def forget_dead_workers() -> None:
 
 
 def multiprocess_dir() -> str | None:
-    return os.environ.get(MULTIPROC_DIR) or None
+    return process_env().prometheus_multiproc_dir or None
 
 
 def alert_threshold_gauge(registry: CollectorRegistry) -> Gauge:

@@ -13,7 +13,6 @@ import functools
 import gc
 import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlpipe.env import process_env
 from mlpipe.io.files import read_json
 from mlpipe.io.git import current_commit
 from mlpipe.io.predlog import PredictionLog
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 def running_commit(root: Path) -> str | None:
     """The commit of the code serving: ``GIT_COMMIT`` (the image's build argument), else the
     checkout's HEAD. Asked here, at run time: the model card records inputs only, no commit."""
-    return os.environ.get("GIT_COMMIT") or current_commit(root)
+    return process_env().git_commit or current_commit(root)
 
 
 @dataclass

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import subprocess
 from pathlib import Path
 
 from mlpipe.cli import run_stage
+from mlpipe.env import process_env
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import read_json
 from mlpipe.io.pipeline import pipeline_paths
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.parse_args(argv)
     out = pipeline_paths().monitor
-    raise_issue(out / "monitor.json", out / "monitor.md", os.environ.get("MONITOR_RETRAIN", "").lower() == "true")
+    raise_issue(out / "monitor.json", out / "monitor.md", process_env().retrain_on_alert)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 from pathlib import Path
 
 from mlpipe.cli import run_stage
 from mlpipe.core.comment import WATERMARK, cml_watermark_pattern, fit_comment, neutralise_links, one_comment
+from mlpipe.env import process_env
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import write_text
 from mlpipe.io.github import GitHub
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("check")
     c.add_argument("--pr-file", type=Path, required=True)
-    c.add_argument("--head-sha", default=os.environ.get("HEAD_SHA", ""))
+    c.add_argument("--head-sha", default=process_env().head_sha)
     p = sub.add_parser("prepare")
     p.add_argument("--report", type=Path, required=True)
     p.add_argument("--plots", type=Path, required=True)

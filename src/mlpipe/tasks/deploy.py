@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from mlpipe.cli import run_stage
+from mlpipe.env import process_env
 from mlpipe.errors import DeployFailed
 from mlpipe.io.files import load_config, read_json
 from mlpipe.io.pipeline import pipeline_paths
@@ -59,7 +60,7 @@ def deploy_and_check(image: str, known: dict[str, Any], args: argparse.Namespace
         deploy(image, args.command, args.url, args.wait)
     except DeployFailed as err:
         return [str(err)]
-    return smoke(args.url, known, params, os.environ.get("MLPIPE_API_KEY"))
+    return smoke(args.url, known, params, process_env().api_key or None)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,8 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--previous", default="", help="the last good version, redeployed if this one fails")
     ap.add_argument("--known", type=Path, help="known answers of --image (default: paths.smoke in dvc.yaml)")
     ap.add_argument("--previous-known", type=Path, help="known answers of --previous (default: health/ready only)")
-    ap.add_argument("--command", default=os.environ.get("DEPLOY_COMMAND") or RUNNER_COMMAND)
-    ap.add_argument("--url", default=os.environ.get("DEPLOY_URL") or RUNNER_URL)
+    ap.add_argument("--command", default=process_env().deploy_command or RUNNER_COMMAND)
+    ap.add_argument("--url", default=process_env().deploy_url or RUNNER_URL)
     ap.add_argument("--wait", type=float, default=120, help="seconds to wait for /health after deploying")
     args = ap.parse_args(argv)
     paths = pipeline_paths()
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     if not previous_known:
         try:
             deploy(args.previous, args.command, args.url, args.wait)
-            key = os.environ.get("MLPIPE_API_KEY")  # /ready needs none; a proxy in front may
+            key = process_env().api_key or None  # /ready needs none; a proxy in front may
             ready = httpx.get(f"{args.url}/ready", timeout=10, headers={"X-API-Key": key} if key else {})
             if ready.status_code != 200:
                 back = [f"/ready answered {ready.status_code}: {ready.text[:300]}"]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlpipe.cli import run_stage
+from mlpipe.env import process_env
 from mlpipe.errors import PipelineError
 from mlpipe.io.github import GitHub
 
@@ -50,7 +51,7 @@ def deployable(
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sha", default=os.environ.get("SHA", ""))
+    ap.add_argument("--sha", default=process_env().sha)
     ap.add_argument("--branch", default="main")
     ap.add_argument("--workflow", default="ci.yml", help="file name of the workflow that must have passed")
     ap.add_argument("--wait-minutes", type=float, default=40)
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     ok, why = deployable(GitHub.from_env(), args.sha, args.branch, args.workflow, args.wait_minutes * 60,
                          args.poll_seconds)  # fmt: skip
     log.info("deploy=%s: %s", str(ok).lower(), why)
-    with open(os.environ.get("GITHUB_OUTPUT", os.devnull), "a", encoding="utf-8") as fh:
+    with open(process_env().github_output or os.devnull, "a", encoding="utf-8") as fh:
         fh.write(f"deploy={str(ok).lower()}\n")
 
 

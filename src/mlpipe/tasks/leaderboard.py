@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import io
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from mlpipe.cli import run_stage
 from mlpipe.config import Contract, Params
 from mlpipe.core import leaderboard as lb
 from mlpipe.core.metrics import DIRECTION
+from mlpipe.env import process_env
 from mlpipe.errors import PipelineError
 from mlpipe.io.experiments import Experiment, Listing, read_bytes, show
 from mlpipe.io.files import load_config, write_json, write_text
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     write_json(paths.leaderboard_json, lb.to_dict(board))
     write_text(paths.leaderboard_md, md)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    summary = process_env().github_step_summary
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(md)

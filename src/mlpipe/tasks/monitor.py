@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from mlpipe.config import Contract, MonitorParams, Params
 from mlpipe.core.drift import drift_from, numeric_reference, prediction_drift_from, reference_summary
 from mlpipe.core.metrics import classification_metrics, slice_report
 from mlpipe.core.monitor import bar_svg, compare_models, markdown, metric_drops, verdict
+from mlpipe.env import process_env
 from mlpipe.errors import DataError, NothingToMonitor
 from mlpipe.io.example_data import WHEEL_CACHE, fetch_wheel, load_all_years
 from mlpipe.io.files import DATA_SUFFIXES, load_config, read_data, read_frame, read_json, write_json, write_text
@@ -166,7 +166,7 @@ def monitor(source: str, role: str = "champion", engine: str | None = None, prog
     ref_proba = read_frame(paths.predictions)["model"].to_numpy()
     summary = reference_summary(reference, contract, m)
     distributed = (engine or params.scale.engine) == "dask" and kind != "next-year"
-    if not distributed and os.environ.get(ADDRESS_ENV):
+    if not distributed and process_env().dask_scheduler_address:
         log.info("%s is set but the engine is pandas: monitoring in this process (ENGINE=dask uses it)", ADDRESS_ENV)
     if distributed:
         payload = model_payload(paths.card, contract)
@@ -246,7 +246,7 @@ def export(report: dict[str, Any], m: MonitorParams, paths: PipelinePaths, contr
     ``PUSHGATEWAY_URL`` when it is set (grouped by the contract's dataset name)."""
     registry = monitor_registry(report, m, time.time())
     write_metrics(paths.monitor / "monitor.prom", registry)
-    if url := os.environ.get(PUSHGATEWAY_ENV, "").strip():
+    if url := process_env().pushgateway_url:
         push_metrics(url, registry, contract.name)
 
 

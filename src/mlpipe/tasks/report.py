@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import yaml
 from mlpipe.cli import run_stage
 from mlpipe.core.charts import CHARTS, Plots
 from mlpipe.core.report import ReportInputs, build
+from mlpipe.env import process_env
 from mlpipe.io import git
 from mlpipe.io.files import load_yaml, read_json, write_text
 from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     paths = pipeline_paths(args.dvc_yaml)
     markdown = build(gather(args.base, paths))
     write_text(paths.report, markdown)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    summary = process_env().github_step_summary
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(markdown)

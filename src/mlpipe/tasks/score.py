@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from mlpipe.cli import run_stage
 from mlpipe.core.schema import frame_problems
+from mlpipe.env import process_env
 from mlpipe.errors import DataError
 from mlpipe.io.files import atomic_path, load_config, text_columns
 from mlpipe.io.outputs import csv_header, guard_output
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         logs = None if log_dir.lower() == "off" else Path(log_dir)
         score_job(str(args.input), args.output, payload, params, logs, not args.no_progress)
         return
-    if os.environ.get(ADDRESS_ENV):
+    if process_env().dask_scheduler_address:
         log.info("%s is set but the engine is pandas: scoring in this process (ENGINE=dask uses it)", ADDRESS_ENV)
     check_output(source_files(args.input), args.output)  # before the model loads: refused means no work
     scorer = load_scorer(args.card or paths.card, contract)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from mlpipe.cli import run_stage
 from mlpipe.config import Contract, Params
 from mlpipe.core.schema import whole_number
 from mlpipe.core.validation import plain
+from mlpipe.env import process_env
 from mlpipe.errors import SmokeFailed
 from mlpipe.io.files import data_files, load_config, read_json, read_table, text_columns, write_json
 from mlpipe.io.pipeline import pipeline_paths
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.url:
         ap.error("--url is required unless --record")
     known = read_json(args.known)
-    failures = smoke(args.url, known, params, os.environ.get("MLPIPE_API_KEY"))
+    failures = smoke(args.url, known, params, process_env().api_key or None)
     if failures:
         raise SmokeFailed(f"smoke test of {args.url} failed:\n  - " + "\n  - ".join(failures))
     log.info("smoke test of %s passed: model %s", args.url, known["model_version"])
