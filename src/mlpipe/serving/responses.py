@@ -87,10 +87,29 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# A key of a flat JSON object: a string followed by a colon (a string value is followed by , or }).
+_KEY = re.compile(rb'"(?:[^"\\]|\\.)*"\s*:')
+
+
+def _flat_and_unique(body: bytes) -> bool:
+    """True when the body is a JSON object of scalars whose keys are all distinct: as many keys in the
+    text as orjson keeps (~2 us, against ~13 us for the stdlib's parser with a hook). False says nothing."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    if not isinstance(parsed, dict) or any(isinstance(v, dict | list) for v in parsed.values()):
+        return False
+    return len(_KEY.findall(body)) == len(parsed)
+
+
 def repeated_problem(body: bytes) -> dict[str, Any] | None:
     """The problem of a key an object holds twice. JSON parsers keep the last one silently, so a proxy
     or WAF reading the first would see another request than the model does (pydantic-core's parser and
-    orjson cannot tell; the stdlib's can: ~13 us a record, run only on a body that validated)."""
+    orjson cannot tell; the stdlib's can: ~13 us a record, run only on a body that validated and is not
+    a flat object with distinct keys, which one record or event is)."""
+    if _flat_and_unique(body):
+        return None
     try:
         json.loads(body, object_pairs_hook=_unique_keys)
     except _Repeated as dup:
