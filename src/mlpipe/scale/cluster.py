@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tqdm import tqdm
 
 from mlpipe.config import Contract, ScaleParams
-from mlpipe.env import process_env
+from mlpipe.env import DASK_SCHEDULER_ADDRESS, process_env
 from mlpipe.errors import JobFailed, ModelIntegrityError, PipelineError
 from mlpipe.io.files import read_json
 from mlpipe.io.models import load_verified_bytes
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
 log = logging.getLogger(__name__)
-ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
+ADDRESS_ENV = DASK_SCHEDULER_ADDRESS  # the variable's name, written once in mlpipe.env
 _SCORERS: dict[str, Scorer] = {}
 T = TypeVar("T")
 _LOCK = threading.Lock()

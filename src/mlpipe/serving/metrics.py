@@ -18,10 +18,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client import multiprocess as mp
 
 from mlpipe.config import AlertParams
-from mlpipe.env import process_env
+from mlpipe.env import PROMETHEUS_MULTIPROC_DIR, process_env
 from mlpipe.io.predlog import PredictionLog, process_running
 
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROC_DIR = PROMETHEUS_MULTIPROC_DIR  # the variable's name, written once in mlpipe.env
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5)
 

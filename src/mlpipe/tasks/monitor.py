@@ -43,7 +43,6 @@ from mlpipe.scale.window import Context, combine, part_stats, quality_specs
 from mlpipe.serving.scorer import load_scorer
 
 log = logging.getLogger(__name__)
-PUSHGATEWAY_ENV = "PUSHGATEWAY_URL"
 
 
 def unseen_years(params: Params) -> list[int]:
