@@ -7,7 +7,10 @@ import json
 
 import pytest
 
-from mlpipe.serving.responses import _flat_and_unique, repeated_problem
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mlpipe.serving.responses import flat_and_unique, repeated_problem
 
 pytestmark = pytest.mark.unit
 BODIES = [
@@ -23,6 +26,11 @@ BODIES = [
     b"[1,2]",
     '{"\u00e9":1,"\u00e9":2}'.encode(),
     b'{"a":null,"b":true,"c":-1.5e3,"d":""}',
+    b'{"t":"10:00:00","t":"x"}',
+    b'{"a:b":1,"a:b":2}',
+    b'{"t":"2026-01-01T10:00:00+00:00","id":3}',
+    b'{"a":"\\u003a","a":":"}',
+    b'{"a" : 1,"b":"::","a":":"}',
 ]
 
 
@@ -42,10 +50,23 @@ def repeats_exactly(body: bytes) -> bool:
 
 @pytest.mark.parametrize("body", BODIES)
 def test_the_fast_path_agrees_with_the_exact_parser(body: bytes) -> None:
-    if _flat_and_unique(body):
+    if flat_and_unique(body):
         assert not repeats_exactly(body)
     assert (repeated_problem(body) is not None) == repeats_exactly(body)
 
 
 def test_the_fast_path_takes_a_flat_record() -> None:
-    assert _flat_and_unique(b'{"id": 7, "age": 30, "name": "a \\"b\\": c", "ok": true}')
+    assert flat_and_unique(b'{"id": 7, "age": 30, "name": "a \\"b\\": c", "ok": true}')
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(alphabet=':a"\\\u00e9 ', max_size=6))
+
+
+@given(st.lists(st.tuples(st.text(alphabet=':ab"\\', max_size=3), _SCALARS), max_size=6), st.booleans())
+def test_the_fast_path_never_hides_a_repeat(members: list[tuple[str, object]], spaced: bool) -> None:
+    """Objects written member by member (repeats, colons and escapes in keys and values, spaces or not)."""
+    sep = " : " if spaced else ":"
+    body = ("{" + ",".join(json.dumps(k) + sep + json.dumps(v) for k, v in members) + "}").encode()
+    assert (repeated_problem(body) is not None) == repeats_exactly(body)
+    if flat_and_unique(body):
+        assert not repeats_exactly(body)

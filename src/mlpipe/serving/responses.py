@@ -88,18 +88,31 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 # A key of a flat JSON object: a string followed by a colon (a string value is followed by , or }).
-_KEY = re.compile(rb'"(?:[^"\\]|\\.)*"\s*:')
+_KEY = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"\s*:')
 
 
-def _flat_and_unique(body: bytes) -> bool:
+def flat_and_unique(body: bytes) -> bool:
     """True when the body is a JSON object of scalars whose keys are all distinct: as many keys in the
-    text as orjson keeps (~2 us, against ~13 us for the stdlib's parser with a hook). False says nothing."""
+    text as orjson keeps (~2 us, against ~13 us for the stdlib's parser with a hook). False says nothing.
+
+    Counting: each member of the object has one colon of its own; the others are in its strings. With
+    no escape in the text a string's colons are the ones orjson decoded, so the colons outside the
+    strings orjson kept bound the members from above: as many as the keys kept means none repeated.
+    Otherwise (an escape, or a repeat) keys are counted with a regular expression, ~3x slower."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
         return False
-    if not isinstance(parsed, dict) or any(isinstance(v, dict | list) for v in parsed.values()):
+    if type(parsed) is not dict:
         return False
+    in_strings = 0
+    for key, value in parsed.items():
+        kind = type(value)
+        if kind is dict or kind is list:
+            return False
+        in_strings += key.count(":") + (value.count(":") if kind is str else 0)
+    if b"\\" not in body and body.count(b":") - in_strings == len(parsed):
+        return True
     return len(_KEY.findall(body)) == len(parsed)
 
 
@@ -108,7 +121,7 @@ def repeated_problem(body: bytes) -> dict[str, Any] | None:
     or WAF reading the first would see another request than the model does (pydantic-core's parser and
     orjson cannot tell; the stdlib's can: ~13 us a record, run only on a body that validated and is not
     a flat object with distinct keys, which one record or event is)."""
-    if _flat_and_unique(body):
+    if flat_and_unique(body):
         return None
     try:
         json.loads(body, object_pairs_hook=_unique_keys)

@@ -18,7 +18,7 @@ import orjson
 
 from mlpipe.io.predlog import PredictionLog, utc_now
 from mlpipe.serving.scorer import Scorer, records_frame
-from mlpipe.streaming.events import Bad, Checker, Good
+from mlpipe.streaming.events import Bad, Checker, Good, Message
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ class BatchScorer:
     def __init__(self, scorer: Scorer, checker: Checker, plog: PredictionLog | None) -> None:
         self.scorer, self.checker, self.plog = scorer, checker, plog
 
-    def score(self, messages: list[tuple[bytes, str]]) -> Scored:
-        """``messages``: (payload, fallback key) per event, as the broker delivered them."""
+    def score(self, messages: list[Message]) -> Scored:
+        """``messages``: as the broker delivered them."""
         out = Scored()
         for payload, key in messages:
             checked = self.checker.check(payload, key)

@@ -13,7 +13,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import Field, ValidationError, create_model
@@ -24,10 +24,12 @@ from mlpipe.errors import ConfigError
 from mlpipe.serving.responses import problems_of, repeated_problem
 
 ENVELOPE = ("event_id", "event_time")
+#: A message as the broker delivered it: its payload, and how to name it when the event has no
+#: ``event_id`` (called only then: reading a JetStream message's sequence costs ~2 us).
+Message = tuple[bytes, Callable[[], str]]
 
 
-@dataclass(frozen=True)
-class Good:
+class Good(NamedTuple):  # a tuple: built once per event, ~1 us less than a frozen dataclass
     key: str  # the de-duplication key of the event and of its prediction
     row: tuple[Any, ...]  # the record's values in Checker.columns order
     event_time: str | None
@@ -58,13 +60,13 @@ class Checker:
         get = operator.attrgetter(*self.columns)
         self.row_of: Callable[[Any], tuple[Any, ...]] = get if len(self.columns) > 1 else lambda r: (get(r),)
 
-    def check(self, payload: bytes, fallback_key: str) -> Good | Bad:
+    def check(self, payload: bytes, fallback_key: Callable[[], str]) -> Good | Bad:
         try:
             event = self.model.model_validate_json(payload)
         except ValidationError as err:
             not_json = any(e["type"] == "json_invalid" for e in err.errors())
-            return Bad(fallback_key, payload, "not JSON" if not_json else "invalid event", problems_of(err))
-        key = getattr(event, "event_id", None) or fallback_key
+            return Bad(fallback_key(), payload, "not JSON" if not_json else "invalid event", problems_of(err))
+        key = getattr(event, "event_id", None) or fallback_key()
         if (dup := repeated_problem(payload)) is not None:
             return Bad(key, payload, "invalid event", [dup])
         when = getattr(event, "event_time", None)
