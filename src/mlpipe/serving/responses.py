@@ -92,27 +92,22 @@ _KEY = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"\s*:')
 
 
 def flat_and_unique(body: bytes) -> bool:
-    """True when the body is a JSON object of scalars whose keys are all distinct: as many keys in the
-    text as orjson keeps (~2 us, against ~13 us for the stdlib's parser with a hook). False says nothing.
+    """True when no object in the body holds a key twice, shown cheaply (~1.5 us a record, against ~13 us
+    for the stdlib's parser with a hook). False says nothing.
 
-    Counting: each member of the object has one colon of its own; the others are in its strings. With
-    no escape in the text a string's colons are the ones orjson decoded, so the colons outside the
-    strings orjson kept bound the members from above: as many as the keys kept means none repeated.
-    Otherwise (an escape, or a repeat) keys are counted with a regular expression, ~3x slower."""
+    Counting colons: each member of an object has one of its own, the others are in strings. orjson
+    keeps one member per key; written back, its text has the colons of the members it kept and of their
+    strings. With no escape in the body its strings are written as orjson writes them, so a body with
+    no more colons than that has no member orjson dropped: no key twice. Otherwise (an escape, or a
+    repeat) a flat object's keys are counted with a regular expression."""
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
         return False
-    if type(parsed) is not dict:
-        return False
-    in_strings = 0
-    for key, value in parsed.items():
-        kind = type(value)
-        if kind is dict or kind is list:
-            return False
-        in_strings += key.count(":") + (value.count(":") if kind is str else 0)
-    if b"\\" not in body and body.count(b":") - in_strings == len(parsed):
+    if b"\\" not in body and body.count(b":") == orjson.dumps(parsed).count(b":"):
         return True
+    if type(parsed) is not dict or any(type(v) is dict or type(v) is list for v in parsed.values()):
+        return False
     return len(_KEY.findall(body)) == len(parsed)
 
 

@@ -15,7 +15,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from faststream import AckPolicy, Context
@@ -31,6 +30,9 @@ from mlpipe.streaming.metrics import StreamMetrics, serve_probes
 from mlpipe.streaming.settings import StreamEnv
 
 log = logging.getLogger(__name__)
+#: NATS batches scored and published at once (each message is acknowledged on its own, in any order).
+#: Kafka commits an offset for everything before it, so there a batch must finish before the next.
+NATS_IN_FLIGHT = 2
 BROKER_LOG = logging.getLogger("mlpipe.streaming.broker")  # FastStream's lines, through our handlers (JSON too)
 #: (subject or topic, key, body) per message -> whether each was new to the broker; raises when one was
 #: not durably published (the batch is then not acknowledged)
@@ -46,10 +48,10 @@ class Consumer:
         log_dir = settings.prediction_log
         self.plog = PredictionLog(log_dir, conf.max_bytes, conf.keep_files) if log_dir is not None else None
         self.batch = BatchScorer(self.scorer, Checker(settings.contract), self.plog)
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-scorer")
         self.stopping = False
-        self.idle = asyncio.Event()
-        self.idle.set()
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.slots: asyncio.Semaphore | None = None  # made by the broker's wiring: how many batches at once
+        self.concurrent = False
         s = self.scorer
         self.metrics.model_info.labels(s.version, s.role, str(s.card.get("data_sha256"))).set(1)
         set_alert_thresholds(self.metrics.thresholds, settings.params.serve.alerts)
@@ -57,17 +59,16 @@ class Consumer:
 
     async def process(self, messages: list[Message], publish: Publish) -> None:
         """One delivered batch, all or nothing: an exception leaves it unacknowledged (redelivered)."""
-        loop = asyncio.get_running_loop()
         m, env = self.metrics, self.env
         m.events.inc(len(messages))
         t0 = time.perf_counter()
-        scored = await loop.run_in_executor(self.executor, self.batch.score, messages)
+        scored = self.batch.score(messages)
         t1 = time.perf_counter()
         sends = [(env.output, key, body) for key, body in scored.outputs]
         sends += [(env.dead_letter, bad.key, dead_letter(bad)) for bad in scored.dead]
         fresh = (await publish(sends))[: len(scored.outputs)]
         t2 = time.perf_counter()
-        logged = await loop.run_in_executor(self.executor, self.batch.log_published, scored, fresh)
+        logged = self.batch.log_published(scored, fresh)
         log.debug("batch of %d: scored in %.1f ms, published in %.1f ms, logged in %.1f ms", len(messages),
                   (t1 - t0) * 1e3, (t2 - t1) * 1e3, (time.perf_counter() - t2) * 1e3)  # fmt: skip
         m.log_rows.inc(logged)
@@ -86,16 +87,33 @@ class Consumer:
 
     async def guarded(self, messages: list[Message], publish: Publish, ack: Callable[[], Awaitable[None]],
                       nack: Callable[[], Awaitable[None]]) -> None:  # fmt: skip
-        """A batch arriving while stopping goes back at once; one in flight finishes and is acknowledged."""
+        """Starts the batch and returns, so the broker's client fetches the next one while this one is
+        scored and published; waits while the broker's batches in flight are all taken. A batch arriving
+        while stopping goes back at once; ones in flight finish and are acknowledged (see ``run``)."""
+        assert self.slots is not None
         if self.stopping:
             await nack()
             return
-        self.idle.clear()
+        await self.slots.acquire()
+        if self.stopping:
+            self.slots.release()
+            await nack()
+            return
+        task = asyncio.get_running_loop().create_task(self.settle(messages, publish, ack))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+        if not self.concurrent:  # Kafka: this batch is committed before the next is taken
+            await task
+
+    async def settle(self, messages: list[Message], publish: Publish, ack: Callable[[], Awaitable[None]]) -> None:
+        assert self.slots is not None
         try:
             await self.process(messages, publish)
             await ack()
+        except Exception:  # left unacknowledged: the broker redelivers the batch after ack_wait_s
+            log.exception("a batch of %d events failed; left unacknowledged for redelivery", len(messages))
         finally:
-            self.idle.set()
+            self.slots.release()
 
     def nats_broker(self) -> Any:
         from faststream.nats import JStream, NatsBroker, PullSub  # noqa: PLC0415 - one broker's client only
@@ -113,6 +131,7 @@ class Consumer:
                 log.info("broker %s reconnected", env.url)
                 self.metrics.set_ready(True)
 
+        self.slots, self.concurrent = asyncio.Semaphore(NATS_IN_FLIGHT), True
         broker = NatsBroker(env.url, max_reconnect_attempts=-1, reconnect_time_wait=1, logger=BROKER_LOG,
                             log_level=logging.DEBUG, disconnected_cb=disconnected,
                             reconnected_cb=reconnected)  # fmt: skip
@@ -139,7 +158,8 @@ class Consumer:
 
         @broker.subscriber(
             env.input, stream=JStream(names["input"], subjects=[env.input]), durable=env.group,
-            config=ConsumerConfig(ack_wait=env.ack_wait_s, max_ack_pending=env.batch_size * 2),
+            # one more batch than in flight waits fetched, to start as soon as one is done
+            config=ConsumerConfig(ack_wait=env.ack_wait_s, max_ack_pending=env.batch_size * (NATS_IN_FLIGHT + 1)),
             pull_sub=PullSub(batch_size=env.batch_size, timeout=env.batch_wait_ms / 1000, batch=True),
             ack_policy=AckPolicy.MANUAL, decoder=raw,
         )  # fmt: skip
@@ -154,6 +174,7 @@ class Consumer:
 
         env = self.env
         servers = env.url.split("://", 1)[1].split(",")
+        self.slots = asyncio.Semaphore(1)
         broker = KafkaBroker(servers, enable_idempotence=True, acks="all", logger=BROKER_LOG, log_level=logging.DEBUG)
 
         async def publish(messages: list[tuple[str, str, bytes]]) -> list[bool]:
@@ -205,13 +226,13 @@ class Consumer:
         finally:
             self.metrics.set_ready(False)
             self.stopping = True
-            log.info("stopping: finishing the batch in flight")
-            await self.idle.wait()
+            log.info("stopping: finishing the batches in flight")
+            while self.in_flight:
+                await asyncio.gather(*self.in_flight)
             lag.cancel()
             await self.broker.stop()
             if probes is not None:
                 probes.close()
-            self.executor.shutdown(wait=True)
             if self.plog is not None:
                 self.plog.close()
             log.info("stopped")
