@@ -60,25 +60,38 @@ class _Categorical:
 
     def column(self, values: pd.Series, contract: Contract) -> np.ndarray:
         arr = values.to_numpy()
-        missing = pd.isna(arr)
         out = np.full(len(arr), self.missing, dtype=np.float64)
+        if arr.dtype.kind in "iuf":  # numbers: each distinct one looked up once, not a Python step a row
+            rows = np.flatnonzero(~np.isnan(arr)) if arr.dtype.kind == "f" else np.arange(len(arr))
+            distinct, first, where = np.unique(arr[rows], return_index=True, return_inverse=True)
+            # indexing gives the array's own scalar type: the cache's keys are the row loop's below
+            items = [(distinct[j], int(rows[first[j]])) for j in range(len(distinct))]
+            out[rows] = np.asarray(self._lookup(values, items, contract))[where]
+            return out
+        present = np.flatnonzero(~pd.isna(arr)).tolist()
+        out[present] = self._lookup(values, [(arr[i], i) for i in present], contract)
+        return out
+
+    def _lookup(self, values: pd.Series, items: list[tuple[Any, int]], contract: Contract) -> list[float]:
+        """The code of each (value, a row holding it), from the cache or, for values not seen yet, from
+        the generic path, all in one call (one per value made a model's start-up ~0.5 s)."""
         cache = self.cache
+        codes: list[float] = []
         misses: dict[tuple[type, Any], list[int]] = {}
-        for i in np.flatnonzero(~missing).tolist():
-            v = arr[i]
+        for n, (v, row) in enumerate(items):
             key = (type(v), v)
             code = cache.get(key)
             if code is None:
-                misses.setdefault(key, []).append(i)
-            else:
-                out[i] = code
-        if misses:  # every new value in one call: one per value made a model's start-up ~0.5 s
-            codes = self._codes(values.iloc[[rows[0] for rows in misses.values()]], contract)
-            for (key, rows), code in zip(misses.items(), codes, strict=True):
-                out[rows] = code
+                misses.setdefault(key, [row]).append(n)
+            codes.append(self.missing if code is None else code)
+        if misses:
+            found = self._codes(values.iloc[[spots[0] for spots in misses.values()]], contract)
+            for (key, spots), code in zip(misses.items(), found, strict=True):
+                for n in spots[1:]:
+                    codes[n] = code
                 if len(cache) < 100_000:  # bounded: a flood of junk values must not grow memory
                     cache[key] = code
-        return out
+        return codes
 
     def _codes(self, some: pd.Series, contract: Contract) -> list[float]:
         """The generic path's text for these values (same dtype, encoded together: the text of each

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -43,7 +44,22 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, PipelineError, OSError) as err:
         log.error("the consumer cannot start: %s", err)
         raise SystemExit(2) from None
+    settle_garbage_collector()
     asyncio.run(_run(consumer))
+
+
+#: Allocations between young-generation collections (Python's default: 700). A batch allocates tens of
+#: thousands of objects that all die with it; collecting every 700 of them cost ~10% of the consumer's time.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def settle_garbage_collector() -> None:
+    """What is loaded by now (model, libraries) lives as long as the process: frozen, the collector stops
+    walking it; and collections come less often (make bench-stream: GC 1.55 s -> 0.09 s of a run,
+    15.4k -> 17.0k events/s). Reference cycles are still collected, only later."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def _run(consumer: object) -> None:
