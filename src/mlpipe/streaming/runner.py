@@ -15,6 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from faststream import AckPolicy, Context
@@ -150,8 +151,20 @@ class Consumer:
                 publisher.append(BatchPublisher(broker.connection))
             return await publisher[0].publish([(s, stream_of[s], k, b) for s, k, b in messages], timeout_s)
 
-        async def raw(_: Any) -> None:  # the bodies are read raw: a payload that is not JSON is a dead letter
-            return None
+        async def raw(msg: Any) -> Any:
+            """The handler's argument: the delivered nats-py messages, their payloads read raw (one that is
+            not JSON is a dead letter). Not ``Context("message")``: FastStream resolves that in a worker
+            thread, a thread hand-off per batch; and not the batch itself, which would then refer to itself
+            (a cycle: memory freed by the collector only, not when the batch is done)."""
+            return list(msg.raw_message)
+
+        async def ack_all(msgs: list[Any]) -> None:  # what FastStream's batch ack and nack do, message by message
+            for m in msgs:
+                await m.ack()
+
+        async def nak_all(msgs: list[Any]) -> None:
+            for m in msgs:
+                await m.nak()
 
         def key_of(m: Any) -> Callable[[], str]:  # a nats.aio.msg.Msg: its id, else its place in the stream
             return lambda: (m.headers or {}).get("Nats-Msg-Id") or f"{names['input']}:{m.metadata.sequence.stream}"
@@ -163,9 +176,9 @@ class Consumer:
             pull_sub=PullSub(batch_size=env.batch_size, timeout=env.batch_wait_ms / 1000, batch=True),
             ack_policy=AckPolicy.MANUAL, decoder=raw,
         )  # fmt: skip
-        async def on_batch(msg: Any = Context("message")) -> None:  # noqa: B008 - FastStream injects the batch
-            batch = [(m.data, key_of(m)) for m in msg.raw_message]
-            await self.guarded(batch, publish, msg.ack, msg.nack)
+        async def on_batch(msgs: Any) -> None:
+            batch = [(m.data, key_of(m)) for m in msgs]
+            await self.guarded(batch, publish, partial(ack_all, msgs), partial(nak_all, msgs))
 
         return broker
 
@@ -183,7 +196,7 @@ class Consumer:
             await asyncio.gather(*(broker.publish(body, topic, key=key.encode()) for topic, key, body in messages))
             return [True] * len(messages)
 
-        async def raw(_: Any) -> None:
+        async def raw(_: Any) -> None:  # the payloads are read raw: one that is not JSON is a dead letter
             return None
 
         def key_of(r: Any) -> Callable[[], str]:  # an aiokafka ConsumerRecord: its key, else its place in the topic
