@@ -88,8 +88,10 @@ async def bench(url: str, payloads: list[bytes], events: int, rate: int, seconds
         if i % 5000 == 4999:
             await nc.flush()
     await nc.flush()
+    published = events / (time.perf_counter() - t0)
     await asyncio.wait_for(done.wait(), 600)
     sustained = events / (time.perf_counter() - t0)
+    log.info("published at %.0f events/s, %d predictions by then", published, len(received))
     rss1 = rss_mb(pid)
     # latency at a fixed rate
     received.clear()

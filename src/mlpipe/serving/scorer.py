@@ -155,10 +155,30 @@ def score_and_log(
     return proba
 
 
+#: numpy's type for a number column: the check leaves only Python ints in an int column and floats in a
+#: float one (JSON 3 becomes 3.0), so that is what pandas would infer from them
+_NUMBERS = {"int": np.int64, "float": np.float64}
+
+
 def records_frame(rows: Sequence[tuple[Any, ...]], columns: list[str], contract: Contract) -> pd.DataFrame:
     """Checked records (value tuples in ``columns`` order) as the frame the model scores; an int id that
-    some records left out stays an int column (``Int64``), not floats."""
-    frame = pd.DataFrame.from_records(rows, columns=columns)
+    some records left out stays an int column (``Int64``), not floats.
+
+    A number column with no value missing becomes its numpy array directly, what pandas would infer
+    without inferring (~2x cheaper a record); the others as pandas infers them from the records."""
+    values = list(zip(*rows, strict=True))
+    arrays: dict[str, Any] = {}
+    for j, name in enumerate(columns):
+        kind = _NUMBERS.get(contract.columns[name].dtype)
+        if rows and kind is not None and None not in values[j]:
+            arrays[name] = np.fromiter(values[j], dtype=kind, count=len(rows))
+    rest = [j for j, name in enumerate(columns) if name not in arrays]
+    if rest:
+        inferred = pd.DataFrame.from_records(
+            [tuple(r[j] for j in rest) for r in rows], columns=[columns[j] for j in rest]
+        )
+        arrays.update({name: inferred[name] for name in inferred.columns})
+    frame = pd.DataFrame({name: arrays[name] for name in columns}, columns=columns)
     key = contract.id
     if contract.columns[key].dtype == "int" and key not in contract.features and frame[key].dtype != "int64":
         frame[key] = pd.array([r[columns.index(key)] for r in rows], dtype="Int64")  # None beside ids

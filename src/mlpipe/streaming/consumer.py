@@ -68,10 +68,12 @@ class BatchScorer:
         second prediction anyone received). Returns the rows logged."""
         if self.plog is None or scored.proba is None or not any(fresh):
             return 0
-        keep = np.asarray(fresh)
-        frame = scored.frame[keep].reset_index(drop=True)
-        keys = [g.key for g, f in zip(scored.good, fresh, strict=True) if f]
-        self.plog.write(self.scorer.event(frame, scored.proba[keep], "stream", request_ids=keys))
+        frame, proba, keys = scored.frame, scored.proba, [g.key for g in scored.good]
+        if not all(fresh):  # copies: only when a redelivered batch had some published already
+            keep = np.asarray(fresh)
+            frame, proba = frame[keep].reset_index(drop=True), proba[keep]
+            keys = [k for k, f in zip(keys, fresh, strict=True) if f]
+        self.plog.write(self.scorer.event(frame, proba, "stream", request_ids=keys))
         return len(keys)
 
 
