@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from mlpipe.io.predlog import read_prediction_log
-from mlpipe.streaming.runner import NATS_IN_FLIGHT
+from mlpipe.streaming.runner import NATS_PENDING_BATCHES
 from tests.datasets import coded_feature, unknown_value
 from tests.servers import Served, wait_bound
 from tests.streaming.brokers import (
@@ -105,7 +105,7 @@ def test_killed_mid_stream_then_restarted_every_event_gets_a_prediction(
     c = start_consumer(served.repo, broker.url, tmp_path / "log", MLPIPE_STREAM_BATCH_SIZE="200")
     try:
         # backpressure: thousands waiting, yet the consumer holds at most its bound unacknowledged
-        assert most_in_flight(broker.url, len(records)) <= (NATS_IN_FLIGHT + 1) * 200
+        assert most_in_flight(broker.url, len(records)) <= NATS_PENDING_BATCHES * 200
         out = read_all(broker.url, "output", len(records), settle_s=1.0)
     finally:
         stop_consumer(c)

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 #: NATS batches scored and published at once (each message is acknowledged on its own, in any order).
 #: Kafka commits an offset for everything before it, so there a batch must finish before the next.
 NATS_IN_FLIGHT = 2
+#: Unacknowledged batches JetStream lets the consumer hold (its backpressure bound, memory included): those
+#: in flight, one fetched and waiting for a slot, and one for acknowledgements still on their way (without
+#: it a fetch right after a batch's acknowledgements often got one event: a whole batch's cost for it).
+NATS_PENDING_BATCHES = NATS_IN_FLIGHT + 2
 BROKER_LOG = logging.getLogger("mlpipe.streaming.broker")  # FastStream's lines, through our handlers (JSON too)
 #: (subject or topic, key, body) per message -> whether each was new to the broker; raises when one was
 #: not durably published (the batch is then not acknowledged)
@@ -171,8 +175,7 @@ class Consumer:
 
         @broker.subscriber(
             env.input, stream=JStream(names["input"], subjects=[env.input]), durable=env.group,
-            # one more batch than in flight waits fetched, to start as soon as one is done
-            config=ConsumerConfig(ack_wait=env.ack_wait_s, max_ack_pending=env.batch_size * (NATS_IN_FLIGHT + 1)),
+            config=ConsumerConfig(ack_wait=env.ack_wait_s, max_ack_pending=env.batch_size * NATS_PENDING_BATCHES),
             pull_sub=PullSub(batch_size=env.batch_size, timeout=env.batch_wait_ms / 1000, batch=True),
             ack_policy=AckPolicy.MANUAL, decoder=raw,
         )  # fmt: skip
