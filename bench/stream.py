@@ -73,9 +73,12 @@ async def bench(url: str, payloads: list[bytes], events: int, rate: int, seconds
     received: dict[str, float] = {}
     done = asyncio.Event()
     want = 0
+    quarters: list[float] = []  # the consumer's memory each quarter of the sustained run
 
     async def on_prediction(msg: Any) -> None:  # a nats.aio.msg.Msg
         received[orjson.loads(msg.data)["event_id"]] = time.perf_counter()
+        if want == events and len(received) * 4 >= (len(quarters) + 1) * events:
+            quarters.append(rss_mb(pid))
         if len(received) >= want:
             done.set()
 
@@ -92,7 +95,6 @@ async def bench(url: str, payloads: list[bytes], events: int, rate: int, seconds
     await asyncio.wait_for(done.wait(), 600)
     sustained = events / (time.perf_counter() - t0)
     log.info("published at %.0f events/s, %d predictions by then", published, len(received))
-    rss1 = rss_mb(pid)
     # latency at a fixed rate
     received.clear()
     done.clear()
@@ -115,8 +117,8 @@ async def bench(url: str, payloads: list[bytes], events: int, rate: int, seconds
         f"| sustained events/s ({events:,} events, micro-batches) | {sustained:,.0f} |",
         f"| latency at {rate:,} events/s for {seconds:.0f} s: p50 / p99 / max | "
         f"{np.percentile(lat, 50):.1f} / {np.percentile(lat, 99):.1f} / {lat.max():.1f} ms |",
-        f"| consumer resident memory: start / after sustained / after all | {rss0:.0f} / {rss1:.0f} / "
-        f"{rss_mb(pid):.0f} MB |",
+        f"| consumer resident memory: start / each quarter of the sustained run / after all | {rss0:.0f} / "
+        f"{' / '.join(f'{q:.0f}' for q in quarters)} / {rss_mb(pid):.0f} MB |",
     ]
 
 

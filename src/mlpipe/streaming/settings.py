@@ -23,7 +23,7 @@ class StreamEnv(BaseSettings):
     output: str = Field(default="mlpipe.predictions", description="where one prediction per event is published")
     dead_letter: str = Field(default="mlpipe.dead", description="where bad events go, with their problem")
     group: str = Field(default="mlpipe-scorer", description="durable consumer (NATS) or consumer group (Kafka)")
-    batch_size: int = Field(default=500, ge=1, le=10_000, description="most events scored in one model call")
+    batch_size: int = Field(default=1000, ge=1, le=10_000, description="most events scored in one model call")
     batch_wait_ms: float = Field(default=5.0, gt=0, le=60_000, description="longest wait to fill a batch")
     metrics_port: int = Field(default=9108, ge=0, le=65_535, description="/metrics, /health, /ready (0: off)")
     metrics_host: str = Field(default="127.0.0.1", description="address of the metrics server (0.0.0.0 in a pod)")
