@@ -16,6 +16,7 @@ from mlpipe.streaming.runner import NATS_PENDING_BATCHES
 from tests.datasets import coded_feature, unknown_value
 from tests.servers import Served, wait_bound
 from tests.streaming.brokers import (
+    Consumer,
     Nats,
     broker,
     events_of,
@@ -91,18 +92,30 @@ def test_every_event_gets_one_prediction_bad_ones_a_dead_letter(broker: Nats, se
     assert "stopped" in c.text()
 
 
-def test_killed_mid_stream_then_restarted_every_event_gets_a_prediction(
-    broker: Nats, served: Served, tmp_path: Path
-) -> None:
-    records = [served.record(i % len(served.test_raw)) for i in range(6000)]
-    publish(broker.url, events_of(records))
-    c = start_consumer(served.repo, broker.url, tmp_path / "log", MLPIPE_STREAM_BATCH_SIZE="200")
+def first_predictions(c: Consumer) -> None:
+    """Returns once the consumer has published some predictions (bounded)."""
     deadline = time.monotonic() + 60
     while "mlpipe_stream_predictions_total" not in httpx.get(f"{c.metrics}/metrics").text:
         assert time.monotonic() < deadline, "no prediction within 60 s"
         time.sleep(0.01)
+
+
+def test_stopped_then_killed_mid_stream_then_restarted_every_event_gets_one_prediction(
+    broker: Nats, served: Served, tmp_path: Path
+) -> None:
+    records = [served.record(i % len(served.test_raw)) for i in range(6000)]
+    publish(broker.url, events_of(records))
+    log_dir = tmp_path / "log"
+    c = start_consumer(served.repo, broker.url, log_dir, MLPIPE_STREAM_BATCH_SIZE="200")
+    first_predictions(c)
+    assert stop_consumer(c) == 0, c.text()[-3000:]  # SIGTERM mid-stream: the batches in flight finish
+    assert "stopped" in c.text()
+    published = {o["event_id"] for o in read_all(broker.url, "output", 1)}
+    assert sorted(read_prediction_log(log_dir)["request_id"]) == sorted(published), "a batch was left half done"
+    c = start_consumer(served.repo, broker.url, log_dir, MLPIPE_STREAM_BATCH_SIZE="200")
+    first_predictions(c)
     stop_consumer(c, signal.SIGKILL)  # mid-stream: batches scored, published, not yet acknowledged
-    c = start_consumer(served.repo, broker.url, tmp_path / "log", MLPIPE_STREAM_BATCH_SIZE="200")
+    c = start_consumer(served.repo, broker.url, log_dir, MLPIPE_STREAM_BATCH_SIZE="200")
     try:
         # backpressure: thousands waiting, yet the consumer holds at most its bound unacknowledged
         assert most_in_flight(broker.url, len(records)) <= NATS_PENDING_BATCHES * 200
@@ -112,7 +125,7 @@ def test_killed_mid_stream_then_restarted_every_event_gets_a_prediction(
     ids = [o["event_id"] for o in out]
     assert set(ids) == {f"e{i}" for i in range(len(records))}
     assert len(ids) == len(set(ids)), "the broker's de-duplication window let a second prediction through"
-    logged = read_prediction_log(tmp_path / "log")
+    logged = read_prediction_log(log_dir)
     assert set(logged["request_id"]) <= set(ids)
     assert logged["request_id"].is_unique, "a redelivered event was logged twice"
 
