@@ -13,6 +13,7 @@
     ├── JobFailed                 a Dask partition failed, or its workers kept dying
     ├── SmokeFailed               a deployed service failed a smoke check (lists which)
     ├── DeployFailed              the new version failed (and was rolled back when it could be)
+    ├── PublishFailed             the broker refused a prediction or did not acknowledge it in time
     └── GitHubError               a GitHub API call failed (names the call and GitHub's answer)
 
 The command-line edge (:func:`mlpipe.cli.run_stage`) turns any of them into its message on one log
@@ -66,6 +67,11 @@ class SmokeFailed(PipelineError):
 
 class DeployFailed(PipelineError):
     """The new version failed (and was rolled back, when a previous version was given)."""
+
+
+class PublishFailed(PipelineError):
+    """The stream's broker refused a prediction or did not acknowledge it in time: the consumer leaves the
+    batch unacknowledged, and the broker delivers it again."""
 
 
 class GitHubError(PipelineError):

@@ -17,9 +17,7 @@ from typing import Any
 
 import orjson
 
-
-class PublishFailed(Exception):
-    """The stream refused a message or did not answer in time: the batch is not acknowledged."""
+from mlpipe.errors import PublishFailed
 
 
 @dataclass
