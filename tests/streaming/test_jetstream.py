@@ -11,7 +11,8 @@ import nats
 import pytest
 from nats.js.api import StreamConfig
 
-from mlpipe.streaming.jetstream import BatchPublisher, PublishFailed
+from mlpipe.errors import PublishFailed
+from mlpipe.streaming.jetstream import BatchPublisher
 from tests.streaming.brokers import Nats, broker
 
 pytestmark = pytest.mark.integration
