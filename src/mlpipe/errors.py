@@ -71,7 +71,12 @@ class DeployFailed(PipelineError):
 
 class PublishFailed(PipelineError):
     """The stream's broker refused a prediction or did not acknowledge it in time: the consumer leaves the
-    batch unacknowledged, and the broker delivers it again."""
+    batch unacknowledged, and the broker delivers it again. ``fresh`` says, per message, which ones the
+    broker did take as new before that (their prediction-log rows are still written)."""
+
+    def __init__(self, message: str, fresh: list[bool] | None = None) -> None:
+        super().__init__(message)
+        self.fresh = fresh or []
 
 
 class GitHubError(PipelineError):

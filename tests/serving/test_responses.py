@@ -90,3 +90,9 @@ def test_the_fast_path_never_hides_a_repeat(members: list[tuple[str, object]], s
     assert (repeated_problem(body) is not None) == repeats_exactly(body)
     if flat_and_unique(body):
         assert not repeats_exactly(body)
+
+
+def test_a_body_nested_deeper_than_orjson_writes_is_still_answered() -> None:
+    deep = b'{"a":1,"a":' + b"[" * 300 + b"]" * 300 + b"}"
+    assert flat_and_unique(deep) is False
+    assert repeated_problem(deep) is not None

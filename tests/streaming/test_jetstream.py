@@ -44,6 +44,26 @@ def test_every_message_is_stored_once_and_a_repeat_is_named(broker: Nats) -> Non
     run(broker.url, body)
 
 
+def test_keys_are_told_apart_and_cannot_write_headers(broker: Nats) -> None:
+    """nats-py writes header values as given: spaces would merge keys, a line break would add a header."""
+    keys = ["abc", "abc ", " abc", "x\r\nNats-Expected-Last-Sequence: 999", "é"]
+
+    async def body(nc: Any, pub: BatchPublisher) -> None:
+        assert await pub.publish([("out", "OUT", k, b"") for k in keys], 10) == [True] * len(keys)
+        assert await pub.publish([("out", "OUT", k, b"") for k in keys], 10) == [False] * len(keys)
+
+    run(broker.url, body)
+
+
+def test_a_refusal_says_what_was_published_before_it(broker: Nats) -> None:
+    async def body(nc: Any, pub: BatchPublisher) -> None:
+        with pytest.raises(PublishFailed) as failed:
+            await pub.publish([("out", "OUT", "a", b""), ("out", "ELSEWHERE", "b", b"")], 10)
+        assert failed.value.fresh == [True, False]
+
+    run(broker.url, body)
+
+
 def test_a_batch_at_once_with_another(broker: Nats) -> None:
     async def body(nc: Any, pub: BatchPublisher) -> None:
         results = await asyncio.gather(*(pub.publish([("out", "OUT", f"b{b}-{i}", b"") for i in range(50)], 10)

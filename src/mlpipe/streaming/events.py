@@ -73,7 +73,17 @@ class Checker:
         return Good(key, self.row_of(event), when.isoformat() if when is not None else None)
 
 
+#: The most of an event's payload a dead letter repeats (characters): a dead letter must stay under the
+#: broker's message limit (1 MB by default on NATS and Kafka), or it would be refused, and its batch with it.
+DEAD_PAYLOAD_MAX = 256 * 1024
+
+
 def dead_letter(bad: Bad) -> bytes:
-    """The original payload (as text when it is UTF-8, else with its bytes escaped) and its problems."""
+    """The original payload (as text when it is UTF-8, else with its bytes escaped) and its problems; a
+    payload over DEAD_PAYLOAD_MAX characters is cut there and says so."""
     text = bad.payload.decode("utf-8", errors="backslashreplace")
-    return orjson.dumps({"event_id": bad.key, "error": bad.error, "problems": bad.problems, "payload": text})
+    letter: dict[str, Any] = {"event_id": bad.key, "error": bad.error, "problems": bad.problems}
+    if len(text) > DEAD_PAYLOAD_MAX:
+        letter |= {"payload_truncated": True, "payload_bytes": len(bad.payload)}
+        text = text[:DEAD_PAYLOAD_MAX]
+    return orjson.dumps({**letter, "payload": text})

@@ -10,7 +10,9 @@ its ``Nats-Msg-Id`` header makes a republished one a duplicate the stream drops 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,18 @@ class _Batch:
     done: asyncio.Future[None]
 
 
+_HEADER_SAFE = re.compile(r"[!-~]{1,128}")  # visible ASCII: nats-py writes header values as they are
+
+
+def header_key(key: str) -> str:
+    """The de-duplication header for an event key: the key itself when it is visible ASCII, else a hash
+    of it. nats-py neither escapes nor keeps surrounding spaces in header values: ``"abc "`` would be a
+    duplicate of ``"abc"``, and a line break would start a header of the sender's choosing."""
+    if _HEADER_SAFE.fullmatch(key):
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class BatchPublisher:
     """One per connection; ``publish`` may run for several batches at once."""
 
@@ -38,8 +52,9 @@ class BatchPublisher:
         self.tokens = itertools.count()
 
     async def start(self) -> None:
-        self.prefix = f"{self.nc.new_inbox()}."
-        await self.nc.subscribe(f"{self.prefix}*", cb=self._on_reply)
+        prefix = f"{self.nc.new_inbox()}."
+        await self.nc.subscribe(f"{prefix}*", cb=self._on_reply)
+        self.prefix = prefix  # only once subscribed: a failed subscribe is tried again by the next batch
 
     async def publish(self, messages: Sequence[tuple[str, str, str, bytes]], timeout_s: float) -> list[bool]:
         """``messages``: (subject, stream, key, body) each. Returns whether each was new to its stream;
@@ -52,13 +67,18 @@ class BatchPublisher:
         try:
             for i, (token, (subject, stream, key, body)) in enumerate(zip(tokens, messages, strict=True)):
                 self.waiting[token] = (batch, i)
-                headers = {"Nats-Msg-Id": key, "Nats-Expected-Stream": stream}
+                headers = {"Nats-Msg-Id": header_key(key), "Nats-Expected-Stream": stream}
                 await self.nc.publish(subject, body, reply=self.prefix + token, headers=headers)
             if messages:
                 await asyncio.wait_for(batch.done, timeout_s)
         except TimeoutError:
             missing = f"{batch.left} of {len(messages)} messages"
-            raise PublishFailed(f"{missing} not acknowledged by the broker in {timeout_s:g} s") from None
+            raise PublishFailed(f"{missing} not acknowledged by the broker in {timeout_s:g} s", batch.fresh) from None
+        except PublishFailed as err:
+            err.fresh = batch.fresh  # those acknowledged as new before the refusal: published, to be logged
+            raise
+        except Exception as err:  # the connection failed under a publish: the same for the caller
+            raise PublishFailed(f"publishing failed: {type(err).__name__}: {err}", batch.fresh) from err
         finally:
             for token in tokens:
                 self.waiting.pop(token, None)
@@ -80,7 +100,9 @@ class BatchPublisher:
         try:
             ack = orjson.loads(msg.data)
         except orjson.JSONDecodeError:
-            ack = {"error": {"description": f"an answer that is not JSON: {msg.data[:100]!r}"}}
+            ack = None
+        if not isinstance(ack, dict):
+            ack = {"error": {"description": f"an answer that is not a JSON object: {msg.data[:100]!r}"}}
         if "error" in ack:
             problem = ack["error"].get("description", ack["error"]) if isinstance(ack["error"], dict) else ack["error"]
             batch.done.set_exception(PublishFailed(f"{subject} (stream {stream}) refused a message: {problem}"))

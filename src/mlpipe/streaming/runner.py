@@ -20,6 +20,7 @@ from typing import Any
 
 from faststream import AckPolicy, Context
 
+from mlpipe.errors import PublishFailed
 from mlpipe.io.predlog import PredictionLog
 from mlpipe.serving.metrics import set_alert_thresholds
 from mlpipe.serving.scorer import load_scorer
@@ -71,7 +72,12 @@ class Consumer:
         t1 = time.perf_counter()
         sends = [(env.output, key, body) for key, body in scored.outputs]
         sends += [(env.dead_letter, bad.key, dead_letter(bad)) for bad in scored.dead]
-        fresh = (await publish(sends))[: len(scored.outputs)]
+        try:
+            fresh = (await publish(sends))[: len(scored.outputs)]
+        except PublishFailed as err:  # what the broker took as new is published: its log rows are written now
+            if any(err.fresh[: len(scored.outputs)]):  # (when the batch comes again, those are duplicates)
+                m.log_rows.inc(self.batch.log_published(scored, err.fresh[: len(scored.outputs)]))
+            raise
         t2 = time.perf_counter()
         logged = self.batch.log_published(scored, fresh)
         log.debug("batch of %d: scored in %.1f ms, published in %.1f ms, logged in %.1f ms", len(messages),
@@ -104,19 +110,25 @@ class Consumer:
             self.slots.release()
             await nack()
             return
-        task = asyncio.get_running_loop().create_task(self.settle(messages, publish, ack))
+        task = asyncio.get_running_loop().create_task(self.settle(messages, publish, ack, nack))
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
         if not self.concurrent:  # Kafka: this batch is committed before the next is taken
             await task
 
-    async def settle(self, messages: list[Message], publish: Publish, ack: Callable[[], Awaitable[None]]) -> None:
+    async def settle(self, messages: list[Message], publish: Publish, ack: Callable[[], Awaitable[None]],
+                     nack: Callable[[], Awaitable[None]]) -> None:  # fmt: skip
+        """A batch that fails goes back: on NATS it is left unacknowledged (JetStream delivers it again
+        after ``ack_wait_s``, a natural pause before a retry); on Kafka it is nacked, which seeks back to
+        it (otherwise the next batch's commit would cover its offsets: lost)."""
         assert self.slots is not None
         try:
             await self.process(messages, publish)
             await ack()
-        except Exception:  # left unacknowledged: the broker redelivers the batch after ack_wait_s
-            log.exception("a batch of %d events failed; left unacknowledged for redelivery", len(messages))
+        except Exception:
+            log.exception("a batch of %d events failed; it will be delivered again", len(messages))
+            if not self.concurrent:
+                await nack()
         finally:
             self.slots.release()
 
@@ -147,7 +159,9 @@ class Consumer:
         stream_of = {env.output: names["output"], env.dead_letter: names["dead_letter"]}
 
         publisher: list[BatchPublisher] = []  # one for the connection, once connected
-        # a batch not published in half its acknowledgement wait goes back before JetStream redelivers it
+        # predictions not all acknowledged in half the acknowledgement wait: the batch fails, and JetStream
+        # delivers it again once its wait is over (a copy delivered while one is in flight is harmless:
+        # its predictions are duplicates the stream drops, and only what was new is logged)
         timeout_s = env.ack_wait_s / 2
 
         async def publish(messages: list[tuple[str, str, bytes]]) -> list[bool]:
@@ -166,9 +180,9 @@ class Consumer:
             for m in msgs:
                 await m.ack()
 
-        async def nak_all(msgs: list[Any]) -> None:
+        async def nak_all(msgs: list[Any]) -> None:  # only while stopping: a pause, or we would fetch them again
             for m in msgs:
-                await m.nak()
+                await m.nak(delay=1.0)
 
         def key_of(m: Any) -> Callable[[], str]:  # a nats.aio.msg.Msg: its id, else its place in the stream
             return lambda: (m.headers or {}).get("Nats-Msg-Id") or f"{names['input']}:{m.metadata.sequence.stream}"
@@ -196,7 +210,12 @@ class Consumer:
         async def publish(messages: list[tuple[str, str, bytes]]) -> list[bool]:
             # each returns once the broker has it (acks=all); Kafka keeps a redelivered event's second
             # prediction: readers keep one per key
-            await asyncio.gather(*(broker.publish(body, topic, key=key.encode()) for topic, key, body in messages))
+            sends = (broker.publish(body, topic, key=key.encode()) for topic, key, body in messages)
+            sent = await asyncio.gather(*sends, return_exceptions=True)
+            if failed := [r for r in sent if isinstance(r, BaseException)]:
+                delivered = [not isinstance(r, BaseException) for r in sent]
+                problem = f"{len(failed)} of {len(messages)} messages not delivered: {failed[0]!r}"
+                raise PublishFailed(problem, delivered)
             return [True] * len(messages)
 
         async def raw(_: Any) -> None:  # the payloads are read raw: one that is not JSON is a dead letter
