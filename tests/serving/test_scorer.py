@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -29,17 +30,20 @@ def inferred(rows: list[tuple[Any, ...]], columns: list[str], contract: Contract
 
 
 def value(contract: Contract, name: str, rng: random.Random, missing: bool, whole: bool) -> Any:
+    """A value the record model takes for the column (its bounds, its codes); None or left out when
+    ``missing`` and the column allows it; whole numbers in a float column when ``whole``."""
     col = contract.columns[name]
     if missing and (col.nullable or (name == contract.id and name not in contract.features)):
         return None if col.nullable else OMIT
     if col.value_set is not None:
         return rng.choice(sorted(col.value_set, key=str))
-    low = col.min if col.min is not None else 0
-    high = col.max if col.max is not None else 100
+    low = col.min if col.min is not None else (col.max - 100 if col.max is not None else 0)
+    high = col.max if col.max is not None else low + 100
     if col.dtype == "int":
-        return rng.randint(int(low), int(high))
-    if col.dtype == "float":  # JSON 3 (whole: only such) and 3.5 alike
-        return rng.choice([int(low), int(high)] if whole else [int(low), float(high), (low + high) / 2])
+        return rng.randint(math.ceil(low), math.floor(high))
+    if col.dtype == "float":  # JSON 3 and 3.5 alike; 3 becomes 3.0 in the check
+        wholes = [v for v in (math.ceil(low), math.floor(high)) if low <= v <= high]
+        return rng.choice(wholes if whole and wholes else [*wholes, float(low), float(high), (low + high) / 2])
     if col.dtype == "bool":
         return rng.random() < 0.5
     return rng.choice(["a", "b", "é"])
