@@ -5,20 +5,34 @@ Here, not in the stages package, so a task depends on the edge only, never on th
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 
 from mlpipe.errors import PipelineError
 from mlpipe.logs import setup_logging
 
+# A command's process is short-lived and allocates mostly while importing scikit-learn, skops and
+# great-expectations (tens of thousands of objects, few cycles): young collections every 50,000
+# allocations instead of 700 take 0.1-0.2 s off each heavy command (measured by make bench-pipeline).
+GC_THRESHOLDS = (50_000, 20, 20)
+
 
 def run_stage(main: Callable[[], None]) -> None:
     """Entry-point wrapper: logging set up, a named failure (:mod:`mlpipe.errors`) as one clear line and
-    its exit code."""
+    its exit code. Run as the process's own entry point (``python -m``), it also tunes the collector
+    and skips the interpreter's teardown on success (see :func:`_exit_now`); called in-process (tests,
+    benchmarks) it does neither."""
     setup_logging()
     log = logging.getLogger(main.__module__)
+    command = main.__module__ == "__main__"
+    if command:
+        gc.set_threshold(*GC_THRESHOLDS)
     t0 = time.perf_counter()
     try:
         main()
@@ -26,3 +40,25 @@ def run_stage(main: Callable[[], None]) -> None:
         log.error("%s", err)
         sys.exit(err.exit_code)
     log.info("done in %.2fs", time.perf_counter() - t0)  # make bench-pipeline reads it: the work, after start-up
+    if command:
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """Exit 0 without the interpreter's teardown: freeing every module of scikit-learn and
+    great-expectations one by one takes 0.1-0.6 s a process, five times a ``dvc repro``.
+
+    What a normal exit does for the program still happens: atexit callbacks run (logging's flush,
+    ``weakref.finalize`` clean-ups such as temporary directories, dask's), then the standard streams
+    are flushed. Every file this package writes is closed before ``main`` returns (atomic writes). If
+    a non-daemon thread is still running, the interpreter's own exit waits for it, as it always did.
+    """
+    if any(t.is_alive() and not t.daemon and t is not threading.main_thread() for t in threading.enumerate()):
+        return
+    atexit._run_exitfuncs()  # what Py_Finalize runs after joining threads; os._exit skips it
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    except (OSError, ValueError):  # a closed pipe: Python's own exit says 120 too
+        os._exit(120)
+    os._exit(0)

@@ -1,0 +1,69 @@
+"""The command edge's fast exit: a command skips the interpreter's teardown, never what a normal exit
+does for the program (atexit callbacks, buffered output, threads still working, exit codes)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.repos import ROOT
+
+pytestmark = pytest.mark.unit
+
+COMMAND = """
+import atexit, sys, threading, time
+from pathlib import Path
+from mlpipe.cli import run_stage
+from mlpipe.errors import ConfigError
+
+out = Path(sys.argv[1])
+
+def main() -> None:
+    atexit.register(lambda: (out / "atexit").write_text("ran"))
+    sys.stdout.write("no newline, still buffered")
+    if sys.argv[2] == "thread":
+        def late() -> None:
+            time.sleep(0.3)
+            (out / "thread").write_text("finished")
+        threading.Thread(target=late).start()
+    if sys.argv[2] == "fail":
+        raise ConfigError("bad knob")
+
+run_stage(main)
+"""
+
+
+def run(tmp_path: Path, how: str) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "command.py"
+    script.write_text(textwrap.dedent(COMMAND))
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, str(script), str(tmp_path), how],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("how", ["plain", "thread"])
+def test_a_command_that_succeeds_keeps_what_a_normal_exit_does(tmp_path: Path, how: str) -> None:
+    done = run(tmp_path, how)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "no newline, still buffered"
+    assert "done in" in done.stderr  # the log line is flushed too
+    assert (tmp_path / "atexit").read_text() == "ran"
+    if how == "thread":  # a non-daemon thread still working: the exit waits for it, as Python's does
+        assert (tmp_path / "thread").read_text() == "finished"
+
+
+def test_a_command_that_fails_exits_with_its_error_code(tmp_path: Path) -> None:
+    done = run(tmp_path, "fail")
+    assert done.returncode == 1
+    assert "bad knob" in done.stderr
+    assert (tmp_path / "atexit").read_text() == "ran"
