@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from mlpipe.config import Contract
 from mlpipe.core.model import _settle
 
 pytestmark = pytest.mark.unit
@@ -39,3 +41,29 @@ def test_settle_leaves_all_zero_weights_alone() -> None:
     clf = weights([0.0, 0.0], 0.0)
     _settle(clf, 6)
     np.testing.assert_array_equal(clf.coef_, [[0.0, 0.0]])
+
+
+def test_the_training_curve_is_the_same_on_any_thread_count_and_ends_at_the_model(
+    sample: pd.DataFrame, synth_contract: Contract
+) -> None:
+    """It runs on every core: fine only while the numbers do not depend on how many there are. Its
+    last point is logged as the model's final training loss, so it must be the model's own."""
+    from threadpoolctl import threadpool_limits
+
+    from mlpipe.config import HistGradientBoosting
+    from mlpipe.core.features import TARGET, feature_frame, prepare
+    from mlpipe.core.metrics import classification_metrics
+    from mlpipe.core.model import fit_estimator, positive_proba, training_curve
+
+    rows = prepare(sample, synth_contract)
+    X, y = feature_frame(rows, synth_contract), rows[TARGET].to_numpy()
+    spec = HistGradientBoosting(kind="hist_gradient_boosting", max_iter=30)
+    model = fit_estimator(spec, synth_contract, 0, X, y)
+    with threadpool_limits(limits=1):
+        one = training_curve(model, X, y)
+    with threadpool_limits(limits=2):
+        two = training_curve(model, X, y)
+    assert one == two
+    assert len(one) == model[-1].n_iter_
+    # the same loss summed in another order: equal but for the 6th decimal's rounding
+    assert one[-1] == pytest.approx(classification_metrics(y, positive_proba(model, X))["log_loss"], abs=1e-6)

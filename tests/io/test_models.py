@@ -3,11 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
+from mlpipe.config import Contract
 from mlpipe.errors import ModelIntegrityError
 from mlpipe.io.models import load_model, save_model
 
@@ -89,3 +91,51 @@ def test_every_estimator_with_many_categories_and_missing_values_round_trips(tmp
     sha = save_model(model, tmp_path / "m.skops")
     loaded = load_model(tmp_path / "m.skops", sha)
     np.testing.assert_array_equal(positive_proba(loaded, X), positive_proba(model, X))
+
+
+LOAD_FRESH = """
+import json, sys
+import numpy as np, pandas as pd
+from mlpipe.io.models import load_model
+import sklearn.utils, sklearn.utils.discovery
+
+out = {}
+for kind, sha in json.loads(sys.argv[2]).items():
+    X = pd.read_parquet(sys.argv[1] + "/X.parquet")
+    out[kind] = load_model(f"{sys.argv[1]}/{kind}.skops", sha).predict_proba(X)[:, 1].tolist()
+assert sklearn.utils.all_estimators is sklearn.utils.discovery.all_estimators, "left patched"
+assert "sklearn.gaussian_process" not in sys.modules, "skops listed every estimator after all"
+json.dump(out, sys.stdout)
+"""
+
+
+def test_every_estimator_kind_loads_in_a_fresh_process(
+    tmp_path: Path, sample: pd.DataFrame, synth_contract: Contract
+) -> None:
+    """A command imports skops through ``_skops`` (without skops's list of every scikit-learn estimator):
+    each model kind this template builds must still pass the trusted-types check and score the same.
+    (This process imported skops.io the plain way at the top of the module.)"""
+    import json
+    import subprocess
+    import sys
+
+    from mlpipe.config import ESTIMATORS, TrainParams
+    from mlpipe.core.features import TARGET, feature_frame, prepare
+    from mlpipe.core.model import build_estimator, positive_proba
+    from tests.repos import ROOT
+
+    rows = prepare(sample, synth_contract)
+    X, y = feature_frame(rows, synth_contract), rows[TARGET].to_numpy()
+    X.to_parquet(tmp_path / "X.parquet")
+    shas, expected = {}, {}
+    for kind in ESTIMATORS:
+        spec = TrainParams.model_validate({"model": {"kind": kind}, "baseline": {"kind": "prior"}}).model
+        model = build_estimator(spec, synth_contract, seed=0).fit(X, y)
+        shas[kind] = save_model(model, tmp_path / f"{kind}.skops")
+        expected[kind] = positive_proba(model, X).tolist()
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_FRESH, str(tmp_path), json.dumps(shas)],
+        check=False, capture_output=True, text=True, timeout=300, env={"PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == expected

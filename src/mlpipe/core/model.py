@@ -139,16 +139,15 @@ def _settle(clf: SkLogisticRegression, digits: int) -> None:
 
 def training_curve(model: Pipeline, X: pd.DataFrame, y: np.ndarray) -> list[float]:
     """Log loss on the training rows after each boosting iteration (what dvclive plots per step);
-    empty for a model fitted in one go (logistic regression, the prior)."""
-    from threadpoolctl import threadpool_limits  # noqa: PLC0415 - see the module's imports
-
+    empty for a model fitted in one go (logistic regression, the prior). On every core: a tree's
+    predictions are computed row by row (no reduction across threads), so the numbers do not depend
+    on the thread count, and one thread took 0.9 s on the example where two take 0.3 s."""
     clf = model[-1]
     if not hasattr(clf, "staged_predict_proba"):
         return []
     Xt = model[:-1].transform(X)
     truth = np.asarray(y)[:, None] == clf.classes_[None, :]
-    with threadpool_limits(limits=1):
-        return [round(float(-np.mean(np.log(np.clip(p[truth], 1e-15, 1.0)))), 6) for p in clf.staged_predict_proba(Xt)]
+    return [round(float(-np.mean(np.log(np.clip(p[truth], 1e-15, 1.0)))), 6) for p in clf.staged_predict_proba(Xt)]
 
 
 def positive_proba(model: Pipeline, X: pd.DataFrame) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn._loss.link.LogitLink",
         "sklearn._loss.loss.HalfBinomialLoss",
         "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.impute._base.MissingIndicator",
+        "sklearn.impute._base.SimpleImputer",
         "sklearn.dummy.DummyClassifier",
         "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
         "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
@@ -30,6 +33,8 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.linear_model._logistic.LogisticRegression",
         "sklearn.pipeline.Pipeline",
         "sklearn.preprocessing._encoders.OneHotEncoder",
+        "sklearn.preprocessing._function_transformer.FunctionTransformer",
+        "sklearn.preprocessing._label.LabelEncoder",
         "sklearn.preprocessing._encoders.OrdinalEncoder",
         "sklearn.preprocessing._data.StandardScaler",
         "functools.partial",
@@ -40,14 +45,35 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
 )
 
 
+def _skops() -> Any:
+    """``skops.io``, imported without its default list of trusted estimators.
+
+    skops builds that list at import by importing every module of scikit-learn
+    (``sklearn.utils.all_estimators``: 0.3-0.4 s a process on a quiet machine, seconds on a busy one).
+    Loading here never relies on it: every type a file names that is not a plain number, container or
+    array is checked against ``TRUSTED_TYPES`` (which lists each estimator and transformer this
+    template builds) and only then passed to skops as trusted. Without the list skops simply reports
+    more types for that check. If ``skops.io`` was imported already, it is used as it is.
+    """
+    if "skops.io" not in sys.modules:
+        import sklearn.utils  # noqa: PLC0415 - scikit-learn: only where a model is saved or loaded
+
+        every = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = lambda *_, **__: []
+        try:
+            import skops.io  # noqa: F401, PLC0415
+        finally:
+            sklearn.utils.all_estimators = every
+    return sys.modules["skops.io"]
+
+
 def save_model(model: Any, path: str | Path) -> str:
     """Write atomically and return the file's sha256 (to be recorded beside it).
 
     The bytes are canonical (see ``_canonical``), so retraining on the same data and params
     gives a file with the same hash.
     """
-    import skops.io as sio  # noqa: PLC0415 - imports all of scikit-learn: only where a model is saved or loaded
-
+    sio = _skops()
     with atomic_path(path) as tmp:
         tmp.write_bytes(_canonical(sio.dumps(model)))
     return sha256_file(path)
@@ -99,8 +125,7 @@ def load_model(path: str | Path, expected_sha256: str) -> Any:
 
 def load_verified_bytes(data: bytes, name: str) -> Any:
     """Load bytes whose hash the caller has already checked."""
-    import skops.io as sio  # noqa: PLC0415 - imports all of scikit-learn: only where a model is saved or loaded
-
+    sio = _skops()
     untrusted = set(sio.get_untrusted_types(data=data))
     unknown = sorted(untrusted - TRUSTED_TYPES)
     if unknown:

@@ -110,11 +110,18 @@ def main(argv: list[str] | None = None) -> None:
 
 def log_training(root: str, models: dict[str, Pipeline], train: pd.DataFrame, contract: Contract) -> None:
     """The model's per-iteration training loss as dvclive steps (a curve in ``dvc plots`` and VS Code;
-    one point for a model fitted in one go), and each model's final training loss. No timings: the
+    one point for a model fitted in one go), and each model's final training loss (for a boosted
+    model, the curve's last point: its predictions are those of the last iteration). No timings: the
     files change only when the model does."""
     X, y = feature_frame(train, contract), train[TARGET].to_numpy()
-    final = {role: round(classification_metrics(y, positive_proba(m, X))["log_loss"], 6) for role, m in models.items()}
-    curve = training_curve(models["model"], X, y) or [final["model"]]
+    curve = training_curve(models["model"], X, y)
+    final = {
+        role: curve[-1]
+        if role == "model" and curve
+        else round(classification_metrics(y, positive_proba(m, X))["log_loss"], 6)
+        for role, m in models.items()
+    }
+    curve = curve or [final["model"]]
     with live(root, TRAIN) as lv:
         for loss in curve:
             lv.log_metric("training_loss", loss)
