@@ -23,7 +23,7 @@ from mlpipe.cli import run_stage
 from mlpipe.config import Contract, Estimator
 from mlpipe.core.features import TARGET, feature_frame
 from mlpipe.core.metrics import classification_metrics
-from mlpipe.core.model import fit_estimator, positive_proba, training_curve
+from mlpipe.core.model import build_estimator, fit_estimator, positive_proba, training_curve
 from mlpipe.io.code import code_sha256
 from mlpipe.io.files import frame_sha256, load_config, read_frame, read_json, write_json
 from mlpipe.io.live import TRAIN, live
@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     train = read_frame(args.train)
     record: dict[str, Any] = {}
     models: dict[str, Pipeline] = {}
+    t0 = time.perf_counter()
+    build_estimator(params.train.model, contract, params.train.seed)  # imports scikit-learn: not a fit's time
+    log.info("scikit-learn imported in %.2fs", time.perf_counter() - t0)
     for role, spec, path in (
         ("model", params.train.model, args.model),
         ("baseline", params.train.baseline, args.baseline),
