@@ -22,6 +22,14 @@ from mlpipe.errors import ConfigError
 
 out = Path(sys.argv[1])
 
+
+class Teardown:  # its __del__ runs when the interpreter frees this module: only on a normal exit
+    def __del__(self) -> None:
+        (out / "teardown").write_text("ran")
+
+
+kept = Teardown()
+
 def main() -> None:
     atexit.register(lambda: (out / "atexit").write_text("ran"))
     sys.stdout.write("no newline, still buffered")
@@ -32,6 +40,8 @@ def main() -> None:
         threading.Thread(target=late).start()
     if sys.argv[2] == "fail":
         raise ConfigError("bad knob")
+    if sys.argv[2] == "closed":
+        sys.stdout.close()
 
 run_stage(main)
 """
@@ -60,6 +70,14 @@ def test_a_command_that_succeeds_keeps_what_a_normal_exit_does(tmp_path: Path, h
     assert (tmp_path / "atexit").read_text() == "ran"
     if how == "thread":  # a non-daemon thread still working: the exit waits for it, as Python's does
         assert (tmp_path / "thread").read_text() == "finished"
+    else:  # the point of it: no teardown
+        assert not (tmp_path / "teardown").exists()
+
+
+def test_a_command_that_closed_its_stdout_still_exits_0(tmp_path: Path) -> None:
+    done = run(tmp_path, "closed")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "atexit").read_text() == "ran"
 
 
 def test_a_command_that_fails_exits_with_its_error_code(tmp_path: Path) -> None:
@@ -67,3 +85,4 @@ def test_a_command_that_fails_exits_with_its_error_code(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "bad knob" in done.stderr
     assert (tmp_path / "atexit").read_text() == "ran"
+    assert (tmp_path / "teardown").read_text() == "ran"  # a failure exits the usual way

@@ -45,7 +45,7 @@ def run_stage(main: Callable[[], None]) -> None:
 
 
 def _exit_now() -> None:
-    """Exit 0 without the interpreter's teardown: freeing every module of scikit-learn and
+    """Exit without the interpreter's teardown: freeing every module of scikit-learn and
     great-expectations one by one takes 0.1-0.6 s a process, five times a ``dvc repro``.
 
     What a normal exit does for the program still happens: atexit callbacks run (logging's flush,
@@ -56,9 +56,12 @@ def _exit_now() -> None:
     if any(t.is_alive() and not t.daemon and t is not threading.main_thread() for t in threading.enumerate()):
         return
     atexit._run_exitfuncs()  # what Py_Finalize runs after joining threads; os._exit skips it
-    try:
-        for stream in (sys.stdout, sys.stderr):
+    code = 0
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None or stream.closed:  # Python's own exit skips them too
+            continue
+        try:
             stream.flush()
-    except (OSError, ValueError):  # a closed pipe: Python's own exit says 120 too
-        os._exit(120)
-    os._exit(0)
+        except OSError:  # a closed pipe: Python's own exit says 120 too
+            code = 120
+    os._exit(code)

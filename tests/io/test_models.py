@@ -95,14 +95,16 @@ def test_every_estimator_with_many_categories_and_missing_values_round_trips(tmp
 
 LOAD_FRESH = """
 import json, sys
+from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd
 from mlpipe.io.models import load_model
 import sklearn.utils, sklearn.utils.discovery
 
-out = {}
-for kind, sha in json.loads(sys.argv[2]).items():
-    X = pd.read_parquet(sys.argv[1] + "/X.parquet")
-    out[kind] = load_model(f"{sys.argv[1]}/{kind}.skops", sha).predict_proba(X)[:, 1].tolist()
+X = pd.read_parquet(sys.argv[1] + "/X.parquet")
+shas = json.loads(sys.argv[2])
+with ThreadPoolExecutor(len(shas)) as pool:  # all at once: the first import of skops is shared
+    models = dict(zip(shas, pool.map(lambda k: load_model(f"{sys.argv[1]}/{k}.skops", shas[k]), shas)))
+out = {kind: m.predict_proba(X)[:, 1].tolist() for kind, m in models.items()}
 assert sklearn.utils.all_estimators is sklearn.utils.discovery.all_estimators, "left patched"
 assert "sklearn.gaussian_process" not in sys.modules, "skops listed every estimator after all"
 json.dump(out, sys.stdout)

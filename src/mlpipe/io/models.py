@@ -8,9 +8,11 @@ sha256 matched the one recorded at training time.
 
 from __future__ import annotations
 
+import importlib
 import io
 import re
 import sys
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,9 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
 )
 
 
+_SKOPS_IMPORT = threading.Lock()
+
+
 def _skops() -> Any:
     """``skops.io``, imported without its default list of trusted estimators.
 
@@ -55,16 +60,17 @@ def _skops() -> Any:
     template builds) and only then passed to skops as trusted. Without the list skops simply reports
     more types for that check. If ``skops.io`` was imported already, it is used as it is.
     """
-    if "skops.io" not in sys.modules:
-        import sklearn.utils  # noqa: PLC0415 - scikit-learn: only where a model is saved or loaded
+    with _SKOPS_IMPORT:  # the patch is process-wide: one thread at a time, and none sees it half done
+        if "skops.io" not in sys.modules:
+            import sklearn.utils  # noqa: PLC0415 - scikit-learn: only where a model is saved or loaded
 
-        every = sklearn.utils.all_estimators
-        sklearn.utils.all_estimators = lambda *_, **__: []
-        try:
-            import skops.io  # noqa: F401, PLC0415
-        finally:
-            sklearn.utils.all_estimators = every
-    return sys.modules["skops.io"]
+            every = sklearn.utils.all_estimators
+            sklearn.utils.all_estimators = lambda *_, **__: []
+            try:
+                import skops.io  # noqa: F401, PLC0415
+            finally:
+                sklearn.utils.all_estimators = every
+        return importlib.import_module("skops.io")
 
 
 def save_model(model: Any, path: str | Path) -> str:
