@@ -89,3 +89,22 @@ def test_an_int_field_takes_a_whole_float_and_refuses_a_fraction(contract: Contr
         for bad in (value + 0.5, True, str(value)):
             with pytest.raises(ValidationError, match=name):
                 Record.model_validate({**record, name: bad})
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values"), [("str", ["b", "c", "a"]), ("int", [3, 1, 2]), ("float", [0.5, 2.5, 1.0])]
+)
+@pytest.mark.parametrize("nullable", [False, True])
+def test_the_enum_follows_each_contracts_order(dtype: str, values: list[object], nullable: bool) -> None:
+    """typing caches Annotated[...] by equal arguments and Literals of the same values in another order are
+    equal: a model built later for a contract listing them otherwise got the first one's order."""
+
+    def enum(vals: list[object]) -> list[object]:
+        c = parse_contract({"name": "z", "id": "i", "target": "y", "features": ["w"], "columns": {
+            "i": {"dtype": "int"}, "w": {"dtype": dtype, "allowed": vals, "nullable": nullable},
+            "y": {"dtype": "int", "allowed": [0, 1]}}})  # fmt: skip
+        prop = record_model(c).model_json_schema()["properties"]["w"]
+        return list(prop.get("enum") or next(x["enum"] for x in prop["anyOf"] if "enum" in x))
+
+    for order in (values, sorted(values), list(reversed(values))):  # type: ignore[type-var]
+        assert enum(order) == order

@@ -7,6 +7,7 @@ dataset changes the API with no code edit. Pure: pydantic only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -59,9 +60,22 @@ def _utf8(v: Any) -> Any:
     return v
 
 
+@dataclass(frozen=True)
+class _Order:
+    """Tells apart ``Literal``s of the same values in another order (pydantic ignores it).
+
+    Such Literals are equal, and typing caches ``Annotated[...]`` by equal arguments: without it a
+    record model built later in the process got the earlier contract's Literal, its enum in that order.
+    """
+
+    values: tuple[Any, ...]
+
+
 def _field(col: Column, required: bool) -> tuple[Any, Any]:
     values = col.value_set
-    annotation: Any = Literal[tuple(values)] if values is not None else _PY_TYPES[col.dtype]
+    annotation: Any = _PY_TYPES[col.dtype]
+    if values is not None:
+        annotation = Annotated[Literal[tuple(values)], _Order(tuple(values))]
     if col.dtype == "str":
         annotation = Annotated[annotation, AfterValidator(_utf8)]
     if values is not None:
