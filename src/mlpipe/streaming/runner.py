@@ -75,8 +75,8 @@ class Consumer:
         try:
             fresh = (await publish(sends))[: len(scored.outputs)]
         except PublishFailed as err:  # what the broker took as new is published: its log rows are written now
-            if any(err.fresh[: len(scored.outputs)]):  # (when the batch comes again, those are duplicates)
-                m.log_rows.inc(self.batch.log_published(scored, err.fresh[: len(scored.outputs)]))
+            taken = err.fresh[: len(scored.outputs)]  # (when the batch comes again, those are duplicates)
+            m.log_rows.inc(self.batch.log_published(scored, taken))
             raise
         t2 = time.perf_counter()
         logged = self.batch.log_published(scored, fresh)
