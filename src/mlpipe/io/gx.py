@@ -56,17 +56,16 @@ def run_batches(batches: list[tuple[str | None, pd.DataFrame, list[Spec]]]) -> l
                 expectations.append(cls(**spec.kwargs))
             except Exception as err:  # gx raises pydantic errors of its own for bad kwargs
                 raise ConfigError(f"contract expectations: {spec.type} {spec.kwargs}: {err}") from None
-        # The suite is stored once, whole: added one by one to a stored suite, each expectation
-        # re-serialised the whole suite (a third of validate's time on a few thousand rows).
-        suite = ctx.suites.add(gx.ExpectationSuite(name=f"contract-{i}", expectations=expectations))
-        definition = ctx.validation_definitions.add(
-            gx.ValidationDefinition(name=f"contract-{i}", data=batch_def, suite=suite)
-        )
+        # Nothing is stored in the context: a stored suite, validation definition and result are each
+        # serialised whole (0.15 s of the example's 1 s of validation), and an ephemeral context
+        # forgets them anyway. Batch.validate runs the same validator on the same batch.
+        suite = gx.ExpectationSuite(name=f"contract-{i}", expectations=expectations)
+        batch = batch_def.get_batch(batch_parameters={"dataframe": df})
         # gx warns about some valid inputs (a regex with groups); a warning turned into an error (as
         # pytest does) would fail the expectation in tests only: log them, the same everywhere.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = definition.run(batch_parameters={"dataframe": df}, result_format="SUMMARY")
+            result = batch.validate(suite, result_format="SUMMARY")
         for w in {str(w.message) for w in caught}:
             log.warning("great-expectations: %s", w)
         checks.extend(_check(r, label) for r in result.results)
