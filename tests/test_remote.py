@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -79,15 +80,15 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                         if time.monotonic() > deadline:
                             pytest.fail(f"SeaweedFS not up within {wait_bound():.0f} s (MLPIPE_TEST_WAIT)\n"
                                         f"{(data / 'weed.log').read_text()[-2000:]}")  # fmt: skip
-                        time.sleep(0.5)
+                        time.sleep(0.1)
                 if proc.poll() is None:
                     break
             else:
                 pytest.fail(f"SeaweedFS exited while starting, 3 times:\n{(data / 'weed.log').read_text()[-2000:]}")
             yield endpoint
         finally:
-            if proc is not None:  # its data is a temporary directory: no need to wait ~25 s for a graceful stop
-                reap(proc, grace=3)
+            if proc is not None:  # its data is a temporary directory: a graceful stop took 3-25 s
+                reap(proc, signal.SIGKILL)
 
 
 def make(repo: Path, *args: str, env: dict[str, str]) -> str:

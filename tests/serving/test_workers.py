@@ -59,7 +59,7 @@ def test_metrics_add_up_across_workers(served: Served, tmp_path: Path) -> None:
             written = sample_value(text, "mlpipe_prediction_log_rows_written_total")
             if written == answered or time.monotonic() > deadline:
                 break
-            time.sleep(0.5)
+            time.sleep(0.1)
         assert sample_value(text, "mlpipe_requests_total", {"endpoint": "/predict", "status": "200"}) == answered
         assert sample_value(text, "mlpipe_predictions_total") == answered
         assert written == answered

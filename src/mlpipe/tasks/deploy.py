@@ -51,7 +51,7 @@ def deploy(image: str, command: str, url: str, wait_s: float) -> None:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.2)  # five /health requests a second: nothing for a service, 0.1 s of a deploy on average
     raise DeployFailed(f"{image} did not answer {url}/health within {wait_s:.0f} s")
 
 
