@@ -17,6 +17,8 @@ COPY requirements/serve.txt requirements/serve.txt
 RUN pip install --no-deps --require-hashes -r requirements/serve.txt
 
 COPY src/ src/
+# Compiled once here: with PYTHONDONTWRITEBYTECODE every start (and every worker) compiled src/ again.
+RUN python -m compileall -q src
 COPY dvc.yaml params.yaml contract.yaml ./
 # The model, its card (sha256 checked at start-up) and the smoke test's known answers: paths.model,
 # paths.card and paths.smoke in dvc.yaml, written again here (tests/serving/test_image.py checks they match).

@@ -27,6 +27,7 @@ __all__ = ["broker"]  # the fixture
 
 pytestmark = pytest.mark.integration
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+COMPILE = "python -m compileall -q src"
 IMAGE_FILES = ("params", "contract", "model", "card", "smoke", "metrics")  # the dvc.yaml paths the image copies
 
 
@@ -42,6 +43,7 @@ def test_dockerfile_promises() -> None:
     user = instructions("USER")[-1]
     assert user not in ("root", "0")
     assert any("--require-hashes -r requirements/serve.txt" in r for r in instructions("RUN"))
+    assert COMPILE in instructions("RUN")  # image_layout does the same
     assert "/ready" in instructions("HEALTHCHECK")[0]
     paths = pipeline_paths(ROOT / DVC_YAML)
     copied = " ".join(instructions("COPY"))
@@ -68,9 +70,11 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-def image_layout(app: Path, served: Served, paths: PipelinePaths) -> PipelinePaths:
-    """The files the Dockerfile copies, where it copies them."""
+def image_layout(app: Path, served: Served, paths: PipelinePaths, venv: Path) -> PipelinePaths:
+    """The files the Dockerfile copies, where it copies them, and src/ compiled as it compiles it."""
     shutil.copytree(ROOT / "src", app / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    python, *args = COMPILE.split()
+    subprocess.run([str(venv / "bin" / python), *args], cwd=app, check=True)
     shutil.copy(served.repo / DVC_YAML, app / DVC_YAML)
     served.record_known()
     in_app = paths.under(app)
@@ -82,7 +86,7 @@ def image_layout(app: Path, served: Served, paths: PipelinePaths) -> PipelinePat
 
 def test_entrypoint_in_the_image_layout(image_venv: Path, served: Served, paths: PipelinePaths, tmp_path: Path) -> None:
     app = tmp_path / "app"
-    in_app = image_layout(app, served, paths)
+    in_app = image_layout(app, served, paths, image_venv)
     port = free_port()
     env = {"PATH": f"{image_venv / 'bin'}:/usr/bin:/bin", "PYTHONPATH": str(app / "src"), "PORT": str(port)}
     env |= {"HOST": "127.0.0.1", "LOG_FORMAT": "json", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -117,7 +121,7 @@ def test_the_image_also_runs_the_stream_consumer(
 ) -> None:
     """One image, two entry points: ``python -m mlpipe.streaming`` with the serving requirements only."""
     app = tmp_path / "app"
-    image_layout(app, served, paths)
+    image_layout(app, served, paths, image_venv)
     metrics = free_port()
     env = {"PATH": f"{image_venv / 'bin'}:/usr/bin:/bin", "PYTHONPATH": str(app / "src"), "LOG_FORMAT": "json",
            "MLPIPE_STREAM_URL": broker.url, "MLPIPE_STREAM_METRICS_PORT": str(metrics)}  # fmt: skip
