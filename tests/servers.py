@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -121,10 +122,36 @@ def served(tmp_path_factory: pytest.TempPathFactory, trained: Path, sample: pd.D
     return Served(repo, p, c, test_raw, preds, read_json(paths.card), paths)
 
 
+# Below the kernel's ephemeral range (32768-60999 on Linux) and above tests/test_remote.py's SeaweedFS ports.
+PORT_BAND = (29100, 32700)
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port for a server a test is about to start: free now, in this pytest-xdist worker's own share
+    of PORT_BAND, and never handed out twice in a process.
+
+    A port the kernel picks (bind to 0) is also what it gives every outgoing connection, the other worker
+    and the next caller, and the service binds only after loading its model: once another test's server
+    took the port in between, and the test talked to that one.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or "0")
+    share = (PORT_BAND[1] - PORT_BAND[0]) // max(workers, 1)
+    low = PORT_BAND[0] + (index % max(workers, 1)) * share
+    rng = random.Random()  # not seeded: another run on the machine starts elsewhere in the share
+    for _ in range(1000):
+        port = rng.randrange(low, low + share)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}-{low + share - 1} (PORT_BAND {PORT_BAND})")
 
 
 @dataclass
