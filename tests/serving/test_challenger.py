@@ -20,7 +20,7 @@ import yaml
 
 from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import read_prediction_log
-from tests.servers import Served, start_server, stop_server
+from tests.servers import Served, start_server, stop_server, wait_bound
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,8 @@ def versions(served: Served) -> tuple[str, str]:
 
 
 def wait_for_log(log_dir: Path, rows: int) -> None:
-    for _ in range(100):
+    deadline = time.monotonic() + wait_bound()
+    while time.monotonic() < deadline:
         if log_dir.is_dir() and len(read_prediction_log(log_dir)) >= rows:
             return
         time.sleep(0.1)

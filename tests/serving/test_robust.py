@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from mlpipe.io.predlog import PredictionLog, read_prediction_log
 from mlpipe.serving.app import create_app
 from tests.io.test_predlog import Disk
-from tests.servers import Served
+from tests.servers import Served, wait_bound
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +145,7 @@ def test_a_log_directory_that_cannot_be_made_neither_stops_the_service_nor_loses
         assert c.get("/ready").status_code == 200
         rids = [c.post("/predict", json=served.record(i)).json()["request_id"] for i in range(3)]
         plog = plog_of(c)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + wait_bound()
         while plog.errors == 0 and time.monotonic() < deadline:  # the log is written off the request path
             time.sleep(0.01)
         metrics = c.get("/metrics").text

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import log_files, read_prediction_log
 from mlpipe.serving.metrics import remove_metric_files
-from tests.servers import Served, start_server, stop_server
+from tests.servers import Served, start_server, stop_server, wait_bound
 
 
 def sample_value(text: str, name: str, labels: dict[str, str] | None = None) -> float:
@@ -53,7 +53,7 @@ def test_metrics_add_up_across_workers(served: Served, tmp_path: Path) -> None:
                 if len(pids(log_dir)) >= 2:
                     break
         assert len(pids(log_dir)) == 2, "the kernel gave every connection to one worker"
-        deadline = time.monotonic() + 30  # the log's counts reach the metrics within a second
+        deadline = time.monotonic() + wait_bound()  # the log's counts reach the metrics within a second
         while True:
             text = httpx.get(f"{server.url}/metrics", timeout=10).text
             written = sample_value(text, "mlpipe_prediction_log_rows_written_total")
