@@ -122,7 +122,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, trained: Path, sample: pd.D
     return Served(repo, p, c, test_raw, preds, read_json(paths.card), paths)
 
 
-# Below the kernel's ephemeral range (32768-60999 on Linux) and above tests/test_remote.py's SeaweedFS ports.
+# Below the kernel's ephemeral range (32768-60999 on Linux), which outgoing connections draw from.
 PORT_BAND = (29100, 32700)
 _GIVEN: set[int] = set()
 

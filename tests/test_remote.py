@@ -9,10 +9,8 @@ pull`` and ``make repro`` and must get every stage from the run-cache without re
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,39 +22,30 @@ import pytest
 import yaml
 
 from mlpipe.io.pipeline import PipelinePaths
-from tests.servers import copy_trained, reap, wait_bound
+from tests.servers import copy_trained, free_port, reap, wait_bound
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parent.parent
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
 def _start_weed(weed: str, data: Path, log: IO[str]) -> tuple[subprocess.Popen[bytes], int]:
-    rng = random.Random()
-    while True:
-        base = rng.randrange(11000, 19000, 10)
-        ports = [base + i for i in range(4)]
-        if all(_free(p) and _free(p + 10000) for p in ports):
-            break
-    master, volume, filer, s3_port = ports
+    """``weed server`` with every HTTP and gRPC port it listens on given (the defaults are fixed numbers)."""
+    ports = {name: (free_port(), free_port()) for name in ("master", "volume", "filer", "s3")}
     data.mkdir(parents=True, exist_ok=True)
-    cmd = [weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-master.port={master}",
-           f"-volume.port={volume}", "-filer", f"-filer.port={filer}", "-s3", f"-s3.port={s3_port}"]  # fmt: skip
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log), s3_port
+    cmd = [weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-filer", "-s3"]
+    for name, (http, grpc) in ports.items():
+        cmd += [f"-{name}.port={http}", f"-{name}.port.grpc={grpc}"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log), ports["s3"][0]
 
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A SeaweedFS S3 endpoint on 127.0.0.1 (gRPC ports are HTTP port + 10000).
+    """A SeaweedFS S3 endpoint on 127.0.0.1, its HTTP and gRPC ports from :func:`free_port`.
 
-    Ports are picked at random among free ones; on a busy machine another process may take one between
-    the check and SeaweedFS's bind, so a server that exits while starting is started again on other
-    ports (three attempts), and its log is always closed (an open one fails a later, unrelated test).
+    On a busy machine another process may take a port between the check and SeaweedFS's bind, so a
+    server that exits while starting is started again on other ports (three attempts), and its log is
+    always closed (an open one fails a later, unrelated test).
     """
     import s3fs
 
