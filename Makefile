@@ -90,7 +90,7 @@ lint: setup ## ruff, mypy, actionlint, zizmor, and promtool on observability/ (c
 	$(BIN)/zizmor --offline --persona auditor .github
 	@# promtool comes with Prometheus (apt-get install prometheus; .ci/run installs it): required in CI
 	@if command -v promtool >/dev/null; then \
-	  cd observability && promtool check config --lint=all prometheus.yml && promtool test rules rules_test.yml; \
+	  cd observability && promtool check config --lint=all prometheus.yml && promtool test rules rules_test*.yml; \
 	elif [ "$${CI:-}" = "true" ]; then echo "promtool not found (apt-get install prometheus)" >&2; exit 1; \
 	else echo "promtool not found: observability/ not checked (apt-get install prometheus)" >&2; fi
 
