@@ -18,6 +18,7 @@ from mlpipe.core.schema import target_values
 from mlpipe.io.pipeline import PipelinePaths
 from mlpipe.io.predlog import read_prediction_log
 from mlpipe.serving.app import create_app
+from mlpipe.serving.responses import field_name
 from mlpipe.serving.settings import Settings
 from tests.datasets import bounded_numeric, coded_feature, non_nullable_feature, numeric_feature, unknown_value
 from tests.repos import ROOT, run
@@ -108,7 +109,7 @@ def test_bad_fields_get_422_naming_them(client: TestClient, served: Served, case
     change, field, says = _bad_field(case, served.contract)
     r = client.post("/predict", json={**served.record(0), **change})
     assert r.status_code == 422
-    assert says in problems(r)[field]
+    assert says in problems(r)[field_name((field,))]
 
 
 def test_missing_field_and_bad_json(client: TestClient, served: Served) -> None:
@@ -125,7 +126,7 @@ def test_batch_errors_name_the_record(client: TestClient, served: Served) -> Non
     recs = [served.record(i) for i in range(3)]
     change, field, says = _bad_field("extra_field", served.contract)
     recs[2].update(change)
-    assert says in problems(client.post("/predict/batch", json={"records": recs}))[f"records[2].{field}"]
+    assert says in problems(client.post("/predict/batch", json={"records": recs}))[field_name(("records", 2, field))]
     assert client.post("/predict/batch", json={"records": []}).status_code == 422
 
 
@@ -431,7 +432,7 @@ def test_what_a_body_claims_is_what_it_is(client: TestClient, served: Served, ca
     for path, content in (("/predict", body), ("/predict/batch", '{"records": [' + body + "]}")):
         r = client.post(path, content=content.encode(), headers={"content-type": "application/json"})
         assert r.status_code == 422, (path, r.text)
-        assert r.json()["problems"] == [{"field": name, "problem": "appears more than once"}]
+        assert r.json()["problems"] == [{"field": field_name((name,)), "problem": "appears more than once"}]
     r = client.post("/predict", content=json.dumps(rec).encode("utf-16"),
                     headers={"content-type": "application/json; charset=utf-16"})  # fmt: skip
     assert r.status_code == 415

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from mlpipe.io.predlog import PredictionLog, read_prediction_log
 from mlpipe.serving.app import create_app
+from mlpipe.serving.responses import field_name
 from tests.io.test_predlog import Disk
 from tests.servers import Served, wait_bound
 
@@ -47,10 +48,10 @@ def test_an_id_beyond_64_bits_is_a_422_naming_it(client: TestClient, served: Ser
     for big in (2**63, 2**64, 10**30):
         r = client.post("/predict", json={**served.record(0), key: big})
         assert r.status_code == 422, r.text
-        assert says in fields(r)[key]
+        assert says in fields(r)[field_name((key,))]
         r = client.post("/predict/batch", json={"records": [served.record(1), {**served.record(0), key: big}]})
         assert r.status_code == 422, r.text
-        assert says in fields(r)[f"records[1].{key}"]
+        assert says in fields(r)[field_name(("records", 1, key))]
     if c.columns[key].dtype == "int":
         assert client.post("/predict", json={**served.record(0), key: 2**63 - 1}).status_code == 200
 
@@ -70,10 +71,10 @@ def test_strict_types_for_every_column(client: TestClient, served: Served) -> No
         for wrong in _WRONG[c.columns[name].dtype]:
             r = client.post("/predict", json={**served.record(0), name: wrong})
             assert r.status_code == 422, (name, wrong, r.text)
-            assert "Input should be" in fields(r)[name]
+            assert "Input should be" in fields(r)[field_name((name,))]
             r = client.post("/predict/batch", json={"records": [{**served.record(0), name: wrong}]})
             assert r.status_code == 422, (name, wrong, r.text)
-            assert f"records[0].{name}" in fields(r)
+            assert field_name(("records", 0, name)) in fields(r)
 
 
 @pytest.mark.parametrize(

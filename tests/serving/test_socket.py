@@ -22,6 +22,7 @@ import pytest
 from mlpipe.core.validation import plain
 from mlpipe.io.pipeline import child_env
 from mlpipe.io.predlog import read_prediction_log
+from mlpipe.serving.responses import field_name
 from tests.datasets import coded_feature, unknown_value
 from tests.servers import Served, Server, start_server, stop_server, wait_bound
 
@@ -39,7 +40,7 @@ def test_endpoints_over_a_socket(server: Server, served: Served) -> None:
         coded, values = coded_feature(served.contract)
         bad = c.post("/predict", json={**served.record(0), coded: unknown_value(values)})
         assert bad.status_code == 422
-        assert bad.json()["problems"][0]["field"] == coded
+        assert bad.json()["problems"][0]["field"] == field_name((coded,))
         big = c.post("/predict", content=b"x" * (served.params.serve.max_body_bytes + 1))
         assert big.status_code == 413
         assert "mlpipe_request_latency_seconds_bucket" in c.get("/metrics").text

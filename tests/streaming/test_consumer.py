@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from mlpipe.io.predlog import read_prediction_log
+from mlpipe.serving.responses import field_name
 from mlpipe.streaming.runner import NATS_PENDING_BATCHES
 from tests.datasets import coded_feature, unknown_value
 from tests.servers import Served, wait_bound
@@ -81,7 +82,7 @@ def test_every_event_gets_one_prediction_bad_ones_a_dead_letter(broker: Nats, se
     by_id = {d["event_id"]: d for d in dead}
     assert set(by_id) == {k for k, _ in bad}
     assert by_id["bad-json"]["error"] == "not JSON"
-    assert any(p["field"] == coded for p in by_id["bad-value"]["problems"])
+    assert any(p["field"] == field_name((coded,)) for p in by_id["bad-value"]["problems"])
     assert by_id["bad-dup"]["problems"][0]["problem"] == "appears more than once"
     assert by_id["bad-value"]["payload"] == bad[2][1].decode()
     logged = read_prediction_log(tmp_path / "log")
