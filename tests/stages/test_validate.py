@@ -405,7 +405,9 @@ def test_broken_input_is_stopped_naming_file_and_column(
     ]
     others = {p.name for p in good_dir.iterdir()} - {f.name, f.with_suffix(".parquet").name}
     blamed = {c.get("file") for c in bad} & others
-    assert not blamed or case in ("copied_file",), [v.describe(c) for c in bad]  # never the good files' rows
+    # never the good files' rows (copied_file: both copies are to blame; too_few_rows cuts every file, and
+    # files of a few dozen rows may differ by chance: a sibling check may name any of them)
+    assert not blamed or case in ("copied_file", "too_few_rows"), [v.describe(c) for c in bad]
     for c in bad:
         assert v.describe(c).startswith(c["expectation"])
 
