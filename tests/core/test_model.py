@@ -67,3 +67,25 @@ def test_the_training_curve_is_the_same_on_any_thread_count_and_ends_at_the_mode
     assert len(one) == model[-1].n_iter_
     # the same loss summed in another order: equal but for the 6th decimal's rounding
     assert one[-1] == pytest.approx(classification_metrics(y, positive_proba(model, X))["log_loss"], abs=1e-6)
+
+
+@pytest.mark.parametrize("sparse_threshold", [0.3, 0.0])  # as built (sparse one-hot columns), and dense
+def test_a_linear_models_probability_of_a_row_does_not_depend_on_the_other_rows(
+    sample: pd.DataFrame, synth_contract: Contract, sparse_threshold: float
+) -> None:
+    """The service scores one row, the evaluate stage all of them: the same bits for each row. Through
+    BLAS (scikit-learn's predict_proba on dense features), a third of the rows differed in the last bit."""
+    from mlpipe.config import LogisticRegression as Linear
+    from mlpipe.core.features import TARGET, feature_frame, prepare
+    from mlpipe.core.model import build_estimator, positive_proba
+
+    rows = prepare(sample, synth_contract)
+    X, y = feature_frame(rows, synth_contract), rows[TARGET].to_numpy()
+    model = build_estimator(Linear(kind="logistic_regression"), synth_contract, 0)
+    model.set_params(features__sparse_threshold=sparse_threshold).fit(X, y)
+    every = positive_proba(model, X)
+    alone = [positive_proba(model, X.iloc[i : i + 1])[0] for i in range(40)]  # a Pipeline call: ~5 ms each
+    assert np.array_equal(alone, every[:40])
+    in_sevens = np.concatenate([positive_proba(model, X.iloc[k : k + 7]) for k in range(0, 280, 7)])
+    assert np.array_equal(in_sevens, every[:280])
+    np.testing.assert_allclose(every, model.predict_proba(X)[:, 1], rtol=0, atol=1e-12)  # the same model

@@ -151,8 +151,37 @@ def training_curve(model: Pipeline, X: pd.DataFrame, y: np.ndarray) -> list[floa
 
 
 def positive_proba(model: Pipeline, X: pd.DataFrame) -> np.ndarray:
-    proba = model.predict_proba(X)
+    """The positive class's probability of each row: the same for a row whether it comes alone (the
+    service) or with all the others (the evaluate stage, batch scoring), for every estimator kind."""
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression  # noqa: PLC0415
+
     classes = list(model.classes_)
     if 1 not in classes:
         return np.zeros(len(X))
+    if isinstance(model[-1], SkLogisticRegression) and classes == [0, 1]:
+        return _linear_positive(model, X)
+    proba = model.predict_proba(X)
     return np.asarray(proba[:, classes.index(1)], dtype=np.float64)
+
+
+def _linear_positive(model: Pipeline, X: pd.DataFrame) -> np.ndarray:
+    """``expit(x @ w + b)`` as scikit-learn's ``predict_proba`` computes it, but with each row's sum in
+    a fixed order. scikit-learn multiplies dense features through BLAS, whose kernel (and so the last
+    bit of a row's sum) depends on how many rows the call has: one request and the whole test set
+    differed by 1e-16. Sparse features (one-hot encoded columns) already sum row by row, in scikit-learn
+    as here: the same bits as ``predict_proba``."""
+    import scipy.sparse  # noqa: PLC0415 - loaded with scikit-learn already
+    from scipy.special import expit  # noqa: PLC0415
+
+    Xt = model[:-1].transform(X)
+    clf = model[-1]
+    w = np.asarray(clf.coef_[0], dtype=np.float64)
+    if scipy.sparse.issparse(Xt):
+        z = np.asarray(scipy.sparse.csr_matrix(Xt) @ w, dtype=np.float64)
+    else:
+        dense = np.asarray(Xt, dtype=np.float64)
+        z = np.zeros(len(dense))
+        for j in range(dense.shape[1]):  # column by column: every row's terms added in the same order
+            z += dense[:, j] * w[j]
+    out: np.ndarray = expit(z + clf.intercept_[0])
+    return out
