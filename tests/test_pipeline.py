@@ -60,9 +60,12 @@ def test_pipeline_journey(tmp_path: Path, trained: Path, synth_contract: Contrac
     run(repo, "git", "checkout", "-qb", "worse")
     params["train"]["model"] = {"kind": "prior"}
     at.params.write_text(yaml.safe_dump(params, sort_keys=False))
-    ran = run(repo, "dvc", "repro").stdout
-    assert "Running stage 'train'" in ran
-    assert "Running stage 'validate'" not in ran
+    ran = run(repo, "dvc", "repro")
+    assert "Running stage 'train'" in ran.stdout
+    assert "Running stage 'validate'" not in ran.stdout
+    if params["gate"]["must_beat_baseline"]:  # the prior cannot beat a baseline: said by dvc repro already
+        assert "(params.yaml gate) would block this model" in ran.stderr + ran.stdout
+        assert "must beat the baseline" in ran.stderr + ran.stdout
     blocked = run(repo, sys.executable, "-m", "mlpipe.tasks.gate", "--base", "main", check=False)
     assert blocked.returncode == 1, blocked.stderr
     verdict = json.loads(at.gate_json.read_text())

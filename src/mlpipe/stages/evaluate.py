@@ -176,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
         verdict = decide(params.gate, metrics["model"], metrics["baseline"], None, metrics["slice_gaps"])
         log_summary(lv, verdict_columns(verdict), "verdict/")
     log.info("model %s | baseline %s", metrics["model"], metrics["baseline"])
+    if not verdict.passed:  # said now, not first by make gate or make test's regression tests
+        log.warning("the gate (params.yaml gate) would block this model: %s", "; ".join(verdict.reasons))
 
 
 if __name__ == "__main__":
