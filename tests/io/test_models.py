@@ -97,6 +97,7 @@ LOAD_FRESH = """
 import json, sys
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd
+from mlpipe.core.model import positive_proba
 from mlpipe.io.models import load_model
 import sklearn.utils, sklearn.utils.discovery
 
@@ -104,7 +105,7 @@ X = pd.read_parquet(sys.argv[1] + "/X.parquet")
 shas = json.loads(sys.argv[2])
 with ThreadPoolExecutor(len(shas)) as pool:  # all at once: the first import of skops is shared
     models = dict(zip(shas, pool.map(lambda k: load_model(f"{sys.argv[1]}/{k}.skops", shas[k]), shas)))
-out = {kind: m.predict_proba(X)[:, 1].tolist() for kind, m in models.items()}
+out = {kind: positive_proba(m, X).tolist() for kind, m in models.items()}
 assert sklearn.utils.all_estimators is sklearn.utils.discovery.all_estimators, "left patched"
 assert "sklearn.gaussian_process" not in sys.modules, "skops listed every estimator after all"
 json.dump(out, sys.stdout)

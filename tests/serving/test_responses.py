@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlpipe.serving.responses import flat_and_unique, repeated_problem
+from mlpipe.serving.responses import field_name, flat_and_unique, repeated_problem
 
 pytestmark = pytest.mark.unit
 BODIES = [
@@ -96,3 +96,11 @@ def test_a_body_nested_deeper_than_orjson_writes_is_still_answered() -> None:
     deep = b'{"a":1,"a":' + b"[" * 300 + b"]" * 300 + b"}"
     assert flat_and_unique(deep) is False
     assert repeated_problem(deep) is not None
+
+
+def test_a_field_that_is_not_an_identifier_is_quoted() -> None:
+    """What a fork whose columns have spaces sees in a 422 (the serving tests key problems by it)."""
+    assert field_name(("records", 2, "Contract Type")) == 'records[2]["Contract Type"]'
+    assert field_name(("Contract Type",)) == '["Contract Type"]'
+    assert field_name(("records", 0, "AGEP")) == "records[0].AGEP"
+    assert field_name(()) == "(body)"

@@ -152,7 +152,8 @@ def training_curve(model: Pipeline, X: pd.DataFrame, y: np.ndarray) -> list[floa
 
 def positive_proba(model: Pipeline, X: pd.DataFrame) -> np.ndarray:
     """The positive class's probability of each row: the same for a row whether it comes alone (the
-    service) or with all the others (the evaluate stage, batch scoring), for every estimator kind."""
+    service) or with all the others (the evaluate stage, batch scoring), for every estimator kind this
+    template builds."""
     from sklearn.linear_model import LogisticRegression as SkLogisticRegression  # noqa: PLC0415
 
     classes = list(model.classes_)
@@ -176,6 +177,8 @@ def _linear_positive(model: Pipeline, X: pd.DataFrame) -> np.ndarray:
     Xt = model[:-1].transform(X)
     clf = model[-1]
     w = np.asarray(clf.coef_[0], dtype=np.float64)
+    if Xt.shape[1] != w.size:  # what scikit-learn's own input check would have refused
+        raise ValueError(f"the features have {Xt.shape[1]} columns, the linear model {w.size} weights")
     if scipy.sparse.issparse(Xt):
         z = np.asarray(scipy.sparse.csr_matrix(Xt) @ w, dtype=np.float64)
     else:
@@ -183,5 +186,7 @@ def _linear_positive(model: Pipeline, X: pd.DataFrame) -> np.ndarray:
         z = np.zeros(len(dense))
         for j in range(dense.shape[1]):  # column by column: every row's terms added in the same order
             z += dense[:, j] * w[j]
+    if not np.isfinite(z).all():  # scikit-learn refuses NaN input; the template's imputer leaves none
+        raise ValueError("the linear model's features hold NaN or infinite values")
     out: np.ndarray = expit(z + clf.intercept_[0])
     return out
