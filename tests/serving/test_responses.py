@@ -102,5 +102,5 @@ def test_a_field_that_is_not_an_identifier_is_quoted() -> None:
     """What a fork whose columns have spaces sees in a 422 (the serving tests key problems by it)."""
     assert field_name(("records", 2, "Contract Type")) == 'records[2]["Contract Type"]'
     assert field_name(("Contract Type",)) == '["Contract Type"]'
-    assert field_name(("records", 0, "AGEP")) == "records[0].AGEP"
+    assert field_name(("records", 0, "tenure")) == "records[0].tenure"
     assert field_name(()) == "(body)"
