@@ -10,9 +10,13 @@ import pytest
 pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster() -> Iterator[str]:
-    """The scheduler's address (what DASK_SCHEDULER_ADDRESS would hold)."""
+    """The scheduler's address (what DASK_SCHEDULER_ADDRESS would hold).
+
+    Closed after this package's last test, not the session's: idle, the scheduler's and the workers'
+    heartbeats cost about 4 s of CPU a minute, for the rest of the run (tests/scale is one unit of
+    work on one pytest-xdist worker, so its tests run one after another)."""
     from mlpipe.scale.cluster import local_cluster
 
     with local_cluster(workers=2, threads=1) as c:
