@@ -77,12 +77,14 @@ def test_every_test_row_matches_the_evaluate_stage(
     # bit for bit, on the fast path and through the Pipeline alike (a linear model's sums do not depend
     # on the rows beside a row: mlpipe.core.model.positive_proba)
     assert bits(scorer.proba(rows)) == expected  # one call, all rows
-    # a call per row: every row on the fast path (microseconds each); every 7th through the Pipeline
-    # (~10 ms a call: all rows took 24 s of the suite for what a sample shows as well)
+    # calls of 1 and 7 rows, and one each side of the thread-count switch: every call on the fast path
+    # (microseconds each); every 7th call through the Pipeline (~10 ms a call: all of them took 24 s of
+    # the suite for what a sample shows as well)
     step = 1 if scorer.fast is not None else 7
-    assert [bits(scorer.proba(rows.iloc[i : i + 1]))[0] for i in range(0, len(rows), step)] == expected[::step]
-    for size in (7, SMALL_CALL_ROWS + 1):  # both sides of the thread-count switch
-        assert [b for k in range(0, len(rows), size) for b in bits(scorer.proba(rows.iloc[k : k + size]))] == expected
+    for size in (1, 7, SMALL_CALL_ROWS + 1):
+        starts = range(0, len(rows), size * step)
+        got = [b for k in starts for b in bits(scorer.proba(rows.iloc[k : k + size]))]
+        assert got == [b for k in starts for b in expected[k : k + size]], f"calls of {size} rows"
 
 
 def generic(scorer: Scorer, raw: pd.DataFrame) -> list[int]:
