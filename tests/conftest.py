@@ -58,6 +58,10 @@ SHARED = {
             "tests/serving/test_fastpath.py",
             "tests/tasks/test_deploy.py",
             "tests/test_remote.py",  # an S3 server
+            "tests/serving/test_image.py",  # a venv of the image's requirements
+            # great-expectations runs once per distinct batch in a process: split over two workers,
+            # the unchanged files of every layout ran twice (6 s of 47)
+            "tests/stages/test_validate.py",
         )
     },
 }
@@ -90,6 +94,7 @@ LONGEST_FIRST = (
     "tests/test_make_deploy.py",
     "tests/test_remote.py",
     "tests/serving/test_challenger.py",
+    "tests/stages/test_validate.py",
 )
 
 
