@@ -19,10 +19,15 @@ def test_peers_are_all_others_or_the_nearest_by_name() -> None:
     assert set(near) == {f"day_{i:03d}.csv" for i in (15, 16, 17, 18, 19, 21, 22, 23, 24, 25)}
 
 
+def files(df: pd.DataFrame, rows: int, name: str) -> dict[str, pd.DataFrame]:
+    """``df`` cut into files of ``rows`` rows, named ``name.format(k)`` for the k-th."""
+    return {name.format(k): df.iloc[k * rows : (k + 1) * rows].reset_index(drop=True) for k in range(len(df) // rows)}
+
+
 def test_many_files_one_shifted_only_that_one_is_blamed() -> None:
     contract = parse_contract(INCOME)
     df = synthesise(contract, 40 * 300, seed=0)
-    frames = {f"day_{i:03d}.csv": df.iloc[i * 300 : (i + 1) * 300] for i in range(40)}
+    frames = files(df, 300, "day_{:03d}.csv")
     frames["day_017.csv"] = frames["day_017.csv"].assign(age=88)
     found = {(c["expectation"], c["column"], c["file"]) for c in v.sibling_checks(frames, contract)}
     assert found == {(v.SHIFT_CHECK, "age", "day_017.csv")}
@@ -31,7 +36,7 @@ def test_many_files_one_shifted_only_that_one_is_blamed() -> None:
 def test_small_samples_of_one_population_are_not_called_shifted() -> None:
     contract = parse_contract(INCOME)
     df = synthesise(contract, 3 * 120, seed=1)
-    frames = {f"f{i}.csv": df.iloc[i * 120 : (i + 1) * 120] for i in range(3)}
+    frames = files(df, 120, "f{}.csv")
     assert v.sibling_checks(frames, contract) == []
 
 
@@ -42,14 +47,14 @@ def test_a_dozen_files_of_fifty_rows_of_one_population_are_not_called_shifted(
     """Weekly exports of a few dozen rows: a category a file happens to miss, or one it has a few of,
     is sampling, not a shift (every run of 20 raised one before the noise bound and the smoothing)."""
     df = synthesise(synth_contract, 12 * 50, seed=seed).sample(frac=1, random_state=seed).reset_index(drop=True)
-    frames = {f"week_{i:02d}.csv": df.iloc[i * 50 : (i + 1) * 50].reset_index(drop=True) for i in range(12)}
+    frames = files(df, 50, "week_{:02d}.csv")
     assert [v.describe(c) for c in v.sibling_checks(frames, synth_contract) if c["expectation"] == v.SHIFT_CHECK] == []
 
 
 def test_a_gross_shift_in_a_small_file_is_still_found(synth_contract: Contract) -> None:
     name, col = bounded_numeric(synth_contract)
     df = synthesise(synth_contract, 12 * 60, seed=3).sample(frac=1, random_state=3).reset_index(drop=True)
-    frames = {f"week_{i:02d}.csv": df.iloc[i * 60 : (i + 1) * 60].reset_index(drop=True) for i in range(12)}
+    frames = files(df, 60, "week_{:02d}.csv")
     frames["week_07.csv"] = frames["week_07.csv"].assign(**{name: col.max})
     found = {
         (c["column"], c["file"]) for c in v.sibling_checks(frames, synth_contract) if c["expectation"] == v.SHIFT_CHECK
