@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 import shutil
@@ -55,6 +56,26 @@ def test_version_names_the_commit_the_image_was_built_from(
     monkeypatch.setenv("GIT_COMMIT", "0123abc")  # the image's build argument (Dockerfile)
     with TestClient(create_app(served.settings(None))) as c:
         assert c.get("/version").json()["git_commit"] == "0123abc"
+
+
+def test_the_app_freezes_the_heap_unless_its_host_did(served: Served) -> None:
+    """A service process freezes the model's objects out of full collections; a host that froze its
+    own heap first (this test process did after collection) keeps it frozen, app or no app."""
+    assert gc.get_freeze_count() > 0
+    before = gc.get_freeze_count()
+    with TestClient(create_app(served.settings(None))) as c:
+        assert c.get("/ready").json()["ready"] is True
+        assert gc.get_freeze_count() <= before  # frozen objects may die; none was added
+    assert 0 < gc.get_freeze_count() <= before
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(served.settings(None))) as c:
+            assert c.get("/ready").json()["ready"] is True
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.collect()
+        gc.freeze()
 
 
 def test_predict_one_and_batch_match_training(client: TestClient, served: Served) -> None:
