@@ -146,6 +146,29 @@ def test_a_fast_path_that_differs_is_never_used(served: Served, tree: Scorer, mo
     assert FastPath.build(tree.pipeline, served.contract) is None
 
 
+def test_a_checked_model_file_is_probed_once_a_process(
+    served: Served, tree: Scorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probed: list[bool] = []
+    real = FastPath.probe_rows
+
+    def spy(self: FastPath, contract: Any, missing: bool = True) -> pd.DataFrame:
+        probed.append(missing)
+        return real(self, contract, missing)
+
+    monkeypatch.setattr(FastPath, "probe_rows", spy)
+    sha = "f" * 64  # a hash no real file has: this test's key alone
+    assert FastPath.build(tree.pipeline, served.contract, sha) is not None
+    assert probed == [True, False]
+    again = FastPath.build(tree.pipeline, served.contract, sha)
+    assert again is not None
+    assert probed == [True, False]  # the same bytes: not probed again
+    assert FastPath.build(tree.pipeline, served.contract) is not None  # no checked file: probed
+    assert probed == [True, False, True, False]
+    frame = served.test_raw.head(64)
+    assert bits(again.proba(frame, threads=1)) == generic(tree, frame)
+
+
 def test_small_calls_run_on_one_thread(tree: Scorer, served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[int, int]] = []
     real = FastPath.proba

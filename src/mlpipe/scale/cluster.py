@@ -146,7 +146,7 @@ def worker_scorer(p: ModelPayload) -> Scorer:
         scorer = _SCORERS.get(key)
         if scorer is None:
             pipeline = load_verified_bytes(p.model, p.card["model"]["path"])
-            scorer = _SCORERS[key] = Scorer(pipeline, p.card, p.contract, p.role)
+            scorer = _SCORERS[key] = Scorer(pipeline, p.card, p.contract, p.role, p.sha256)
             log.info("worker pid %d: model %s loaded, sha256 checked", os.getpid(), scorer.version)
         return scorer
 

@@ -49,6 +49,8 @@ class Scorer:
     card: dict[str, Any]
     contract: Contract
     role: str = "champion"
+    # the checked sha256 of the file ``pipeline`` was loaded from (its fast path is probed once a process)
+    file_sha256: str | None = None
     threshold: float = field(init=False)  # the card's: the one the model was evaluated with
     labels: tuple[Any, Any] = field(init=False)
     fast: FastPath | None = field(init=False, repr=False)  # None: the Pipeline scores every call
@@ -62,7 +64,7 @@ class Scorer:
             )
         object.__setattr__(self, "threshold", float(threshold))
         object.__setattr__(self, "labels", target_values(self.contract))
-        object.__setattr__(self, "fast", FastPath.build(self.pipeline, self.contract))
+        object.__setattr__(self, "fast", FastPath.build(self.pipeline, self.contract, self.file_sha256))
 
     @property
     def sha256(self) -> str:
@@ -139,7 +141,7 @@ def load_scorer(card_path: str | Path, contract: Contract, role: str = "champion
     card = read_json(Path(root) / card_path)
     pipeline = load_model(Path(root) / card["model"]["path"], card["model"]["sha256"])
     try:
-        scorer = Scorer(pipeline, card, contract, role)
+        scorer = Scorer(pipeline, card, contract, role, card["model"]["sha256"])  # load_model checked it
     except ValueError as err:
         raise ValueError(f"{card_path}: {err}") from None
     log.info("loaded %s model %s (%s) from %s", role, scorer.version, card["model"]["kind"], card["model"]["path"])
