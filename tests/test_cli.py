@@ -86,3 +86,36 @@ def test_a_command_that_fails_exits_with_its_error_code(tmp_path: Path) -> None:
     assert "bad knob" in done.stderr
     assert (tmp_path / "atexit").read_text() == "ran"
     assert (tmp_path / "teardown").read_text() == "ran"  # a failure exits the usual way
+
+
+ARROW = """
+import sys
+if sys.argv[1] == "arrow":
+    import pyarrow
+from mlpipe.cli import run_stage
+
+def main() -> None:
+    arrow = sys.modules.get("pyarrow")
+    sys.stdout.write("none" if arrow is None else arrow.default_memory_pool().backend_name)
+
+run_stage(main)
+"""
+
+
+@pytest.mark.parametrize("imports", ["arrow", "nothing"])
+def test_a_command_takes_arrows_buffers_from_jemalloc_and_loads_no_arrow_of_its_own(
+    tmp_path: Path, imports: str
+) -> None:
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no jemalloc: commands keep Arrow's default allocator")
+    script = tmp_path / "command.py"
+    script.write_text(textwrap.dedent(ARROW))
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, str(script), imports], check=True, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.stdout == ("jemalloc" if imports == "arrow" else "none")

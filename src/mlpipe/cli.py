@@ -23,16 +23,36 @@ from mlpipe.logs import setup_logging
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
+def use_jemalloc() -> None:
+    """Arrow's buffers (pandas' text columns, parquet, CSV) from jemalloc instead of Arrow's default,
+    mimalloc, if pyarrow is loaded and was built with it (Linux and macOS wheels are).
+
+    Measured on the 2-core reference machine: in about one process in six, mimalloc's first
+    allocations stalled 0.2-0.3 s (committing its arena; ``MIMALLOC_ARENA_EAGER_COMMIT=0`` removed
+    it too), on every Arrow operation of that process: the split stage's row selection took 0.3 s
+    instead of 0.03 s, and the stage 1.6-1.8 s instead of 0.8 s. jemalloc never stalled in the same
+    runs and costs ~10 ms more per operation than an unstalled mimalloc.
+    """
+    pa = sys.modules.get("pyarrow")  # pandas loads it: a process that imported neither allocates none
+    if pa is None:
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a build without jemalloc (Windows wheels): Arrow's default
+        return
+
+
 def run_stage(main: Callable[[], None]) -> None:
     """Entry-point wrapper: logging set up, a named failure (:mod:`mlpipe.errors`) as one clear line and
     its exit code. Run as the process's own entry point (``python -m``), it also tunes the collector
-    and skips the interpreter's teardown on success (see :func:`_exit_now`); called in-process (tests,
-    benchmarks) it does neither."""
+    and Arrow's allocator (:func:`use_jemalloc`) and skips the interpreter's teardown on success (see
+    :func:`_exit_now`); called in-process (tests, benchmarks) it does none of these."""
     setup_logging()
     log = logging.getLogger(main.__module__)
     command = main.__module__ == "__main__"
     if command:
         gc.set_threshold(*GC_THRESHOLDS)
+        use_jemalloc()
     t0 = time.perf_counter()
     try:
         main()
