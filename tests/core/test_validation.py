@@ -112,3 +112,9 @@ def test_repeated_ids_are_found_across_files_whatever_pandas_read_them_as() -> N
     assert v.repeated_ids(frames, "k") == (2, ["3 in a.csv row 3, b.csv row 1"])
     text = {"a.csv": pd.DataFrame({"k": ["P-1", "P-2"]}), "b.csv": pd.DataFrame({"k": ["P-3", None]})}
     assert v.repeated_ids(text, "k") == (0, [])
+    numbers = {"a.csv": pd.DataFrame({"k": [1, 2, 3]}), "b.csv": pd.DataFrame({"k": [4.0, None, 5.5]})}
+    assert v.repeated_ids(numbers, "k") == (0, [])
+    mixed = {"a.csv": pd.DataFrame({"k": [1, 2, 3]}), "b.csv": pd.DataFrame({"k": ["x", "2", None]})}
+    assert v.repeated_ids(mixed, "k") == (2, ["2 in a.csv row 2, b.csv row 2"])
+    large = {"a.csv": pd.DataFrame({"k": [2**53]}), "b.csv": pd.DataFrame({"k": [2**53 + 1, 0.5]})}
+    assert v.repeated_ids(large, "k") == (0, [])  # equal as floats, not as ids
