@@ -147,3 +147,21 @@ def test_synthesised_ids_continue_where_asked_for_text_and_integer_ids() -> None
         old, new = synthesise(c, 500, seed=1), synthesise(c, 500, seed=2, first_id=10**6)
         assert not set(old[c.id]) & set(new[c.id])
         assert pd.concat([old, new])[c.id].is_unique
+
+
+def test_a_text_column_comes_out_the_same_whatever_pandas_holds_it_in() -> None:
+    c = parse_contract(INCOME)
+    names = [n for n in c.features if c.columns[n].categorical and c.columns[n].labels is None]
+    names = [n for n in names if c.columns[n].dtype != "bool"]
+    assert names, "the dataset has a plain categorical feature"
+    values = ["b", None, "a", "b", np.nan]
+    outs = [
+        encode_columns(pd.DataFrame({n: pd.Series(values, dtype=dtype) for n in names}), c, names)
+        for dtype in ("str", object, "string")
+    ]
+    for out in outs:
+        for n in names:
+            got = out[n].tolist()
+            assert got[0] == got[3] == "b"
+            assert got[2] == "a"
+            assert all(type(v) is float and np.isnan(v) for v in (got[1], got[4]))  # NaN, never pd.NA or None

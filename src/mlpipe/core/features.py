@@ -75,7 +75,14 @@ def _bool_text(v: object) -> object:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Text with missing values as NaN (``astype(str)`` would turn ``None`` into ``"None"``)."""
+    """Text with missing values as NaN (``astype(str)`` would turn ``None`` into ``"None"``).
+
+    pandas' ``str`` columns (text read from a file, codes mapped to labels) are that already and stay
+    as they are: through Python objects and back, the prepare stage spent 0.2 s making them and 0.4 s
+    writing them to parquet on the example.
+    """
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.na_value is not pd.NA:  # missing: NaN
+        return values
     present = values.notna()
     return values.astype(object).where(~present, values[present].astype(str)).where(present, np.nan)
 
