@@ -102,9 +102,11 @@ run_stage(main)
 """
 
 
-@pytest.mark.parametrize("imports", ["arrow", "nothing"])
-def test_a_command_takes_arrows_buffers_from_jemalloc_and_loads_no_arrow_of_its_own(
-    tmp_path: Path, imports: str
+@pytest.mark.parametrize(
+    ("imports", "pool", "expected"), [("arrow", "", "jemalloc"), ("nothing", "", "none"), ("arrow", "system", "system")]
+)
+def test_a_command_takes_arrows_buffers_from_jemalloc_unless_told_and_loads_no_arrow_of_its_own(
+    tmp_path: Path, imports: str, pool: str, expected: str
 ) -> None:
     import pyarrow as pa
 
@@ -114,8 +116,8 @@ def test_a_command_takes_arrows_buffers_from_jemalloc_and_loads_no_arrow_of_its_
         pytest.skip("this pyarrow has no jemalloc: commands keep Arrow's default allocator")
     script = tmp_path / "command.py"
     script.write_text(textwrap.dedent(ARROW))
-    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin", "ARROW_DEFAULT_MEMORY_POOL": pool}
     proc = subprocess.run(
         [sys.executable, str(script), imports], check=True, capture_output=True, text=True, env=env, timeout=120
     )
-    assert proc.stdout == ("jemalloc" if imports == "arrow" else "none")
+    assert proc.stdout == expected

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from mlpipe.env import process_env
 from mlpipe.errors import PipelineError
 from mlpipe.logs import setup_logging
 
@@ -25,7 +26,8 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 def use_jemalloc() -> None:
     """Arrow's buffers (pandas' text columns, parquet, CSV) from jemalloc instead of Arrow's default,
-    mimalloc, if pyarrow is loaded and was built with it (Linux and macOS wheels are).
+    mimalloc, if pyarrow is loaded, was built with it (Linux and macOS wheels are) and the operator
+    chose no allocator (``ARROW_DEFAULT_MEMORY_POOL``, which Arrow reads itself).
 
     Measured on the 2-core reference machine: in about one process in six, mimalloc's first
     allocations stalled 0.2-0.3 s (committing its arena; ``MIMALLOC_ARENA_EAGER_COMMIT=0`` removed
@@ -34,12 +36,14 @@ def use_jemalloc() -> None:
     runs and costs ~10 ms more per operation than an unstalled mimalloc.
     """
     pa = sys.modules.get("pyarrow")  # pandas loads it: a process that imported neither allocates none
-    if pa is None:
+    if pa is None or process_env().arrow_memory_pool:
         return
     try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:  # a build without jemalloc (Windows wheels): Arrow's default
+        pool = pa.jemalloc_memory_pool()
+        pa.allocate_buffer(1, memory_pool=pool)  # a jemalloc built for another page size fails here
+    except (NotImplementedError, pa.ArrowException, MemoryError):  # no jemalloc (Windows wheels): the default
         return
+    pa.set_memory_pool(pool)
 
 
 def run_stage(main: Callable[[], None]) -> None:

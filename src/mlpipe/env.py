@@ -43,6 +43,9 @@ class ProcessEnv(BaseModel):
     monitor_retrain: str = Field("", alias="MONITOR_RETRAIN", description="true: an alert dispatches the retraining")
     pushgateway_url: str = Field("", alias="PUSHGATEWAY_URL")
     dask_scheduler_address: str = Field("", alias=DASK_SCHEDULER_ADDRESS)
+    arrow_memory_pool: str = Field(
+        "", alias="ARROW_DEFAULT_MEMORY_POOL", description="Arrow's allocator, as Arrow reads it; unset: jemalloc"
+    )
     # the server process (python -m mlpipe.serving)
     host: str = Field("127.0.0.1", alias="HOST")
     port: str = Field("8000", alias="PORT")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -118,3 +119,7 @@ def test_repeated_ids_are_found_across_files_whatever_pandas_read_them_as() -> N
     assert v.repeated_ids(mixed, "k") == (2, ["2 in a.csv row 2, b.csv row 2"])
     large = {"a.csv": pd.DataFrame({"k": [2**53]}), "b.csv": pd.DataFrame({"k": [2**53 + 1, 0.5]})}
     assert v.repeated_ids(large, "k") == (0, [])  # equal as floats, not as ids
+    narrow = {"a.parquet": pd.DataFrame({"k": np.array([0.1], dtype=np.float32)}), "b.csv": pd.DataFrame({"k": [0.1]})}
+    assert v.repeated_ids(narrow, "k") == (2, ["0.1 in a.parquet row 1, b.csv row 1"])
+    huge = {"a.csv": pd.DataFrame({"k": [1e20, np.inf]}), "b.csv": pd.DataFrame({"k": [1e20]})}
+    assert v.repeated_ids(huge, "k")[0] == 2

@@ -58,23 +58,34 @@ def test_version_names_the_commit_the_image_was_built_from(
         assert c.get("/version").json()["git_commit"] == "0123abc"
 
 
-def test_the_app_freezes_the_heap_unless_its_host_did(served: Served) -> None:
+def test_the_app_freezes_the_heap_and_leaves_a_hosts_frozen_heap_frozen(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A service process freezes the model's objects out of full collections; a host that froze its
-    own heap first (this test process did after collection) keeps it frozen, app or no app."""
+    own heap first (this test process did after collection) keeps it frozen, with no full collection
+    at start and nothing unfrozen at stop."""
+    collections: list[int] = []
+    collect = gc.collect
+
+    def counted(generation: int = 2) -> int:
+        collections.append(generation)
+        return collect(generation)
+
+    monkeypatch.setattr(gc, "collect", counted)
     assert gc.get_freeze_count() > 0
-    before = gc.get_freeze_count()
     with TestClient(create_app(served.settings(None))) as c:
         assert c.get("/ready").json()["ready"] is True
-        assert gc.get_freeze_count() <= before  # frozen objects may die; none was added
-    assert 0 < gc.get_freeze_count() <= before
+    assert collections == []
+    assert gc.get_freeze_count() > 0
     gc.unfreeze()
     try:
         with TestClient(create_app(served.settings(None))) as c:
             assert c.get("/ready").json()["ready"] is True
             assert gc.get_freeze_count() > 0
+        assert collections == [2]  # one full collection
         assert gc.get_freeze_count() == 0
     finally:
-        gc.collect()
+        collect()
         gc.freeze()
 
 

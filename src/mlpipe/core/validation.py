@@ -419,9 +419,9 @@ def repeated_ids(frames: dict[str, pd.DataFrame], key: str, most: int = 5) -> tu
     columns = {name: f[key] for name, f in frames.items() if key in f}
     if not columns:
         return 0, []
-    if all(c.dtype.kind in "iuf" for c in columns.values()):
-        # Numbers with the same text are equal numbers: none repeated, no text needed (0.3 s of the
-        # example's validate stage went into these texts)
+    if all(_equal_as_text(c.dtype) for c in columns.values()):
+        # none repeated as numbers, none as text: no text needed (0.3 s of the example's validate
+        # stage went into these texts)
         numbers = pd.concat(list(columns.values()), ignore_index=True).dropna()
         if not numbers.duplicated().any():
             return 0, []
@@ -437,11 +437,18 @@ def repeated_ids(frames: dict[str, pd.DataFrame], key: str, most: int = 5) -> tu
     return len(dup), where
 
 
+def _equal_as_text(dtype: Any) -> bool:
+    """Integers and float64s (nullable too) that read the same are equal once pandas combines them.
+    Not float32: its 0.1 widens to 0.100000001, which is not float64's 0.1, yet both read "0.1"."""
+    numpy = getattr(dtype, "numpy_dtype", dtype)
+    return isinstance(numpy, np.dtype) and (numpy.kind in "iu" or numpy == np.float64)
+
+
 def _id_text(ids: pd.Series) -> pd.Series:
     """Ids as text, whole-number floats without ".0": an int id column with a blank reads as float."""
     if pd.api.types.is_float_dtype(ids):
         whole = ids.dropna()
-        if (whole == whole.round()).all():
+        if (whole == whole.round()).all() and whole.abs().lt(2**63).all():  # Int64 holds them (not 1e20, inf)
             return ids.astype("Int64").astype("string")
     return ids.astype("string")
 

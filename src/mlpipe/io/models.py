@@ -8,6 +8,7 @@ sha256 matched the one recorded at training time.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import io
 import re
@@ -123,10 +124,11 @@ def load_model(path: str | Path, expected_sha256: str) -> Any:
     p = Path(path)
     if not p.is_file():
         raise ModelIntegrityError(f"{p}: model file not found")
-    actual = sha256_file(p)
+    data = p.read_bytes()  # read once: the bytes hashed are the bytes loaded, even if the file is replaced
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected_sha256:
         raise ModelIntegrityError(f"{p}: sha256 {actual[:12]}… does not match the recorded {expected_sha256[:12]}…")
-    return load_verified_bytes(p.read_bytes(), str(p))
+    return load_verified_bytes(data, str(p))
 
 
 def load_verified_bytes(data: bytes, name: str) -> Any:

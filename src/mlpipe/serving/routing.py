@@ -122,13 +122,13 @@ class Router:
         self._retry = asyncio.get_running_loop().create_task(self._every_second(), name="prediction-log-retry")
         # The model, pandas and FastAPI leave ~200,000 long-lived objects: every full collection walked
         # them all (~120 ms, every request stalled). Frozen, collections see only what requests make.
-        # A host that froze its heap already (the test suite after collection) keeps managing it: a
-        # full collection here, and handing its objects back to the collector at stop, cost a test
-        # process ~0.35 s an app.
+        # A host that froze its heap already (the test suite after collection, a server that freezes
+        # before forking workers) keeps it frozen: the model is frozen too, without a full collection
+        # first, and nothing is handed back at stop (a test process paid ~0.35 s an app for both).
         self._froze = gc.get_freeze_count() == 0
         if self._froze:
             gc.collect()
-            gc.freeze()
+        gc.freeze()
 
     async def stop(self) -> None:
         if self._retry is not None:
@@ -140,8 +140,8 @@ class Router:
             self.plog.close()
             self.metrics.sync_log(self.plog)
         self.metrics.close()
-        if self._froze:
-            gc.unfreeze()  # another app in this process must not inherit this one's frozen objects
+        if self._froze:  # this app froze the heap: another app in this process must not inherit it
+            gc.unfreeze()
             self._froze = False
 
     def _batcher(self, scorer: Scorer) -> MicroBatcher:
