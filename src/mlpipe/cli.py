@@ -26,7 +26,7 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 def use_jemalloc() -> None:
     """Arrow's buffers (pandas' text columns, parquet, CSV) from jemalloc instead of Arrow's default,
-    mimalloc, if pyarrow is loaded, was built with it (Linux and macOS wheels are) and the operator
+    mimalloc, if pyarrow is loaded, was built with it (the Linux wheels are) and the operator
     chose no allocator (``ARROW_DEFAULT_MEMORY_POOL``, which Arrow reads itself).
 
     Measured on the 2-core reference machine: in about one process in six, mimalloc's first
