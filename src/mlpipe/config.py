@@ -27,6 +27,11 @@ class Strict(BaseModel):
 # --------------------------------------------------------------------------- contract
 
 
+# An int column holds what int64 holds: pandas stores it so, parquet writes it so, and orjson (the service's
+# answers, the prediction log) writes nothing wider.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 class Column(Strict):
     """One column of the raw data.
 
@@ -197,7 +202,8 @@ class Contract(Strict):
             raise ValueError("the target and the id cannot be nullable: drop the rows without them")
         target_values = self.columns[self.target].value_set
         if target_values is not None and self.positive not in target_values:
-            raise ValueError(f"positive class {self.positive!r} is not an allowed target value")
+            allowed = sorted(target_values, key=str)
+            raise ValueError(f"positive class {self.positive!r} is not an allowed target value (allowed: {allowed})")
         for name, attr in self.sensitive.items():
             if attr.bins is None and not self.columns[name].categorical:
                 raise ValueError(f"sensitive.{name}: a numeric column needs 'bins'")

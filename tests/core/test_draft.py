@@ -160,6 +160,11 @@ def test_dtype_inference() -> None:
     assert infer_dtype(pd.Series(["True", "false", None])) == "bool"
     assert infer_dtype(pd.Series(["a", "b"])) == "str"
     assert infer_dtype(pd.Series(["a", 1], dtype=object)) == "str"
+    # an int fits in 64 bits: unsigned 64-bit hashes are ids, kept exact as text; huge whole floats are floats
+    assert infer_dtype(pd.Series(np.array([2**63, 1], dtype=np.uint64))) == "str"
+    assert infer_dtype(pd.Series(np.array([2**63 - 1, 1], dtype=np.uint64))) == "int"
+    assert infer_dtype(pd.Series([2.0**63, np.nan])) == "float"
+    assert infer_dtype(pd.Series([-(2.0**63), np.nan])) == "int"
 
 
 def test_iso_dates_as_text_are_the_time_column() -> None:

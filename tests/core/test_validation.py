@@ -123,3 +123,32 @@ def test_repeated_ids_are_found_across_files_whatever_pandas_read_them_as() -> N
     assert v.repeated_ids(narrow, "k") == (2, ["0.1 in a.parquet row 1, b.csv row 1"])
     huge = {"a.csv": pd.DataFrame({"k": [1e20, np.inf]}), "b.csv": pd.DataFrame({"k": [1e20]})}
     assert v.repeated_ids(huge, "k")[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "bad"),
+    [
+        (pd.Series(np.array([2**63, 1], dtype=np.uint64)), "int", [2**63]),  # CSV: pandas reads it as uint64
+        (pd.Series(np.array([2**63 - 1, 1], dtype=np.uint64)), "int", []),
+        (pd.Series([10**23, 1], dtype=object), "int", [10**23]),  # CSV: beyond uint64, Python ints
+        (pd.Series([-(2**63), 2**63 - 1], dtype=object), "int", []),
+        (pd.Series([-(2**63) - 1, 7], dtype=object), "int", [-(2**63) - 1]),
+        (pd.Series([9.3e18, 1.0, np.nan]), "int", [9.3e18]),
+        (pd.Series([2.0**63, -(2.0**63)]), "int", [2.0**63]),
+        (pd.Series(["46", "forty"], dtype=object), "int", ["forty"]),  # CSV: only the cells that are not
+        (pd.Series(["46", "47", None], dtype="str"), "int", ["46", "47"]),  # parquet: digits stored as text
+        (pd.Series(["1.5", "2"], dtype="str"), "float", ["1.5", "2"]),
+        (pd.Series(["1.5", "x"], dtype=object), "float", ["x"]),
+        (pd.Series([1.5, np.nan]), "float", []),
+    ],
+)
+def test_an_int_is_a_whole_number_within_64_bits_and_numbers_are_not_text(
+    values: pd.Series, dtype: str, bad: list[object]
+) -> None:
+    assert v.type_problems(values, dtype).tolist() == bad
+
+
+def test_an_int_column_read_as_floats_is_judged_by_its_text() -> None:
+    text = pd.Series(["9223372036854775808", "", "3", "4.0"])
+    floats = pd.Series([2.0**63, np.nan, 3.0, 4.0])
+    assert v.type_problems(floats, "int", text).tolist() == ["9223372036854775808", "4.0"]

@@ -184,6 +184,12 @@ def whole_float_in_int(d: Path, f: Path, c: Contract) -> Check:
     return (v.TYPE_CHECK, name)
 
 
+def id_beyond_int64(d: Path, f: Path, c: Contract) -> Check:
+    """A whole number no 64-bit integer holds: it passed once, then broke prepare (or became a float)."""
+    _edit(f, _cells(c.id, 2**63, slice(3, 4)))
+    return (v.TYPE_CHECK, c.id)
+
+
 def duplicate_ids_in_file(d: Path, f: Path, c: Contract) -> Check:
     def fn(df: pd.DataFrame) -> pd.DataFrame:
         df.loc[df.index[1], c.id] = df.loc[df.index[0], c.id]
@@ -358,6 +364,7 @@ CORPUS: dict[str, Variant] = {
     f.__name__: f
     for f in [
         nulls, unknown_category, above_max, below_min, text_in_numbers, na_text_in_numbers, whole_float_in_int,
+        id_beyond_int64,
         duplicate_ids_in_file, duplicate_ids_across_files, duplicate_rows, copied_file, missing_column, extra_column,
         renamed_column, leaked_target, empty_file, header_only, truncated, wrong_delimiter, binary_garbage, utf16,
         ragged_row, constant_category, constant_target, tiny_file, shifted_distribution, bad_target_value,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from mlpipe.config import INT64_MAX, INT64_MIN
 from mlpipe.core.split import PERIOD_FREQ
 from mlpipe.errors import ConfigError
 
@@ -143,15 +144,18 @@ def infer_dtype(values: pd.Series) -> str:
     """The contract dtype of a column as read from disk.
 
     A float column whose values are all whole numbers is ``int``: pandas reads an integer
-    column with blanks as float. Text that is only true/false (any case) is ``bool``.
+    column with blanks as float. An ``int`` fits in 64 bits (what validation holds it to); whole numbers
+    beyond are identifiers or codes in practice (hashes as unsigned 64-bit numbers), kept exact as ``str``.
+    Text that is only true/false (any case) is ``bool``.
     """
     present = values.dropna()
     if pd.api.types.is_bool_dtype(values):
         return "bool"
     if pd.api.types.is_integer_dtype(values):
-        return "int"
+        return "str" if values.dtype.kind == "u" and bool((present > INT64_MAX).any()) else "int"
     if pd.api.types.is_float_dtype(values):
-        return "int" if not present.empty and bool((present % 1 == 0).all()) else "float"
+        whole = not present.empty and bool((present % 1 == 0).all())
+        return "int" if whole and bool(((present >= INT64_MIN) & (present < -float(INT64_MIN))).all()) else "float"
     if pd.api.types.is_numeric_dtype(values) or present.empty:
         return "float"
     # object columns of Python booleans (pandas reads True/False with blanks so) or true/false text

@@ -14,12 +14,9 @@ import pandas as pd
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic_core import PydanticCustomError
 
-from mlpipe.config import Column, Contract
+from mlpipe.config import INT64_MAX, INT64_MIN, Column, Contract
 
 _PY_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
-# What the pipeline holds: pandas stores an int column as int64, and orjson (response and
-# prediction log) writes nothing wider, so an unbounded int column is bounded here.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _TYPE_ERRORS = {
     "int": ("int_type", "Input should be a valid integer"),
     "float": ("float_type", "Input should be a valid number"),

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlpipe.config import Contract, FileChecks
+from mlpipe.config import INT64_MAX, INT64_MIN, Contract, FileChecks
 from mlpipe.core.expectations import LEAKAGE, leakage_findings
 from mlpipe.core.features import is_positive
 from mlpipe.core.profile import psi
@@ -50,6 +50,7 @@ SMOOTHING = 0.5
 NOISE_SD = 5.0
 SHIFT_ROWS = 20_000  # enough for a PSI over ten bins; keeps many-file checks quick
 _INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_INT_HINT = f": an int is a whole number from {INT64_MIN} to {INT64_MAX}, written as digits"
 _BOOL_TEXT = {"true", "false"}
 
 
@@ -90,16 +91,31 @@ def type_problems(values: pd.Series, dtype: str, text: pd.Series | None = None) 
     if dtype == "float":
         if pd.api.types.is_numeric_dtype(present):
             return present.iloc[0:0]
-        return present[pd.to_numeric(present, errors="coerce").isna()]
-    # int
+        return _or_all_if_text(present, present[pd.to_numeric(present, errors="coerce").isna()])
+    # int: a whole number that fits in 64 bits (what prepare, parquet and the service hold)
     if pd.api.types.is_integer_dtype(present):
-        return present.iloc[0:0]
+        return present[present > INT64_MAX] if present.dtype.kind == "u" else present.iloc[0:0]
     if pd.api.types.is_float_dtype(present):
         if text is not None:
             written = text.loc[present.index].astype(str)
-            return written[~written.str.match(_INT)]
-        return present[present % 1 != 0] if present.dtype != object else present
-    return present[~present.astype(str).str.match(_INT)]
+            return written[~_whole_int64(written)]
+        return present[(present % 1 != 0) | (present < INT64_MIN) | (present >= -float(INT64_MIN))]  # 2**63: exact
+    return _or_all_if_text(present, present[~_whole_int64(present.astype(str))])
+
+
+def _or_all_if_text(present: pd.Series, bad: pd.Series) -> pd.Series:
+    """Numbers stored as text (a parquet ``str`` column of digits) are all wrong, not none: the checks
+    after this one compare them as numbers. A CSV column reads as text only with cells that are not."""
+    return present if bad.empty and pd.api.types.is_string_dtype(present) else bad
+
+
+def _whole_int64(text: pd.Series) -> pd.Series:
+    """Which cells are written as a whole number within int64 (-9223372036854775808 to ...807)."""
+    s = text.str.strip()
+    digits = s.str.lstrip("+-").str.lstrip("0")
+    n = digits.str.len()
+    limit = pd.Series(np.where(s.str.startswith("-"), str(INT64_MIN)[1:], str(INT64_MAX)), index=s.index, dtype="str")
+    return s.str.match(_INT).fillna(False).astype(bool) & ((n < 19) | ((n == 19) & (digits <= limit)))
 
 
 def file_checks(name: str, df: pd.DataFrame, contract: Contract, text: dict[str, pd.Series]) -> list[dict[str, Any]]:
@@ -133,7 +149,8 @@ def file_checks(name: str, df: pd.DataFrame, contract: Contract, text: dict[str,
                     file=name,
                     unexpected_count=len(bad),
                     examples=[plain(v) for v in bad.head(EXAMPLES).tolist()],
-                    message=f"not {col.dtype} (read as {df[col_name].dtype})",
+                    message=f"not {col.dtype} (read as {df[col_name].dtype})"
+                    + (_INT_HINT if col.dtype == "int" else ""),
                 )
             )
         else:
