@@ -148,10 +148,14 @@ def test_missing_field_and_bad_json(client: TestClient, served: Served) -> None:
     rec = served.record(0)
     name = served.contract.features[-1]
     del rec[name]
-    assert problems(client.post("/predict", json=rec)) == {name: "Field required"}
+    assert problems(client.post("/predict", json=rec)) == {field_name((name,)): "Field required"}
     r = client.post("/predict", content=b'{"x": 4', headers={"content-type": "application/json"})
     assert r.status_code == 400  # not JSON at all, as the OpenAPI document says
     assert "JSON" in problems(r)["(body)"]
+    body = json.dumps(served.record(0))
+    for encoded in (b"\xef\xbb\xbf" + body.encode(), body.encode("utf-16")):  # JSON is UTF-8, without a BOM
+        r = client.post("/predict", content=encoded, headers={"content-type": "application/json"})
+        assert r.status_code == 400, r.text
 
 
 def test_batch_errors_name_the_record(client: TestClient, served: Served) -> None:
@@ -365,6 +369,17 @@ def test_no_reference_from_another_models_metrics(served: Served, tmp_path: Path
     assert "mlpipe_reference_mean_probability{" not in text
 
 
+def test_a_missing_metrics_file_leaves_the_service_up_without_a_reference(
+    served: Served, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with TestClient(create_app(served.settings(None, metrics=tmp_path / "missing.json"))) as client:
+        assert client.get("/ready").status_code == 200
+        assert client.post("/predict", json=served.record(0)).status_code == 200
+        text = client.get("/metrics").text
+    assert "mlpipe_reference_mean_probability{" not in text
+    assert any("missing.json" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
 def test_every_prediction_is_logged(served: Served, tmp_path: Path) -> None:
     with TestClient(create_app(served.settings(tmp_path / "log"))) as client:
         one = client.post("/predict", json=served.record(1)).json()
@@ -418,6 +433,39 @@ def test_a_client_gone_before_its_answer_is_marked_in_its_row(served: Served, tm
     assert not df.loc[stayed, "client_gone"]
     assert df.loc[gone[0], "client_gone"]
     assert df.loc[[f"{gone[1]}:0", f"{gone[1]}:1"], "client_gone"].all()
+
+
+def test_a_client_gone_before_its_body_arrived_is_a_499_not_a_server_error(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """uvicorn's receive gives ``http.disconnect`` once the socket closed mid-body: no answer can reach
+    the client, and a 5xx would count against the service's error-ratio alert."""
+    app = create_app(served.settings(None))
+
+    async def leave_mid_body(path: str) -> None:
+        messages: list[dict[str, Any]] = [{"type": "http.request", "body": b'{"a', "more_body": True}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            pass
+
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"1000")]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+                 "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}  # fmt: skip
+        await app(scope, receive, send)
+
+    with TestClient(app) as client:
+        assert client.portal is not None
+        for path in ("/predict", "/predict/batch"):
+            client.portal.call(leave_mid_body, path)
+        text = client.get("/metrics").text
+    for path in ("/predict", "/predict/batch"):
+        assert f'mlpipe_requests_total{{endpoint="{path}",status="499"}} 1.0' in text
+    assert 'status="500"' not in text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_openapi_schema_comes_from_the_contract(client: TestClient, served: Served) -> None:

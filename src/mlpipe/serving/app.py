@@ -24,6 +24,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from mlpipe.core.schema import batch_model, record_model
 from mlpipe.logs import setup_logging
@@ -75,6 +76,9 @@ def create_app(settings: Settings) -> Edge:
     return Edge(app, state.metrics, serve.max_body_bytes)
 
 
+CLIENT_CLOSED = 499
+
+
 def row_getter(columns: list[str]) -> Callable[[Any], tuple[Any, ...]]:
     """A record's values in column order (attrgetter: one C call, not a Python loop per field)."""
     get = operator.attrgetter(*columns)
@@ -94,6 +98,16 @@ def add_error_handlers(app: FastAPI) -> None:
         out = error(code, err.detail) if code < 500 else json_response({"error": err.detail}, code)
         out.headers.update(err.headers or {})
         return out
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, err: ClientDisconnect) -> Response:
+        """The client left before its body arrived: nobody to answer, and not the service's fault (a 5xx
+        would count against the error-ratio alert). Counted as 499, nginx's "client closed request"."""
+        log.info(
+            "request %s: the client closed the connection before sending its whole body",
+            request.scope.get("state", {}).get("request_id"),
+        )
+        return error(CLIENT_CLOSED, "the client closed the connection before sending its whole body")
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, err: Exception) -> Response:

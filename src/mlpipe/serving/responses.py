@@ -63,11 +63,13 @@ def refused(err: ValidationError, body: bytes) -> Response:
 
     pydantic-core also calls a lone surrogate escape (``"\\ud800"``) invalid JSON; it is valid JSON
     that holds no text, so a 422 (the stdlib parser, which accepts it, decides: on this error path only).
+    The body is decoded as UTF-8 first: given bytes, the stdlib would also take a byte-order mark or
+    UTF-16, which the service does not.
     """
     problems = problems_of(err)
     if any(e["type"] == "json_invalid" for e in err.errors()):
         try:
-            json.loads(body)
+            json.loads(body.decode("utf-8"))
         except (ValueError, RecursionError):
             return error(400, "the body is not valid JSON", problems)
     return error(422, "invalid request", problems)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.env import process_env
+from mlpipe.errors import DataError
 from mlpipe.io.files import read_json
 from mlpipe.io.git import current_commit
 from mlpipe.io.predlog import PredictionLog
@@ -102,7 +103,7 @@ class Router:
         try:
             figures = read_json(path)
             mean = float(figures["test"]["mean_probability"])
-        except (OSError, ValueError, KeyError, TypeError) as err:
+        except (OSError, ValueError, KeyError, TypeError, DataError) as err:
             log.warning("no reference mean probability (%s: %s): the prediction-shift alert stays quiet", path, err)
             return
         if figures.get("model_sha256") != self.scorer.sha256:
