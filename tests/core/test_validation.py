@@ -7,7 +7,7 @@ import pytest
 from mlpipe.config import Contract, parse_contract
 from mlpipe.core import validation as v
 from mlpipe.core.synth import synthesise
-from tests.datasets import INCOME, bounded_numeric
+from tests.datasets import INCOME, bounded_numeric, numeric_feature
 
 pytestmark = pytest.mark.unit
 
@@ -70,6 +70,17 @@ def test_describe_names_expectation_file_column_and_values() -> None:
     )
     assert v.plain(float("nan")) is None
     assert v.plain(pd.NA) is None
+
+
+def test_a_type_failure_names_the_rows() -> None:
+    contract = parse_contract(INCOME)
+    df = synthesise(contract, 40, seed=1)
+    name = numeric_feature(contract)
+    df[name] = df[name].astype(object)
+    df.loc[[6, 30], name] = ["forty", "x"]
+    (bad,) = [c for c in v.file_checks("b.csv", df, contract, {}) if not c["success"]]
+    assert (bad["column"], bad["rows"], bad["examples"]) == (name, [7, 31], ["forty", "x"])  # data rows, from 1
+    assert "e.g. row 7: 'forty', row 31: 'x'" in v.describe(bad)
 
 
 def test_ints_read_as_floats_in_one_file_are_the_same_categories() -> None:

@@ -476,6 +476,22 @@ def test_stage_writes_both_reports_then_fails_naming_each_problem(
     assert f"| `expect_column_values_to_be_in_set` | {f.name} | {name} |" in out_md.read_text()
 
 
+def test_files_in_the_data_folder_that_are_not_data_are_named_not_read(
+    good_dir: Path, synth_contract: Contract, caplog: pytest.LogCaptureFixture
+) -> None:
+    (good_dir / "export.xlsx").write_bytes(b"PK\x03\x04")
+    (good_dir / "2024").mkdir()
+    (good_dir / ".DS_Store").write_bytes(b"\0")
+    report = stage.validate(good_dir, synth_contract)
+    assert report["success"], [v.describe(c) for c in report["checks"] if not c["success"]]
+    said = [w for w in report["warnings"] if "ignored" in w]
+    assert len(said) == 2
+    assert any("export.xlsx: not *.csv or *.parquet" in w for w in said)
+    assert any(w.endswith("2024: a folder (files are read from the data folder itself): ignored") for w in said)
+    assert "export.xlsx" in v.markdown(report)
+    assert sum("export.xlsx" in r.getMessage() for r in caplog.records) == 1  # logged once
+
+
 def test_uncovered_sensitive_bins_warn_naming_the_range(sample: pd.DataFrame, synth_contract: Contract) -> None:
     from mlpipe.core.profile import uncovered_bins
 

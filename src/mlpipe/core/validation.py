@@ -149,6 +149,7 @@ def file_checks(name: str, df: pd.DataFrame, contract: Contract, text: dict[str,
                     file=name,
                     unexpected_count=len(bad),
                     examples=[plain(v) for v in bad.head(EXAMPLES).tolist()],
+                    rows=[int(i) + 1 for i in df.index.get_indexer(bad.head(EXAMPLES).index)],  # data rows, from 1
                     message=f"not {col.dtype} (read as {df[col_name].dtype})"
                     + (_INT_HINT if col.dtype == "int" else ""),
                 )
@@ -476,7 +477,10 @@ def describe(c: dict[str, Any]) -> str:
     where += f" in {c['file']}" if c.get("file") else ""
     parts = [f"{c['expectation']}{where}"]
     if c.get("unexpected_count"):
-        parts.append(f"{c['unexpected_count']} bad rows, e.g. {c.get('examples')}")
+        examples = c.get("examples")
+        if c.get("rows") and examples:
+            examples = ", ".join(f"row {r}: {e!r}" for r, e in zip(c["rows"], examples, strict=False))
+        parts.append(f"{c['unexpected_count']} bad rows, e.g. {examples}")
     if "observed" in c and not c.get("message"):
         parts.append(f"observed {c['observed']}")
     if c.get("message"):
@@ -504,4 +508,6 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| `{c['expectation']}` | {file} | {c.get('column') or ''} | {problem} |")
     else:
         lines.append(f"All {report['evaluated']} checks passed.")
+    if report.get("warnings"):
+        lines += ["", "Warnings:", "", *(f"- {w}" for w in report["warnings"])]
     return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -15,6 +16,8 @@ import yaml
 
 from mlpipe.config import Contract, Params, check_against_contract, parse_contract, parse_params
 from mlpipe.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pandas is imported by the table functions below, where they run: the config,
     # JSON and text helpers serve processes that never read a table (make comment: 0.56 s -> 0.2 s)
@@ -119,12 +122,27 @@ def data_files(data_dir: str | Path) -> list[Path]:
     if not root.is_dir():
         raise DataError(f"{root}: data directory not found (run `make data`)")
     files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+    for message in ignored_files(root, files):
+        log.warning("%s", message)
     if not files:
         others = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
         raise DataError(
             f"{root}: no data files (*.csv or *.parquet)" + (f"; found {others[:5]}" if others else "; it is empty")
         )
     return files
+
+
+def ignored_files(root: Path, files: list[Path]) -> list[str]:
+    """What a data folder holds besides its data files (an export left as .xlsx, a nested folder): said,
+    not read. Hidden files (.DS_Store, .gitignore) are not meant as data and go unmentioned."""
+    if not root.is_dir():
+        return []
+    out = []
+    for p in sorted(set(root.iterdir()) - set(files)):
+        if not p.name.startswith("."):
+            what = "a folder (files are read from the data folder itself)" if p.is_dir() else "not *.csv or *.parquet"
+            out.append(f"{p}: {what}: ignored")
+    return out
 
 
 def read_table(path: str | Path, str_columns: Sequence[str] = ()) -> pd.DataFrame:

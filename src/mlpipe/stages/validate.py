@@ -22,7 +22,7 @@ from mlpipe.core.expectations import file_specs, whole_specs
 from mlpipe.core.profile import profile, uncovered_bins
 from mlpipe.errors import ValidationFailed
 from mlpipe.io.datafiles import load
-from mlpipe.io.files import data_files, load_yaml, sha256_dir, write_json, write_text
+from mlpipe.io.files import data_files, ignored_files, load_yaml, sha256_dir, write_json, write_text
 from mlpipe.io.gx import run_batches
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
     good: dict[str, pd.DataFrame] = {}
     readable: dict[str, pd.DataFrame] = {}  # every file that could be read, broken or not
     batches = []
-    for f in data_files(data_dir):
+    files = data_files(data_dir)
+    for f in files:
         loaded = load(f, contract)
         if loaded.frame is None:
             checks.append(v.check(v.READ_CHECK, None, False, file=loaded.name, message=loaded.error))
@@ -70,13 +71,14 @@ def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
     warnings = uncovered_bins(df, contract)
     for w in warnings:
         log.warning("%s", w)
+    warnings = ignored_files(Path(data_dir), files) + warnings  # data_files logged these
     failed = [c for c in checks if not c["success"]]
     return {
         "success": not failed,
         "dataset": contract.name,
         "data_sha256": sha256_dir(data_dir),
         "rows": sum(len(frame) for frame in readable.values()),
-        "files": [f.name for f in data_files(data_dir)],
+        "files": [f.name for f in files],
         "evaluated": len(checks),
         "failed": len(failed),
         "checks": checks,
