@@ -158,6 +158,17 @@ def test_missing_field_and_bad_json(client: TestClient, served: Served) -> None:
         assert r.status_code == 400, r.text
 
 
+def test_an_answer_repeats_at_most_a_little_of_a_long_input(client: TestClient, served: Served) -> None:
+    name = numeric_feature(served.contract)
+    rec = {**served.record(0), name: "9" * 1_000_000, "x" * 5000: 1}
+    r = client.post("/predict", json=rec)
+    assert r.status_code == 422
+    assert len(r.content) < 2000
+    said = {p["field"]: p.get("input") for p in r.json()["problems"]}
+    assert said[field_name((name,))] == "9" * 200 + "... (1,000,000 characters)"
+    assert "x" * 200 + "... (5,000 characters)" in said
+
+
 def test_batch_errors_name_the_record(client: TestClient, served: Served) -> None:
     recs = [served.record(i) for i in range(3)]
     change, field, says = _bad_field("extra_field", served.contract)

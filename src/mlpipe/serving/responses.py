@@ -51,11 +51,21 @@ def problems_of(err: RequestValidationError | ValidationError, prefix: str | Non
         if prefix is not None and loc[:1] == [prefix]:
             loc = loc[1:]
         name = "(body)" if e["type"] == "json_invalid" else field_name(loc)
-        item = {"field": name, "problem": e["msg"]}
+        item = {"field": clip(name), "problem": e["msg"]}
         if "input" in e and e["type"] not in ("missing", "json_invalid") and not isinstance(e["input"], dict | list):
-            item["input"] = e["input"]
+            item["input"] = clip(e["input"])
         out.append(item)
     return out
+
+
+ECHO_CHARS = 200
+
+
+def clip(value: Any) -> Any:
+    """What an answer repeats of a request: a long text cut (a 1 MB field would come back as 1 MB)."""
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        return f"{value[:ECHO_CHARS]}... ({len(value):,} characters)"
+    return value
 
 
 def refused(err: ValidationError, body: bytes) -> Response:
