@@ -279,6 +279,14 @@ def ragged_row(d: Path, f: Path, c: Contract) -> Check:
     return (v.READ_CHECK, None)
 
 
+def short_row(d: Path, f: Path, c: Contract) -> Check:
+    """A row missing its last fields in the middle of a file: pandas reads the gap as blanks."""
+    lines = f.read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 2)[0]
+    f.write_text("\n".join(lines) + "\n")
+    return (v.SHORT_ROWS_CHECK, None)
+
+
 def constant_category(d: Path, f: Path, c: Contract) -> Check:
     name, _ = coded_feature(c)
     _edit(f, lambda df: df.assign(**{name: df[name].iloc[0]}))
@@ -367,7 +375,7 @@ CORPUS: dict[str, Variant] = {
         id_beyond_int64,
         duplicate_ids_in_file, duplicate_ids_across_files, duplicate_rows, copied_file, missing_column, extra_column,
         renamed_column, leaked_target, empty_file, header_only, truncated, wrong_delimiter, binary_garbage, utf16,
-        ragged_row, constant_category, constant_target, tiny_file, shifted_distribution, bad_target_value,
+        ragged_row, short_row, constant_category, constant_target, tiny_file, shifted_distribution, bad_target_value,
         null_target, null_id, negative_id, time_out_of_range, too_few_rows, wrong_type_in_parquet,
     ]
 }  # fmt: skip

@@ -25,6 +25,7 @@ class DataFile:
     frame: pd.DataFrame | None = None
     error: str | None = None  # why it could not be read at all
     truncated: str | None = None  # why the last row looks cut short
+    short_rows: str | None = None  # rows with fewer fields than the header (pandas fills them with blanks)
     text: dict[str, pd.Series] = field(default_factory=dict)  # int columns read as floats, as written
 
     @property
@@ -47,6 +48,7 @@ def load(path: Path, contract: Contract) -> DataFile:
         return out
     if path.suffix.lower() == ".csv":
         out.truncated = _short_last_row(path)
+        out.short_rows = _short_rows(path, out.frame, skip_last=out.truncated is not None)
         floats = [
             n for n, c in contract.columns.items()
             if c.dtype == "int" and n in out.frame and pd.api.types.is_float_dtype(out.frame[n])
@@ -77,3 +79,26 @@ def _short_last_row(path: Path) -> str | None:
     if n_last < n_header:
         return f"the last row has {n_last} of {n_header} fields: the file was cut short"
     return None
+
+
+def _short_rows(path: Path, frame: pd.DataFrame, skip_last: bool, most: int = 5) -> str | None:
+    """Rows with fewer fields than the header, which pandas reads with blanks for the missing ones (so
+    they would show only as nulls, without a row). A short row leaves the last column blank: a file with
+    no blank there has none, and is not read twice (0.04 s for the example's 68,785 rows when it is)."""
+    if frame.empty or not frame[frame.columns[-1]].isna().any():
+        return None
+    found: list[tuple[int, int, int]] = []  # (data row from 1, line, fields)
+    count = 0
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        reader = csv.reader(fh)
+        n_header = len(next(reader, []))
+        rows = (r for r in reader if r)  # pandas skips blank lines
+        for i, row in enumerate(rows, 1):
+            if len(row) < n_header and not (skip_last and i == len(frame)):
+                count += 1
+                if len(found) < most:
+                    found.append((i, reader.line_num, len(row)))
+    if not count:
+        return None
+    where = ", ".join(f"row {i} (line {line}: {n} fields)" for i, line, n in found)
+    return f"{count} rows have fewer than the header's {n_header} fields, e.g. {where}"

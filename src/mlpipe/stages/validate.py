@@ -55,11 +55,13 @@ def validate(data_dir: str | Path, contract: Contract) -> dict[str, Any]:
         readable[loaded.name] = loaded.frame
         own = v.file_checks(loaded.name, loaded.frame, contract, loaded.text)
         own.append(v.check(v.TRUNCATED_CHECK, None, not loaded.truncated, file=loaded.name, message=loaded.truncated))
+        if loaded.short_rows is not None:
+            own.append(v.check(v.SHORT_ROWS_CHECK, None, False, file=loaded.name, message=loaded.short_rows))
         checks.extend(own)
         if v.columns_ok(own):
             mistyped = frozenset(c["column"] for c in own if c["expectation"] == v.TYPE_CHECK and not c["success"])
             batches.append((loaded.name, loaded.frame, file_specs(contract, mistyped)))
-            if not mistyped and not loaded.truncated:
+            if not mistyped and not loaded.truncated and not loaded.short_rows:
                 good[loaded.name] = loaded.frame
     df = pd.concat(good.values(), ignore_index=True) if good else pd.DataFrame(columns=list(contract.columns))
     checks.extend(v.sibling_checks(good, contract))
