@@ -54,8 +54,9 @@ def test_new_files_without_dvc_add_say_dvc_add(fork: Path, sample: pd.DataFrame,
     materialise(fork)
     first = sorted((fork / "data").iterdir())[0]
     (fork / "data" / "more.csv").write_text(first.read_text())
-    with pytest.raises(DataError, match=r"holds files that are not what data\.dvc records.*`dvc add data`"):
+    with pytest.raises(DataError, match=r"holds files that are not what data\.dvc records.*`dvc add data`") as err:
         materialise(fork)
+    assert "(added: data/more.csv)" in str(err.value)
 
 
 def test_recorded_data_missing_and_no_remote_says_how_to_configure_one(

@@ -10,6 +10,7 @@ wheel and check the result matches ``data.dvc`` byte for byte.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import re
 import subprocess
@@ -64,7 +65,8 @@ def no_data_message(dvc_file: Path, data_dir: Path, remote: bool) -> str:
         )
     if has_files(data_dir):
         return (
-            f"{data_dir} holds files that are not what {dvc_file} records. If they are your new data, record them: "
+            f"{data_dir} holds files that are not what {dvc_file} records{changed_files(data_dir)}. "
+            "If they are your new data, record them: "
             f"`dvc add {data_dir}`, commit {dvc_file} (and `dvc push` once a remote is set up). To get the recorded "
             f"version instead: `dvc checkout {dvc_file}` (from the local cache) or `dvc pull` (from the remote)."
         )
@@ -78,6 +80,23 @@ def no_data_message(dvc_file: Path, data_dir: Path, remote: bool) -> str:
         "back on. Configure the remote where you pushed it (`dvc remote add -d storage s3://bucket/path`, or set "
         'DVC_REMOTE_URL for `make remote`), then `make data`; see docs/own-data.md, "Data and DVC remotes".'
     )
+
+
+def changed_files(data_dir: Path, most: int = 5) -> str:
+    """`` (modified: data/a.csv; added: data/b.csv)``: which files of ``data_dir`` differ from what DVC
+    records, as ``dvc data status`` sees them; empty when it cannot tell (no cache of the recorded version)."""
+    res = dvc("data", "status", "--granular", "--json")
+    try:
+        changes = json.loads(res.stdout).get("uncommitted", {}) if res.returncode == 0 else {}
+    except ValueError:
+        return ""
+    parts = []
+    for kind, paths in changes.items():
+        files = [p for p in paths if p.startswith(f"{data_dir.as_posix()}/") and not p.endswith("/")]  # not the folder
+        if files:
+            more = f" and {len(files) - most} more" if len(files) > most else ""
+            parts.append(f"{kind}: {', '.join(files[:most])}{more}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def example_spec(params_path: Path, dvc_file: Path, data_dir: Path, remote: bool) -> ExampleData:
