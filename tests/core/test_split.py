@@ -79,7 +79,8 @@ def test_many_periods_are_summarised_and_bad_dates_named(contract: Contract) -> 
     assert "(35 periods)" in s.description
     assert s.description.count("-") < 20, s.description  # not every date
     broken = df.assign(day=df["day"].where(df.index != 5, "31/12/2024"))
-    with pytest.raises(DataError, match=r"split.period: month needs ISO dates in 'day'.*'31/12/2024'"):
+    with pytest.raises(DataError, match=r"split.period: month needs ISO dates in 'day'.*'31/12/2024'") as err:
         split(broken, c, SplitParams(strategy="temporal", period="month"))
+    assert f"(id {broken.loc[5, c.id]!r}) in 1 of {len(df)} rows" in str(err.value)  # to find it in the files
     with pytest.raises(ValueError, match="cutoff must be an ISO date"):
         SplitParams(cutoff="July 2024")

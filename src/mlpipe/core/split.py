@@ -26,20 +26,26 @@ PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 LISTED = 8
 
 
-def periods_of(values: pd.Series, period: str, column: str) -> pd.Series:
+def periods_of(values: pd.Series, period: str, column: str, ids: pd.Series | None = None) -> pd.Series:
     """The period each time value falls in: the value itself, or the month, quarter or year of an ISO date."""
     if period == "value":
         return values
-    dates = as_dates(values, column, f"split.period: {period}")
+    dates = as_dates(values, column, f"split.period: {period}", ids)
     return pd.Series(dates.dt.to_period(PERIOD_FREQ[period]).astype(str), index=values.index)
 
 
-def as_dates(values: pd.Series, column: str, why: str) -> pd.Series:
-    """ISO dates (``2024-03-31``, ``2024-03``) as timestamps; anything else is an error naming one."""
+def as_dates(values: pd.Series, column: str, why: str, ids: pd.Series | None = None) -> pd.Series:
+    """ISO dates (``2024-03-31``, ``2024-03``) as timestamps; anything else is an error naming one, how
+    many there are and (given ``ids``) a row's id, to find it in the data files."""
     dates = pd.to_datetime(values.astype(str), format="ISO8601", errors="coerce")
     bad = dates.isna() & values.notna()
     if bad.any():
-        raise DataError(f"{why} needs ISO dates in '{column}', e.g. 2024-03-31; found {values[bad].iloc[0]!r}")
+        first = values[bad].index[0]
+        where = f" (id {ids.loc[first]!r})" if ids is not None else ""
+        raise DataError(
+            f"{why} needs ISO dates in '{column}', e.g. 2024-03-31; found {values[first]!r}{where} in {int(bad.sum())} "
+            f"of {len(values)} rows (make them ISO dates, or split by split.period: value)"
+        )
     return dates
 
 
@@ -56,7 +62,7 @@ def split(df: pd.DataFrame, contract: Contract, params: SplitParams) -> Split:
         time = df[contract.time]
         if params.cutoff is not None:
             cutoff = pd.Timestamp(params.cutoff)
-            is_test = as_dates(time, contract.time, "split.cutoff") >= cutoff
+            is_test = as_dates(time, contract.time, "split.cutoff", df[contract.id]) >= cutoff
             if is_test.all() or not is_test.any():
                 raise DataError(
                     f"split.cutoff {params.cutoff}: every '{contract.time}' value is on one side of it "
@@ -64,7 +70,7 @@ def split(df: pd.DataFrame, contract: Contract, params: SplitParams) -> Split:
                 )
             desc = f"temporal: train on {contract.time} before {params.cutoff}, test from {params.cutoff}"
         else:
-            per = periods_of(time, params.period, contract.time)
+            per = periods_of(time, params.period, contract.time, df[contract.id])
             periods = sorted(per.unique().tolist())
             unit = "distinct" if params.period == "value" else f"{params.period}s of"
             if len(periods) <= params.test_periods:
