@@ -246,3 +246,14 @@ def test_a_window_inside_the_reports_folder_is_refused(served: Served, window: p
         inside.unlink()
     assert res.returncode == 1
     assert "where the monitor writes its report" in res.stderr
+
+
+def test_a_window_whose_files_differ_in_columns_is_refused_naming_them(
+    served: Served, window: pd.DataFrame, tmp_path: Path
+) -> None:
+    window.head(600).to_csv(tmp_path / "a.csv", index=False)
+    target = served.contract.target
+    window.iloc[600:1200].drop(columns=[target]).to_csv(tmp_path / "b.csv", index=False)
+    res = invoke("mlpipe.tasks.monitor", "--window", str(tmp_path), cwd=served.repo)
+    assert res.returncode == 1
+    assert f"b.csv: not the columns of {tmp_path / 'a.csv'} (lacks [{target!r}])" in res.stderr

@@ -100,6 +100,20 @@ def window_kind(source: str) -> str:
     raise DataError(f"{source}: not a prediction-log directory, a data directory, a .csv or a .parquet file")
 
 
+def same_columns(files: list[Path], frames: list[pd.DataFrame]) -> None:
+    """A window's files stack into one table only if they have the same columns: stacked anyway, a file
+    without the target (or any column) would show up as nulls and repeated ids, not as what it is."""
+    first = set(frames[0].columns)
+    for f, frame in zip(files[1:], frames[1:], strict=True):
+        if set(frame.columns) != first:
+            lacks, extra = sorted(first - set(frame.columns)), sorted(set(frame.columns) - first)
+            said = "; ".join(p for p in (f"lacks {lacks}" if lacks else "", f"adds {extra}" if extra else "") if p)
+            raise DataError(
+                f"{f}: not the columns of {files[0]} ({said}): every file of a window has the same columns, "
+                "as the files in data/ do; monitor them apart (make monitor WINDOW=<file>)"
+            )
+
+
 def load_window(
     source: str, kind: str, paths: PipelinePaths, params: Params, contract: Contract
 ) -> tuple[pd.DataFrame, str]:
@@ -110,6 +124,7 @@ def load_window(
         return read_prediction_log(source), f"prediction log {source}"
     files = source_files(source)
     frames = [read_data(f, contract) for f in files]
+    same_columns(files, frames)
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return df, f"data in {source}" if Path(source).is_dir() or len(files) > 1 else f"file {source}"
 
