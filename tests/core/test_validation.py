@@ -147,8 +147,13 @@ def test_repeated_ids_are_found_across_files_whatever_pandas_read_them_as() -> N
         (pd.Series([9.3e18, 1.0, np.nan]), "int", [9.3e18]),
         (pd.Series([2.0**63, -(2.0**63)]), "int", [2.0**63]),
         (pd.Series(["46", "forty"], dtype=object), "int", ["forty"]),  # CSV: only the cells that are not
-        (pd.Series(["46", "47", None], dtype="str"), "int", ["46", "47"]),  # parquet: digits stored as text
-        (pd.Series(["1.5", "2"], dtype="str"), "float", ["1.5", "2"]),
+        (pd.Series(["46", "٤٦"], dtype=object), "int", ["٤٦"]),  # ASCII digits only
+        (pd.Series(["9223372036854775807", "-9223372036854775808", "+0009"], dtype="str"), "int", []),
+        (
+            pd.Series(["9223372036854775808", "-9223372036854775809"], dtype="str"),
+            "int",
+            ["9223372036854775808", "-9223372036854775809"],
+        ),
         (pd.Series(["1.5", "x"], dtype=object), "float", ["x"]),
         (pd.Series([1.5, np.nan]), "float", []),
     ],
@@ -163,3 +168,30 @@ def test_an_int_column_read_as_floats_is_judged_by_its_text() -> None:
     text = pd.Series(["9223372036854775808", "", "3", "4.0"])
     floats = pd.Series([2.0**63, np.nan, 3.0, 4.0])
     assert v.type_problems(floats, "int", text).tolist() == ["9223372036854775808", "4.0"]
+
+
+@pytest.mark.parametrize("dtype", ["int", "float"])
+def test_numbers_stored_as_text_in_a_parquet_file_are_refused_as_a_column(dtype: str) -> None:
+    """A parquet file stores types: a text column of digits is text. In a CSV file everything is text,
+    and only cells that are not numbers are wrong."""
+    contract = parse_contract(INCOME)
+    name = next(n for n in contract.features if contract.columns[n].dtype == dtype and not contract.columns[n].labels)
+    df = synthesise(contract, 40, seed=1)
+    df[name] = df[name].astype("str")
+    (bad,) = [c for c in v.file_checks("b.parquet", df, contract, {}) if not c["success"]]
+    present = [i + 1 for i in range(len(df)) if pd.notna(df[name].iloc[i])]
+    assert (bad["column"], bad["unexpected_count"], bad["rows"]) == (name, len(present), present[:5])
+    assert f"stored as text (str): store it as numbers ({dtype})" in v.describe(bad)
+    assert [c for c in v.file_checks("b.csv", df, contract, {}) if not c["success"]] == []
+
+
+def test_a_repeated_index_is_no_trouble_and_rows_are_positions() -> None:
+    """pandas reads back the index a parquet file was written with: it may repeat."""
+    contract = parse_contract(INCOME)
+    df = synthesise(contract, 40, seed=1)
+    name = numeric_feature(contract)
+    df[name] = df[name].astype(object)
+    df.loc[df.index[12], name] = "forty"
+    df.index = [7] * len(df)
+    (bad,) = [c for c in v.file_checks("b.parquet", df, contract, {}) if not c["success"]]
+    assert (bad["rows"], bad["examples"]) == ([13], ["forty"])

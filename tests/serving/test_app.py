@@ -167,6 +167,9 @@ def test_an_answer_repeats_at_most_a_little_of_a_long_input(client: TestClient, 
     said = {p["field"]: p.get("input") for p in r.json()["problems"]}
     assert said[field_name((name,))] == "9" * 200 + "... (1,000,000 characters)"
     assert "x" * 200 + "... (5,000 characters)" in said
+    r = client.post("/predict", content=f'{{"{name}": {"9" * 4000}}}', headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert len(r.content) < 1000
 
 
 def test_batch_errors_name_the_record(client: TestClient, served: Served) -> None:

@@ -8,6 +8,8 @@ the other files' rows — on the files the data comes in and on the same rows as
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -281,9 +283,11 @@ def ragged_row(d: Path, f: Path, c: Contract) -> Check:
 
 def short_row(d: Path, f: Path, c: Contract) -> Check:
     """A row missing its last fields in the middle of a file: pandas reads the gap as blanks."""
-    lines = f.read_text().splitlines()
-    lines[3] = lines[3].rsplit(",", 2)[0]
-    f.write_text("\n".join(lines) + "\n")
+    rows = list(csv.reader(io.StringIO(f.read_text())))
+    rows[3] = rows[3][:-2]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    f.write_text(out.getvalue())
     return (v.SHORT_ROWS_CHECK, None)
 
 

@@ -181,3 +181,27 @@ def test_zip_codes_stay_text_and_ints_written_as_46_0_are_floats(tmp_path: Path)
     assert drafted["columns"]["age"]["dtype"] == "float"
     report = stage.validate(data, parse_contract(drafted))
     assert report["success"], [c for c in report["checks"] if not c["success"]]
+
+
+@pytest.mark.integration
+def test_64_bit_hashes_with_blanks_are_drafted_as_nullable_text_and_validate(tmp_path: Path) -> None:
+    """Beyond int64 a whole number is an identifier or a code: text, exact; pandas 3 keeps the blanks of such
+    a column as "" (not missing), which the draft must not take for a value."""
+    from mlpipe.stages import validate as stage
+
+    data = tmp_path / "data"
+    data.mkdir()
+    n = 200
+    hashes = [str(2**63 + i) if i % 7 else "" for i in range(n)]
+    df = pd.DataFrame(
+        {"id": range(n), "h": hashes, "x": [float(i % 13) for i in range(n)], "y": [i % 2 for i in range(n)]}
+    )
+    df.to_csv(data / "a.csv", index=False)
+    res = run(tmp_path, "--data", "data", "--target", "y")
+    assert res.returncode == 0, res.stderr
+    drafted = load(tmp_path / "contract.yaml")
+    assert drafted["columns"]["h"]["dtype"] == "str"
+    assert drafted["columns"]["h"]["nullable"] is True
+    assert "" not in drafted["columns"]["h"].get("allowed", [])
+    report = stage.validate(data, parse_contract(drafted))
+    assert report["success"], [c for c in report["checks"] if not c["success"]]

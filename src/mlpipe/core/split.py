@@ -40,13 +40,18 @@ def as_dates(values: pd.Series, column: str, why: str, ids: pd.Series | None = N
     dates = pd.to_datetime(values.astype(str), format="ISO8601", errors="coerce")
     bad = dates.isna() & values.notna()
     if bad.any():
-        first = values[bad].index[0]
-        where = f" (id {ids.loc[first]!r})" if ids is not None else ""
+        first = int(bad.to_numpy().argmax())  # a position: the index may repeat
+        where = f" (id {_scalar(ids.iloc[first])!r})" if ids is not None else ""
         raise DataError(
-            f"{why} needs ISO dates in '{column}', e.g. 2024-03-31; found {values[first]!r}{where} in {int(bad.sum())} "
-            f"of {len(values)} rows (make them ISO dates, or split by split.period: value)"
+            f"{why} needs ISO dates in '{column}', e.g. 2024-03-31; found {_scalar(values.iloc[first])!r}{where} "
+            f"in {int(bad.sum())} of {len(values)} rows (make them ISO dates, or split by split.period: value)"
         )
     return dates
+
+
+def _scalar(v: Any) -> Any:
+    """A numpy scalar as the Python value (``101``, not ``np.int64(101)``, in a message)."""
+    return v.item() if hasattr(v, "item") else v
 
 
 def span(values: list[Any]) -> str:

@@ -50,7 +50,7 @@ SMOOTHING = 0.5
 # false shifts in 7 runs of 20 without it, none with it; files of thousands of rows are unaffected.
 NOISE_SD = 5.0
 SHIFT_ROWS = 20_000  # enough for a PSI over ten bins; keeps many-file checks quick
-_INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_INT = re.compile(r"^\s*[+-]?[0-9]+\s*$")  # ASCII digits: \d also takes other scripts' digits
 _INT_HINT = f": an int is a whole number from {INT64_MIN} to {INT64_MAX}, written as digits"
 _BOOL_TEXT = {"true", "false"}
 
@@ -92,7 +92,7 @@ def type_problems(values: pd.Series, dtype: str, text: pd.Series | None = None) 
     if dtype == "float":
         if pd.api.types.is_numeric_dtype(present):
             return present.iloc[0:0]
-        return _or_all_if_text(present, present[pd.to_numeric(present, errors="coerce").isna()])
+        return present[pd.to_numeric(present, errors="coerce").isna()]
     # int: a whole number that fits in 64 bits (what prepare, parquet and the service hold)
     if pd.api.types.is_integer_dtype(present):
         return present[present > INT64_MAX] if present.dtype.kind == "u" else present.iloc[0:0]
@@ -101,22 +101,21 @@ def type_problems(values: pd.Series, dtype: str, text: pd.Series | None = None) 
             written = text.loc[present.index].astype(str)
             return written[~_whole_int64(written)]
         return present[(present % 1 != 0) | (present < INT64_MIN) | (present >= -float(INT64_MIN))]  # 2**63: exact
-    return _or_all_if_text(present, present[~_whole_int64(present.astype(str))])
-
-
-def _or_all_if_text(present: pd.Series, bad: pd.Series) -> pd.Series:
-    """Numbers stored as text (a parquet ``str`` column of digits) are all wrong, not none: the checks
-    after this one compare them as numbers. A CSV column reads as text only with cells that are not."""
-    return present if bad.empty and pd.api.types.is_string_dtype(present) else bad
+    return present[~_whole_int64(present.astype(str))]
 
 
 def _whole_int64(text: pd.Series) -> pd.Series:
     """Which cells are written as a whole number within int64 (-9223372036854775808 to ...807)."""
     s = text.str.strip()
+    ok = s.str.match(_INT).fillna(False).astype(bool)
     digits = s.str.lstrip("+-").str.lstrip("0")
     n = digits.str.len()
-    limit = pd.Series(np.where(s.str.startswith("-"), str(INT64_MIN)[1:], str(INT64_MAX)), index=s.index, dtype="str")
-    return s.str.match(_INT).fillna(False).astype(bool) & ((n < 19) | ((n == 19) & (digits <= limit)))
+    edge = ok & (n == len(str(INT64_MAX)))  # as many digits as the bound: compared as text (same length)
+    ok &= n <= len(str(INT64_MAX))
+    if edge.any():
+        limit = np.where(s[edge].str.startswith("-"), str(INT64_MIN)[1:], str(INT64_MAX))
+        ok[edge] = (digits[edge].to_numpy(dtype=object) <= limit).astype(bool)
+    return ok
 
 
 def file_checks(name: str, df: pd.DataFrame, contract: Contract, text: dict[str, pd.Series]) -> list[dict[str, Any]]:
@@ -137,26 +136,32 @@ def file_checks(name: str, df: pd.DataFrame, contract: Contract, text: dict[str,
         out.append(check(COLUMNS_CHECK, ",".join(missing + extra), False, file=name, message="; ".join(parts) + hint))
     else:
         out.append(check(COLUMNS_CHECK, None, True, file=name))
+    typed = name.lower().endswith(".parquet")  # the file stores types: text is text, not numbers written out
     for col_name, col in contract.columns.items():
         if col_name not in df:
             continue
-        bad = type_problems(df[col_name], col.dtype, text.get(col_name))
-        if not bad.empty:
-            out.append(
-                check(
-                    TYPE_CHECK,
-                    col_name,
-                    False,
-                    file=name,
-                    unexpected_count=len(bad),
-                    examples=[plain(v) for v in bad.head(EXAMPLES).tolist()],
-                    rows=[int(i) + 1 for i in df.index.get_indexer(bad.head(EXAMPLES).index)],  # data rows, from 1
-                    message=f"not {col.dtype} (read as {df[col_name].dtype})"
-                    + (_INT_HINT if col.dtype == "int" else ""),
-                )
-            )
+        values = df[col_name].reset_index(drop=True)  # positions: a parquet file may bring a repeated index
+        if typed and col.dtype in ("int", "float") and pd.api.types.is_string_dtype(values.dropna()):
+            bad, message = values.dropna(), f"stored as text ({values.dtype}): store it as numbers ({col.dtype})"
         else:
+            bad = type_problems(values, col.dtype, text.get(col_name))
+            message = f"not {col.dtype} (read as {values.dtype}){_INT_HINT if col.dtype == 'int' else ''}"
+        if bad.empty:
             out.append(check(TYPE_CHECK, col_name, True, file=name))
+            continue
+        shown = bad.head(EXAMPLES)
+        out.append(
+            check(
+                TYPE_CHECK,
+                col_name,
+                False,
+                file=name,
+                unexpected_count=len(bad),
+                examples=[plain(v) for v in shown.tolist()],
+                rows=[int(i) + 1 for i in shown.index],  # data rows, from 1
+                message=message,
+            )
+        )
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,20 +85,32 @@ def _short_last_row(path: Path) -> str | None:
 def _short_rows(path: Path, frame: pd.DataFrame, skip_last: bool, most: int = 5) -> str | None:
     """Rows with fewer fields than the header, which pandas reads with blanks for the missing ones (so
     they would show only as nulls, without a row). A short row leaves the last column blank: a file with
-    no blank there has none, and is not read twice (0.04 s for the example's 68,785 rows when it is)."""
+    no blank there has none, and is not read twice (0.04 s for the example's 68,785 rows when it is).
+    Rows are counted as pandas counts them (blank and whitespace-only lines skipped); ``line`` is where
+    the row ends. A file the csv module cannot parse where pandas could is left to the other checks."""
     if frame.empty or not frame[frame.columns[-1]].isna().any():
         return None
     found: list[tuple[int, int, int]] = []  # (data row from 1, line, fields)
     count = 0
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
-        reader = csv.reader(fh)
-        n_header = len(next(reader, []))
-        rows = (r for r in reader if r)  # pandas skips blank lines
-        for i, row in enumerate(rows, 1):
-            if len(row) < n_header and not (skip_last and i == len(frame)):
-                count += 1
-                if len(found) < most:
-                    found.append((i, reader.line_num, len(row)))
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)  # pandas reads fields of any length; the csv module stops at 128 KB
+    try:
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+            reader = csv.reader(fh)
+            n_header = len(next(reader, []))
+            i = 0
+            for row in reader:
+                if not row or (len(row) == 1 and row[0] and not row[0].strip()):
+                    continue  # pandas skips blank lines and lines of spaces (a quoted "" is a row)
+                i += 1
+                if len(row) < n_header and not (skip_last and i == len(frame)):
+                    count += 1
+                    if len(found) < most:
+                        found.append((i, reader.line_num, len(row)))
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(limit)
     if not count:
         return None
     where = ", ".join(f"row {i} (line {line}: {n} fields)" for i, line, n in found)

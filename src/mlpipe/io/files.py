@@ -140,7 +140,10 @@ def ignored_files(root: Path, files: list[Path]) -> list[str]:
     out = []
     for p in sorted(set(root.iterdir()) - set(files)):
         if not p.name.startswith("."):
-            what = "a folder (files are read from the data folder itself)" if p.is_dir() else "not *.csv or *.parquet"
+            if p.is_dir():
+                what = "a folder (files are read from the data folder itself)"
+            else:
+                what = "a link to nothing" if not p.exists() else "not *.csv or *.parquet"
             out.append(f"{p}: {what}: ignored")
     return out
 

@@ -62,9 +62,12 @@ ECHO_CHARS = 200
 
 
 def clip(value: Any) -> Any:
-    """What an answer repeats of a request: a long text cut (a 1 MB field would come back as 1 MB)."""
+    """What an answer repeats of a request: a long text cut (a 1 MB field would come back as 1 MB), a
+    huge integer named by its size (no text is made of it: Python refuses beyond 4,300 digits)."""
     if isinstance(value, str) and len(value) > ECHO_CHARS:
         return f"{value[:ECHO_CHARS]}... ({len(value):,} characters)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > ECHO_CHARS * 3:
+        return f"(an integer of about {int(value.bit_length() * 0.30103):,} digits)"
     return value
 
 

@@ -87,9 +87,10 @@ def changed_files(data_dir: Path, most: int = 5) -> str:
     records, as ``dvc data status`` sees them; empty when it cannot tell (no cache of the recorded version)."""
     res = dvc("data", "status", "--granular", "--json")
     try:
-        changes = json.loads(res.stdout).get("uncommitted", {}) if res.returncode == 0 else {}
+        status = json.loads(res.stdout) if res.returncode == 0 else {}
     except ValueError:
         return ""
+    changes = status.get("uncommitted", {}) if isinstance(status, dict) else {}
     parts = []
     for kind, paths in changes.items():
         files = [p for p in paths if p.startswith(f"{data_dir.as_posix()}/") and not p.endswith("/")]  # not the folder

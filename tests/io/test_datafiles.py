@@ -1,0 +1,43 @@
+"""Rows with fewer fields than the header: pandas fills them with blanks, so only the file's text tells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlpipe.io.datafiles import _short_rows
+
+pytestmark = pytest.mark.unit
+
+
+def short(tmp_path: Path, content: bytes) -> str | None:
+    f = tmp_path / "f.csv"
+    f.write_bytes(content)
+    frame = pd.read_csv(f, encoding="utf-8-sig")
+    return _short_rows(f, frame, skip_last=False)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"a,b,c\n1,2,\n3,4,5\n",  # a blank in the last column is a value, not a short row
+        b"a,b,c\n1,2,\n   \n3,4,5\n\t\n",  # lines of spaces: pandas skips them
+        b"a,b,c\n1,2,\n3,4,5\n\n\n",  # trailing blank lines
+        b'a,b,c\n1,"two\nlines",\n3,4,5\n',  # a quoted line break
+        b"\xef\xbb\xbfa,b,c\r\n1,2,\r\n3,4,5\r\n",  # BOM and CRLF
+    ],
+)
+def test_good_files_have_no_short_rows(tmp_path: Path, content: bytes) -> None:
+    assert short(tmp_path, content) is None
+
+
+def test_a_short_row_is_named_by_row_and_line_as_pandas_counts_rows(tmp_path: Path) -> None:
+    content = b'\xef\xbb\xbfa,b,c\r\n1,"two\r\nlines",\r\n   \r\n3,4\r\n5,6,7\r\n'
+    assert short(tmp_path, content) == "1 rows have fewer than the header's 3 fields, e.g. row 2 (line 5: 2 fields)"
+
+
+def test_a_field_longer_than_the_csv_modules_limit_is_read(tmp_path: Path) -> None:
+    content = b"a,b,c\n1," + b"x" * 200_000 + b",\n3,4\n"
+    assert short(tmp_path, content) == "1 rows have fewer than the header's 3 fields, e.g. row 2 (line 3: 2 fields)"
