@@ -146,6 +146,8 @@ def test_repeated_ids_are_found_across_files_whatever_pandas_read_them_as() -> N
         (pd.Series([-(2**63) - 1, 7], dtype=object), "int", [-(2**63) - 1]),
         (pd.Series([9.3e18, 1.0, np.nan]), "int", [9.3e18]),
         (pd.Series([2.0**63, -(2.0**63)]), "int", [2.0**63]),
+        (pd.Series([1.0, 2.5, None], dtype="double[pyarrow]"), "int", [2.5]),  # parquet from a pyarrow-backed frame
+        (pd.Series([2**63, 2], dtype="uint64[pyarrow]"), "int", [2**63]),
         (pd.Series(["46", "forty"], dtype=object), "int", ["forty"]),  # CSV: only the cells that are not
         (pd.Series(["46", "٤٦"], dtype=object), "int", ["٤٦"]),  # ASCII digits only
         (pd.Series(["9223372036854775807", "-9223372036854775808", "+0009"], dtype="str"), "int", []),

@@ -187,9 +187,11 @@ def whole_float_in_int(d: Path, f: Path, c: Contract) -> Check:
 
 
 def id_beyond_int64(d: Path, f: Path, c: Contract) -> Check:
-    """A whole number no 64-bit integer holds: it passed once, then broke prepare (or became a float)."""
-    _edit(f, _cells(c.id, 2**63, slice(3, 4)))
-    return (v.TYPE_CHECK, c.id)
+    """A whole number no 64-bit integer holds: it passed once, then broke prepare (or became a float).
+    In the id when the contract's id is an int (a text id may be anything), else in an int column."""
+    name = c.id if c.columns[c.id].dtype == "int" else _first_int_column(c)
+    _edit(f, _cells(name, 2**63, slice(3, 4)))
+    return (v.TYPE_CHECK, name)
 
 
 def duplicate_ids_in_file(d: Path, f: Path, c: Contract) -> Check:

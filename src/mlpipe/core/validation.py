@@ -100,7 +100,9 @@ def type_problems(values: pd.Series, dtype: str, text: pd.Series | None = None) 
         if text is not None:
             written = text.loc[present.index].astype(str)
             return written[~_whole_int64(written)]
-        return present[(present % 1 != 0) | (present < INT64_MIN) | (present >= -float(INT64_MIN))]  # 2**63: exact
+        nums = present.to_numpy(dtype=np.float64)  # pyarrow-backed floats (double[pyarrow]) have no %
+        wrong: pd.Series = present[(nums % 1 != 0) | (nums < INT64_MIN) | (nums >= -float(INT64_MIN))]  # 2**63: exact
+        return wrong
     return present[~_whole_int64(present.astype(str))]
 
 
