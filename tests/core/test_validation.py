@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,6 +72,7 @@ def test_describe_names_expectation_file_column_and_values() -> None:
     )
     assert v.plain(float("nan")) is None
     assert v.plain(pd.NA) is None
+    assert v.plain(decimal.Decimal("1.50")) == 1.5  # a parquet decimal column: its report is JSON
 
 
 def test_a_type_failure_names_the_rows() -> None:

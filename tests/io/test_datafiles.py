@@ -41,3 +41,19 @@ def test_a_short_row_is_named_by_row_and_line_as_pandas_counts_rows(tmp_path: Pa
 def test_a_field_longer_than_the_csv_modules_limit_is_read(tmp_path: Path) -> None:
     content = b"a,b,c\n1," + b"x" * 200_000 + b",\n3,4\n"
     assert short(tmp_path, content) == "1 rows have fewer than the header's 3 fields, e.g. row 2 (line 3: 2 fields)"
+
+
+TWO = "2 rows have fewer than the header's 3 fields, e.g. row 2 (line 3: 1 fields), row 3 (line 4: 2 fields)"
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"a,b,c\n1,2,3\n\xc2\xa0\n4,5\n6,7,8\n", TWO),  # a no-break space: pandas keeps the line
+        (b'a,b,c\n1,2,3\n"  "\n4,5\n', TWO),  # quoted spaces: a row
+        (b"\n  \na,b,c\n1,2,3\n4,5\n", "1 rows have fewer than the header's 3 fields, e.g. row 2 (line 5: 2 fields)"),
+    ],
+)
+def test_rows_are_the_rows_pandas_reads(tmp_path: Path, content: bytes, said: str) -> None:
+    """Blank lines before the header are skipped as pandas skips them; the others are rows."""
+    assert short(tmp_path, content) == said

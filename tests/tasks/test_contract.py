@@ -205,3 +205,22 @@ def test_64_bit_hashes_with_blanks_are_drafted_as_nullable_text_and_validate(tmp
     assert "" not in drafted["columns"]["h"].get("allowed", [])
     report = stage.validate(data, parse_contract(drafted))
     assert report["success"], [c for c in report["checks"] if not c["success"]]
+
+
+@pytest.mark.integration
+def test_an_empty_text_in_a_parquet_file_is_a_value(tmp_path: Path) -> None:
+    """A parquet file stores "" as a value (a CSV blank is missing): the draft allows it, and validates."""
+    from mlpipe.stages import validate as stage
+
+    data = tmp_path / "data"
+    data.mkdir()
+    n = 300
+    df = pd.DataFrame({"id": range(n), "colour": [("red", "blue", "")[i % 3] for i in range(n)],
+                       "x": [float(i % 11) for i in range(n)], "y": [i % 2 for i in range(n)]})  # fmt: skip
+    df.to_parquet(data / "a.parquet", index=False)
+    res = run(tmp_path, "--data", "data", "--target", "y")
+    assert res.returncode == 0, res.stderr
+    drafted = load(tmp_path / "contract.yaml")
+    assert "" in drafted["columns"]["colour"]["allowed"]
+    report = stage.validate(data, parse_contract(drafted))
+    assert report["success"], [c for c in report["checks"] if not c["success"]]

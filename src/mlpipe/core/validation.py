@@ -12,6 +12,7 @@ which great-expectations 1.x's type-list expectation does not recognise.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import itertools
 import math
@@ -65,6 +66,8 @@ def plain(v: Any) -> Any:
         return None
     if hasattr(v, "item"):
         return v.item()
+    if isinstance(v, decimal.Decimal):  # a parquet decimal column (SQL NUMERIC exports)
+        return float(v) if v.is_finite() else str(v)
     if isinstance(v, list | tuple):
         return [plain(x) for x in v]
     if isinstance(v, dict):

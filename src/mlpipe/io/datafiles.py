@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 
@@ -82,26 +83,49 @@ def _short_last_row(path: Path) -> str | None:
     return None
 
 
+class _Lines:
+    """A file's lines, remembering the last one read (the csv module hides what a row was written as)."""
+
+    def __init__(self, fh: TextIO) -> None:
+        self.fh, self.last = fh, ""
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        self.last = next(self.fh)
+        return self.last
+
+
+_BLANK = re.compile(r"[ \t]*\r?\n?")  # what pandas skips as a blank line: spaces and tabs only
+
+
 def _short_rows(path: Path, frame: pd.DataFrame, skip_last: bool, most: int = 5) -> str | None:
     """Rows with fewer fields than the header, which pandas reads with blanks for the missing ones (so
     they would show only as nulls, without a row). A short row leaves the last column blank: a file with
     no blank there has none, and is not read twice (0.04 s for the example's 68,785 rows when it is).
-    Rows are counted as pandas counts them (blank and whitespace-only lines skipped); ``line`` is where
-    the row ends. A file the csv module cannot parse where pandas could is left to the other checks."""
+    Rows are counted as pandas counts them (a line of nothing but spaces and tabs is skipped, before the
+    header too; a quoted field is a row); ``line`` is where the row ends. A file the csv module cannot
+    parse where pandas could is left to the other checks."""
     if frame.empty or not frame[frame.columns[-1]].isna().any():
         return None
     found: list[tuple[int, int, int]] = []  # (data row from 1, line, fields)
     count = 0
+    n_header: int | None = None
     limit = csv.field_size_limit()
-    csv.field_size_limit(sys.maxsize)  # pandas reads fields of any length; the csv module stops at 128 KB
+    csv.field_size_limit(2**31 - 1)  # pandas reads fields of any length; the csv module stops at 128 KB
     try:
         with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
-            reader = csv.reader(fh)
-            n_header = len(next(reader, []))
-            i = 0
+            lines = _Lines(fh)
+            reader = csv.reader(lines)
+            i = ended = 0
             for row in reader:
-                if not row or (len(row) == 1 and row[0] and not row[0].strip()):
-                    continue  # pandas skips blank lines and lines of spaces (a quoted "" is a row)
+                one_line, ended = reader.line_num - ended == 1, reader.line_num
+                if len(row) <= 1 and one_line and _BLANK.fullmatch(lines.last):
+                    continue
+                if n_header is None:
+                    n_header = len(row)
+                    continue
                 i += 1
                 if len(row) < n_header and not (skip_last and i == len(frame)):
                     count += 1

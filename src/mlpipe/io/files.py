@@ -161,6 +161,11 @@ def read_table(path: str | Path, str_columns: Sequence[str] = ()) -> pd.DataFram
     if p.suffix.lower() == ".parquet":
         return as_text(pd.read_parquet(p), str_columns)
     frame: pd.DataFrame = read_csv(p, str_columns, low_memory=False)
+    for name in frame.columns:
+        # pandas 3 keeps a blank as "" in a column it reads as text because of a whole number beyond
+        # int64 (a 64-bit hash, or 2**63 beside a negative number); elsewhere a CSV blank is missing
+        if pd.api.types.is_string_dtype(frame[name]) and frame[name].eq("").any():
+            frame[name] = frame[name].mask(frame[name].eq(""))
     return frame
 
 

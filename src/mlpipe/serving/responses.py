@@ -59,6 +59,7 @@ def problems_of(err: RequestValidationError | ValidationError, prefix: str | Non
 
 
 ECHO_CHARS = 200
+_LOG10_2 = 0.30103  # digits per bit
 
 
 def clip(value: Any) -> Any:
@@ -66,8 +67,8 @@ def clip(value: Any) -> Any:
     huge integer named by its size (no text is made of it: Python refuses beyond 4,300 digits)."""
     if isinstance(value, str) and len(value) > ECHO_CHARS:
         return f"{value[:ECHO_CHARS]}... ({len(value):,} characters)"
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > ECHO_CHARS * 3:
-        return f"(an integer of about {int(value.bit_length() * 0.30103):,} digits)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() * _LOG10_2 > ECHO_CHARS:
+        return f"(an integer of about {round(value.bit_length() * _LOG10_2):,} digits)"
     return value
 
 

@@ -48,15 +48,6 @@ def csv_text_hints(path: Path) -> tuple[list[str], set[str]]:
     return codes, decimals
 
 
-def blanks_missing(df: pd.DataFrame) -> pd.DataFrame:
-    """Blank cells as missing in text columns: pandas 3 keeps them as ``""`` in a column of whole numbers
-    beyond int64 (64-bit hashes), which validation, reading the column as text, sees as missing."""
-    for name in df.columns:
-        if pd.api.types.is_string_dtype(df[name]) and df[name].eq("").any():
-            df[name] = df[name].mask(df[name].eq(""))
-    return df
-
-
 def read_all(path: Path) -> tuple[pd.DataFrame, int, frozenset[str]]:
     """(every data file stacked, how many files, columns written with decimals); a file that cannot be
     read or differs in columns is named."""
@@ -67,7 +58,7 @@ def read_all(path: Path) -> tuple[pd.DataFrame, int, frozenset[str]]:
         try:
             codes, written = csv_text_hints(f)
             decimals |= written
-            frames.append(blanks_missing(read_table(f, codes)))
+            frames.append(read_table(f, codes))
         except Exception as err:  # pandas/pyarrow raise many types; the file's name is what matters
             raise DataError(f"{f}: cannot be read: {type(err).__name__}: {str(err)[:300]}") from None
     first = list(frames[0].columns)
