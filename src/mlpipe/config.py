@@ -32,6 +32,11 @@ class Strict(BaseModel):
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
+def whole_int64(nums: Any) -> Any:
+    """Which floats (a numpy array or Series) are whole numbers an int64 holds (2**63 is exact as a float)."""
+    return (nums % 1 == 0) & (nums >= INT64_MIN) & (nums < -float(INT64_MIN))
+
+
 class Column(Strict):
     """One column of the raw data.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from mlpipe.config import INT64_MAX, INT64_MIN
+from mlpipe.config import INT64_MAX, whole_int64
 from mlpipe.core.split import PERIOD_FREQ
 from mlpipe.errors import ConfigError
 
@@ -154,8 +154,7 @@ def infer_dtype(values: pd.Series) -> str:
     if pd.api.types.is_integer_dtype(values):
         return "str" if values.dtype.kind == "u" and bool((present > INT64_MAX).any()) else "int"
     if pd.api.types.is_float_dtype(values):
-        whole = not present.empty and bool((present % 1 == 0).all())
-        return "int" if whole and bool(((present >= INT64_MIN) & (present < -float(INT64_MIN))).all()) else "float"
+        return "int" if not present.empty and bool(whole_int64(present).all()) else "float"
     if pd.api.types.is_numeric_dtype(values) or present.empty:
         return "float"
     # object columns of Python booleans (pandas reads True/False with blanks so) or true/false text

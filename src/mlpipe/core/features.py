@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,11 @@ def _text(values: pd.Series) -> pd.Series:
 def model_input(raw: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """Raw records (as in the data files or a request) -> the model's input columns."""
     return encode_columns(raw, contract, contract.features)
+
+
+def scalar(v: Any) -> Any:
+    """A numpy scalar as the Python value (``101``, not ``np.int64(101)``, in a message)."""
+    return v.item() if hasattr(v, "item") else v
 
 
 def feature_frame(df: pd.DataFrame, contract: Contract) -> pd.DataFrame:

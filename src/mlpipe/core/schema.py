@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from mlpipe.config import INT64_MAX, INT64_MIN, Column, Contract
+from mlpipe.core.features import scalar
 
 _PY_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
 _TYPE_ERRORS = {
@@ -238,10 +239,6 @@ def frame_problems(df: pd.DataFrame, contract: Contract, first_row: int = 0, exa
                 reason.append(f"outside [{col.min}, {col.max}]")
         if bad.any():
             pos = [i for i, b in enumerate(bad.to_numpy()) if b][:examples]
-            shown = ", ".join(f"row {first_row + i + 1}: {_plain(values.iloc[i])!r}" for i in pos)
+            shown = ", ".join(f"row {first_row + i + 1}: {scalar(values.iloc[i])!r}" for i in pos)
             problems.append(f"{name}: {int(bad.sum())} values {' or '.join(reason)} (e.g. {shown})")
     return problems
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if hasattr(v, "item") else v

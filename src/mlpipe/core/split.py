@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from mlpipe.config import Contract, SplitParams
-from mlpipe.core.features import TARGET
+from mlpipe.core.features import TARGET, scalar
 from mlpipe.errors import DataError
 
 
@@ -41,17 +41,12 @@ def as_dates(values: pd.Series, column: str, why: str, ids: pd.Series | None = N
     bad = dates.isna() & values.notna()
     if bad.any():
         first = int(bad.to_numpy().argmax())  # a position: the index may repeat
-        where = f" (id {_scalar(ids.iloc[first])!r})" if ids is not None else ""
+        where = f" (id {scalar(ids.iloc[first])!r})" if ids is not None else ""
         raise DataError(
-            f"{why} needs ISO dates in '{column}', e.g. 2024-03-31; found {_scalar(values.iloc[first])!r}{where} "
+            f"{why} needs ISO dates in '{column}', e.g. 2024-03-31; found {scalar(values.iloc[first])!r}{where} "
             f"in {int(bad.sum())} of {len(values)} rows (make them ISO dates, or split by split.period: value)"
         )
     return dates
-
-
-def _scalar(v: Any) -> Any:
-    """A numpy scalar as the Python value (``101``, not ``np.int64(101)``, in a message)."""
-    return v.item() if hasattr(v, "item") else v
 
 
 def span(values: list[Any]) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlpipe.config import INT64_MAX, INT64_MIN, Contract, FileChecks
+from mlpipe.config import INT64_MAX, INT64_MIN, Contract, FileChecks, whole_int64
 from mlpipe.core.expectations import LEAKAGE, leakage_findings
 from mlpipe.core.features import is_positive
 from mlpipe.core.profile import psi
@@ -103,8 +103,7 @@ def type_problems(values: pd.Series, dtype: str, text: pd.Series | None = None) 
         if text is not None:
             written = text.loc[present.index].astype(str)
             return written[~_whole_int64(written)]
-        nums = present.to_numpy(dtype=np.float64)  # pyarrow-backed floats (double[pyarrow]) have no %
-        wrong: pd.Series = present[(nums % 1 != 0) | (nums < INT64_MIN) | (nums >= -float(INT64_MIN))]  # 2**63: exact
+        wrong: pd.Series = present[~whole_int64(present.to_numpy(dtype=np.float64))]  # double[pyarrow] has no %
         return wrong
     return present[~_whole_int64(present.astype(str))]
 
