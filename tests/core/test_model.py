@@ -43,30 +43,34 @@ def test_settle_leaves_all_zero_weights_alone() -> None:
     np.testing.assert_array_equal(clf.coef_, [[0.0, 0.0]])
 
 
-def test_the_training_curve_is_the_same_on_any_thread_count_and_ends_at_the_model(
+def test_the_training_curve_is_recorded_by_the_fit_without_changing_the_trees(
     sample: pd.DataFrame, synth_contract: Contract
 ) -> None:
-    """It runs on every core: fine only while the numbers do not depend on how many there are. Its
-    last point is logged as the model's final training loss, so it must be the model's own."""
+    """The fit tracks its training loss (no early stop): the trees must be those of a plain fit, one
+    point per iteration, the last one the model's own training log loss (it is logged as such)."""
+    from sklearn.base import clone
     from threadpoolctl import threadpool_limits
 
     from mlpipe.config import HistGradientBoosting
+    from mlpipe.config import LogisticRegression as Linear
     from mlpipe.core.features import TARGET, feature_frame, prepare
     from mlpipe.core.metrics import classification_metrics
     from mlpipe.core.model import fit_estimator, positive_proba, training_curve
 
     rows = prepare(sample, synth_contract)
     X, y = feature_frame(rows, synth_contract), rows[TARGET].to_numpy()
-    spec = HistGradientBoosting(kind="hist_gradient_boosting", max_iter=30)
+    spec = HistGradientBoosting(kind="hist_gradient_boosting", max_iter=30, learning_rate=0.3, min_samples_leaf=2)
     model = fit_estimator(spec, synth_contract, 0, X, y)
     with threadpool_limits(limits=1):
-        one = training_curve(model, X, y)
-    with threadpool_limits(limits=2):
-        two = training_curve(model, X, y)
-    assert one == two
-    assert len(one) == model[-1].n_iter_
+        plain = clone(model).set_params(model__early_stopping=False).fit(X, y)
+    np.testing.assert_array_equal(model.predict_proba(X), plain.predict_proba(X))
+    curve = training_curve(model)
+    assert len(curve) == model[-1].n_iter_ == spec.max_iter
+    assert curve[-1] < curve[0]
     # the same loss summed in another order: equal but for the 6th decimal's rounding
-    assert one[-1] == pytest.approx(classification_metrics(y, positive_proba(model, X))["log_loss"], abs=1e-6)
+    assert curve[-1] == pytest.approx(classification_metrics(y, positive_proba(model, X))["log_loss"], abs=1e-6)
+    assert training_curve(plain) == []
+    assert training_curve(fit_estimator(Linear(kind="logistic_regression"), synth_contract, 0, X, y)) == []
 
 
 @pytest.mark.parametrize("sparse_threshold", [1.0, 0.0])  # sparse one-hot columns, and dense

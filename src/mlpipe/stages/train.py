@@ -117,7 +117,7 @@ def log_training(root: str, models: dict[str, Pipeline], train: pd.DataFrame, co
     model, the curve's last point: its predictions are those of the last iteration). No timings: the
     files change only when the model does."""
     X, y = feature_frame(train, contract), train[TARGET].to_numpy()
-    curve = training_curve(models["model"], X, y)
+    curve = training_curve(models["model"])
     final = {
         role: curve[-1]
         if role == "model" and curve
