@@ -19,3 +19,27 @@ def test_a_csv_blank_is_missing_even_beside_a_number_beyond_int64(tmp_path: Path
     h = read_table(f)["h"]
     assert h.isna().tolist() == [True, False, False, True]
     assert h.dropna().tolist() == ["-3", "12345678901234567890"]
+
+
+def test_a_key_given_twice_in_a_config_file_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    """PyYAML keeps the last: a second ``gate:`` would silently drop every bound of the first."""
+    from mlpipe.errors import ConfigError
+    from mlpipe.io.files import load_yaml
+
+    path = tmp_path / "params.yaml"
+    path.write_text("gate:\n  minimums: {roc_auc: 0.8}\nseed: 0\ngate:\n  must_beat_baseline: true\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"params\.yaml: .*key 'gate' appears twice \(lines 1 and 4\)"):
+        load_yaml(path)
+    path.write_text("a: {x: 1, y: 2}\nb: [1, 1]\n", encoding="utf-8")  # equal values are fine, nested keys unique
+    assert load_yaml(path) == {"a": {"x": 1, "y": 2}, "b": [1, 1]}
+
+
+@pytest.mark.parametrize("text", ["{bad", "<<<<<<< HEAD\n{}\n", "\udcff"])
+def test_a_json_file_that_is_not_json_is_a_data_error_naming_it(tmp_path: Path, text: str) -> None:
+    from mlpipe.errors import DataError
+    from mlpipe.io.files import read_json
+
+    path = tmp_path / "metrics.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(DataError, match=r"metrics\.json: not valid JSON"):
+        read_json(path)

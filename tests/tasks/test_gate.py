@@ -55,3 +55,33 @@ def test_deltas_only_against_the_same_test_set(
     else:  # a fork's first PR with its own data: judged by bounds, baseline and slices, not by the example's
         assert (deltas, label) == (None, None)
         assert any("different test set (the data changed): no reference comparison" in n for n in notes)
+
+
+def test_the_gate_judges_only_the_metrics_of_the_model_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paths: PipelinePaths
+) -> None:
+    """A model deleted or replaced after evaluate (a failed run, a checkout, by hand) must not pass on
+    its predecessor's figures, and a metrics file that is not evaluate's is named, not a KeyError."""
+    import hashlib
+
+    from mlpipe.errors import DataError
+    from mlpipe.tasks.gate import METRICS_KEYS, candidate_metrics
+
+    monkeypatch.chdir(tmp_path)
+    for p in (paths.model, paths.metrics):
+        p.parent.mkdir(parents=True, exist_ok=True)
+    paths.model.write_bytes(b"a model")
+    sha = hashlib.sha256(b"a model").hexdigest()
+    metrics: dict[str, object] = {key: {} for key in METRICS_KEYS} | {"model_sha256": sha}
+    paths.metrics.write_text(json.dumps(metrics))
+    assert candidate_metrics(paths) == metrics
+    paths.model.write_bytes(b"another model")
+    with pytest.raises(DataError, match=rf"{paths.model} \(sha256 .*\) is not the model {paths.metrics} measured"):
+        candidate_metrics(paths)
+    paths.model.unlink()
+    with pytest.raises(DataError, match=rf"{paths.model}: missing"):
+        candidate_metrics(paths)
+    for text in ("{}", "[]"):
+        paths.metrics.write_text(text)
+        with pytest.raises(DataError, match=rf"{paths.metrics}: no model, baseline, slice_gaps"):
+            candidate_metrics(paths)

@@ -24,11 +24,28 @@ if TYPE_CHECKING:  # pandas is imported by the table functions below, where they
     import pandas as pd
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; a second ``gate:`` pasted at the end of params.yaml
+    would then silently drop every setting of the first (DVC refuses such a file, so should we)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice (lines {seen[key]} and {line})", key_node.start_mark
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path: str | Path) -> Any:
     p = Path(path)
     try:
         with p.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_UniqueKeys)  # a SafeLoader
     except FileNotFoundError:
         raise ConfigError(f"{p}: file not found") from None
     except yaml.YAMLError as err:
@@ -70,6 +87,10 @@ def read_json(path: str | Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"{path}: file not found (run the stage that writes it first)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:  # e.g. a merge conflict's markers
+        raise DataError(
+            f"{path}: not valid JSON ({err}); restore it (git checkout, dvc checkout) or rerun the stage that writes it"
+        ) from None
 
 
 def write_text(path: str | Path, text: str) -> None:

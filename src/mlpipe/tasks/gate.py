@@ -25,9 +25,9 @@ from mlpipe.core.bootstrap import DeltaCI, bootstrap_deltas
 from mlpipe.core.features import feature_frame
 from mlpipe.core.gate import Verdict, decide
 from mlpipe.core.model import positive_proba
-from mlpipe.errors import GateFailed, ModelIntegrityError
+from mlpipe.errors import DataError, GateFailed, ModelIntegrityError
 from mlpipe.io import git
-from mlpipe.io.files import load_config, read_frame, read_json, write_json, write_text
+from mlpipe.io.files import load_config, read_frame, read_json, sha256_file, write_json, write_text
 from mlpipe.io.models import load_verified_bytes
 from mlpipe.io.pipeline import DVC_YAML, PipelinePaths, pipeline_paths
 
@@ -61,7 +61,7 @@ def reference_deltas(
     rev: str | None, paths: PipelinePaths, y: np.ndarray, p: np.ndarray, test: Any, contract: Any, params: Any
 ) -> tuple[dict[str, DeltaCI] | None, str | None, list[str]]:
     notes: list[str] = []
-    if rev is None:
+    if rev is None:  # a repository's first push (its "before" is all zeros), or a mistyped BASE
         return None, None, ["no base revision found: only absolute bounds, the baseline and slices were checked"]
     bs = params.gate.bootstrap
     kw = {"threshold": params.evaluate.threshold, "n_resamples": bs.n_resamples, "confidence": bs.confidence,
@@ -117,6 +117,28 @@ def markdown(v: Verdict) -> str:
     return "\n".join(lines) + "\n"
 
 
+METRICS_KEYS = ("model", "baseline", "slice_gaps", "model_sha256", "test")
+
+
+def candidate_metrics(paths: PipelinePaths) -> dict[str, Any]:
+    """The evaluate stage's metrics, and proof they are those of the model on disk: the gate judges
+    figures, and a model deleted or replaced since (by hand, a failed run, a checkout) must not pass
+    on its predecessor's figures."""
+    metrics: dict[str, Any] = read_json(paths.metrics)
+    missing = [k for k in METRICS_KEYS if k not in metrics] if isinstance(metrics, dict) else list(METRICS_KEYS)
+    if missing:
+        raise DataError(f"{paths.metrics}: no {', '.join(missing)}: not evaluate's output; rerun `make repro`")
+    if not paths.model.is_file():
+        raise DataError(f"{paths.model}: missing; restore it (`dvc checkout`) or rerun `make repro`")
+    actual = sha256_file(paths.model)
+    if actual != metrics["model_sha256"]:
+        raise DataError(
+            f"{paths.model} (sha256 {actual[:12]}…) is not the model {paths.metrics} measured "
+            f"({str(metrics['model_sha256'])[:12]}…): rerun `make repro` (or `dvc checkout` to restore it)"
+        )
+    return metrics
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--base", default="main", help="branch to compare against (CI passes github.base_ref)")
@@ -124,11 +146,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     paths = pipeline_paths(args.dvc_yaml)
     params, contract = load_config(paths.params, paths.contract)
-    metrics = read_json(paths.metrics)
+    metrics = candidate_metrics(paths)
     preds = read_frame(paths.predictions)
     test = read_frame(paths.test)
     y, p = preds["y"].to_numpy(), preds["model"].to_numpy()
     rev = resolve_base(args.base)
+    if rev is None:
+        log.warning("BASE %r: neither origin/%s nor %s is a revision here", args.base, args.base, args.base)
     deltas, label, notes = reference_deltas(rev, paths, y, p, test, contract, params)
     verdict = decide(params.gate, metrics["model"], metrics["baseline"], deltas, metrics["slice_gaps"], label, notes)
     out = verdict.to_dict() | {"base": args.base, "model_sha256": metrics["model_sha256"]}
