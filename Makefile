@@ -50,7 +50,8 @@ contract: setup ## draft contract.yaml from a data file or folder: make contract
 add-year: setup ## "new data arrives": add the next example year and update data.dvc
 	$(BIN)/python -m mlpipe.tasks.data add-year
 
-repro: data ## set everything up and run the pipeline (dvc repro)
+repro: data ## set everything up and run the pipeline (dvc repro), params.yaml and contract.yaml checked first
+	$(BIN)/python -m mlpipe.tasks.checkconfig
 	$(BIN)/dvc repro
 
 gate: setup ## compare with the BASE branch's model (default main); exits 1 when the change must not merge

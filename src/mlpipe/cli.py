@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from mlpipe.env import process_env
-from mlpipe.errors import PipelineError
+from mlpipe.errors import ConfigError, PipelineError
 from mlpipe.logs import setup_logging
 
 # A command's process is short-lived and allocates mostly while importing scikit-learn, skops and
@@ -62,6 +62,15 @@ def run_stage(main: Callable[[], None]) -> None:
         main()
     except PipelineError as err:
         log.error("%s", err)
+        stage = os.environ.get("DVC_STAGE")  # set by dvc for a stage's command
+        if command and stage and isinstance(err, ConfigError):
+            log.error(
+                "dvc removed stage %s's outputs before running it: run it again once this is fixed, or bring back "
+                "the committed ones with `dvc checkout %s` and `git checkout -- <its uncached outputs>` "
+                "(`make repro` checks params.yaml and contract.yaml before dvc runs anything)",
+                stage,
+                stage,
+            )
         sys.exit(err.exit_code)
     log.info("done in %.2fs", time.perf_counter() - t0)  # make bench-pipeline reads it: the work, after start-up
     if command:
