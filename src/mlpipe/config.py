@@ -176,7 +176,7 @@ class Contract(Strict):
     positive: Scalar = 1
     time: str | None = None
     columns: dict[str, Column]
-    features: list[str]
+    features: list[str] = Field(min_length=1)  # a model needs at least one column to learn from
     sensitive: dict[str, SensitiveAttribute] = Field(default_factory=dict)
     min_rows: int = Field(default=1, ge=1)
     expectations: list[Expectation] = Field(default_factory=list)
