@@ -103,3 +103,20 @@ def test_unknown_format_and_missing_file(served: Served, tmp_path: Path) -> None
     (tmp_path / "in.xlsx").write_text("x")
     assert "can score .csv or .parquet" in score(served, str(tmp_path / "in.xlsx"), str(tmp_path / "o.csv")).stderr
     assert "no such file" in score(served, str(tmp_path / "nope.csv"), str(tmp_path / "o.csv")).stderr
+
+
+def test_a_contract_edited_since_training_is_refused_at_load_naming_the_change(served: Served) -> None:
+    """Before: the service said ready and answered every request 500; score and monitor crashed."""
+    from mlpipe.errors import ConfigError
+
+    c = served.contract
+    fewer = c.model_copy(update={"features": c.features[1:]})
+    with pytest.raises(ConfigError, match=rf"model\.json: .*dropped \['{c.features[0]}'\].*make repro"):
+        load_scorer(served.paths.card, fewer, root=served.repo)
+    moved = c.model_copy(update={"features": [*c.features[1:], c.features[0]]})
+    with pytest.raises(ConfigError, match="the same columns in another order"):
+        load_scorer(served.paths.card, moved, root=served.repo)
+    other = c.model_copy(update={"target": "another_target"})
+    with pytest.raises(ConfigError, match=f"the model predicts '{c.target}'"):
+        load_scorer(served.paths.card, other, root=served.repo)
+    assert load_scorer(served.paths.card, c, root=served.repo).contract is c

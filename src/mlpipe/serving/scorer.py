@@ -24,6 +24,7 @@ from mlpipe.config import Contract
 from mlpipe.core.features import model_input
 from mlpipe.core.model import positive_proba
 from mlpipe.core.schema import target_values
+from mlpipe.errors import ConfigError
 from mlpipe.io.files import read_json
 from mlpipe.io.models import load_model
 from mlpipe.io.predlog import PredictionLog, utc_now
@@ -63,8 +64,28 @@ class Scorer:
                 "it predates the train stage that records it; run `make repro`"
             )
         object.__setattr__(self, "threshold", float(threshold))
+        self._check_contract()
         object.__setattr__(self, "labels", target_values(self.contract))
         object.__setattr__(self, "fast", FastPath.build(self.pipeline, self.contract, self.file_sha256))
+
+    def _check_contract(self) -> None:
+        """The model takes the features and predicts the target its card records: a contract edited
+        since (a feature added or dropped, another target) would make every request fail in scoring."""
+        trained = self.card.get("features")
+        if trained is not None and list(trained) != list(self.contract.features):
+            added = [f for f in self.contract.features if f not in trained]
+            dropped = [f for f in trained if f not in self.contract.features]
+            change = f"added {added}, dropped {dropped}" if added or dropped else "the same columns in another order"
+            raise ValueError(
+                f"the model was trained on other features than the contract lists ({change}): retrain it "
+                "(`make repro`), or restore the contract it was trained with"
+            )
+        target = self.card.get("target")
+        if target is not None and target != self.contract.target:
+            raise ValueError(
+                f"the model predicts {target!r}, the contract's target is {self.contract.target!r}: retrain it "
+                "(`make repro`), or restore the contract it was trained with"
+            )
 
     @property
     def sha256(self) -> str:
@@ -143,7 +164,7 @@ def load_scorer(card_path: str | Path, contract: Contract, role: str = "champion
     try:
         scorer = Scorer(pipeline, card, contract, role, card["model"]["sha256"])  # load_model checked it
     except ValueError as err:
-        raise ValueError(f"{card_path}: {err}") from None
+        raise ConfigError(f"{card_path}: {err}") from None
     log.info("loaded %s model %s (%s) from %s", role, scorer.version, card["model"]["kind"], card["model"]["path"])
     return scorer
 
