@@ -100,6 +100,36 @@ def test_a_garbled_line_names_file_and_line(tmp_path: Path) -> None:
         read_prediction_log(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        (b'{"ts": 1}', "no source, model_version, rows, features, probability, prediction, request_ids or batch"),
+        (b"[1, 2]", "a JSON list, not an object"),
+        (
+            b'{"ts": 1, "source": "api", "model_version": "a", "rows": 2, "request_ids": ["x", "y"],'
+            b' "features": {"age": [1]}, "probability": [0.1, 0.2], "prediction": [0, 0]}',
+            r"age: not a list of 2 values",
+        ),
+        (
+            b'{"ts": 1, "source": "api", "model_version": "a", "rows": "2", "request_ids": [],'
+            b' "features": {}, "probability": [], "prediction": []}',
+            "rows is '2', not a count",
+        ),
+    ],
+)
+def test_a_line_that_is_json_but_not_a_prediction_names_file_line_and_what_lacks(
+    tmp_path: Path, line: bytes, says: str
+) -> None:
+    """A file edited by hand or written by another tool: one line naming it, not a KeyError."""
+    log = PredictionLog(tmp_path, max_bytes=10_000_000)
+    log.write(event(2, 0))
+    log.close()
+    with log_files(tmp_path)[0].open("ab") as fh:
+        fh.write(line + b"\n")
+    with pytest.raises(DataError, match=rf"predictions-.*\.jsonl:2: not a prediction-log line \({says}"):
+        read_prediction_log(tmp_path)
+
+
 class Disk:
     """A stand-in disk: when ``full``, a write puts part of the line down, then fails with ENOSPC."""
 

@@ -311,9 +311,35 @@ def file_events(path: Path) -> Iterator[dict[str, Any]]:
                 log.warning("%s:%d: skipping a partly written last line", path, n)
                 continue
             try:
-                yield orjson.loads(line)
+                event = orjson.loads(line)
             except orjson.JSONDecodeError as err:
                 raise DataError(f"{path}:{n}: not a prediction-log line ({err})") from None
+            wrong = event_problem(event)
+            if wrong:
+                raise DataError(f"{path}:{n}: not a prediction-log line ({wrong})")
+            yield event
+
+
+EVENT_KEYS = ("ts", "source", "model_version", "rows", "features", "probability", "prediction")
+
+
+def event_problem(event: Any) -> str | None:
+    """What keeps a parsed line from being read as one (a file edited by hand, another tool's JSON)."""
+    if not isinstance(event, dict):
+        return f"a JSON {type(event).__name__}, not an object"
+    missing = [k for k in EVENT_KEYS if k not in event]
+    if "request_ids" not in event and "batch" not in event:
+        missing.append("request_ids or batch")
+    if missing:
+        return f"no {', '.join(missing)}"
+    n = event["rows"]
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        return f"rows is {n!r}, not a count"
+    if not isinstance(event["features"], dict):
+        return "features is not an object"
+    columns = {"probability": event["probability"], "prediction": event["prediction"], **event["features"]}
+    uneven = [k for k, v in columns.items() if not isinstance(v, list) or len(v) != n]
+    return f"{', '.join(uneven[:5])}: not a list of {n} values (rows)" if uneven else None
 
 
 def read_prediction_log(directory: str | Path) -> pd.DataFrame:
