@@ -108,3 +108,23 @@ def test_the_enum_follows_each_contracts_order(dtype: str, values: list[object],
 
     for order in (values, sorted(values), list(reversed(values))):  # type: ignore[type-var]
         assert enum(order) == order
+
+
+def test_one_text_cell_in_a_coded_number_column_blames_that_row_only(contract: Contract) -> None:
+    """One text cell makes a CSV column text ('21', 'x', ...): the valid codes must still be valid, and
+    the monitor's types-only check stops on the text cell but leaves unknown codes to its quality report."""
+    coded = [n for n in contract.features if contract.columns[n].dtype == "int" and contract.columns[n].value_set]
+    if not coded:
+        pytest.skip("the contract has no coded int feature")
+    name = coded[0]
+    df = synthesise(contract, 4, seed=3)[list(contract.features)]
+    codes = contract.columns[name].value_set or []
+    outside = max(int(v) for v in codes) + 1
+    df[name] = [str(codes[0]), "x", str(codes[-1]), str(outside)]  # as read from the CSV
+    (found,) = [p for p in frame_problems(df, contract) if p.startswith(f"{name}:")]
+    assert found.startswith(f"{name}: 2 values not a number (int) or not one of"), found
+    assert "row 2: 'x'" in found
+    assert f"row 4: '{outside}'" in found
+    assert "row 1" not in found
+    (typed,) = [p for p in frame_problems(df, contract, domain=False) if p.startswith(f"{name}:")]
+    assert typed == f"{name}: 1 values not a number (int) (e.g. row 2: 'x')"

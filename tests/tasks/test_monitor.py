@@ -257,3 +257,20 @@ def test_a_window_whose_files_differ_in_columns_is_refused_naming_them(
     res = invoke("mlpipe.tasks.monitor", "--window", str(tmp_path), cwd=served.repo)
     assert res.returncode == 1
     assert f"b.csv: not the columns of {tmp_path / 'a.csv'} (lacks [{target!r}])" in res.stderr
+
+
+def test_text_in_a_number_column_is_refused_naming_column_and_row(
+    served: Served, window: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Before: a ValueError traceback from scoring (or scipy's, for a coded column). Unknown codes and
+    outliers stay quality findings (see the drifted-window test); text cannot be scored at all."""
+    c = served.contract
+    name = next(f for f in c.features if c.columns[f].dtype in ("int", "float"))
+    rows = window.head(600).astype({name: object})
+    rows.loc[rows.index[4], name] = "abc"
+    rows.to_csv(tmp_path / "typo.csv", index=False)
+    res = invoke("mlpipe.tasks.monitor", "--window", str(tmp_path / "typo.csv"), cwd=served.repo)
+    assert res.returncode == 1, res.stderr
+    assert "typo.csv: cannot be monitored" in res.stderr
+    assert f"{name}: 1 values not a number ({c.columns[name].dtype}) (e.g. row 5: 'abc')" in res.stderr
+    assert "Traceback" not in res.stderr

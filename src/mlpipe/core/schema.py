@@ -197,48 +197,53 @@ class Version(BaseModel):
     challenger: dict[str, Any] | None = Field(default=None, description="the second model, when one is configured")
 
 
-def frame_problems(df: pd.DataFrame, contract: Contract, first_row: int = 0, examples: int = 3) -> list[str]:
+def frame_problems(
+    df: pd.DataFrame, contract: Contract, first_row: int = 0, examples: int = 3, domain: bool = True
+) -> list[str]:
     """What stops a frame of raw records from being scored, one line per column, naming rows.
 
     The batch-scoring counterpart of the request model's validation (same rules: the features
-    must be present, typed, in range and among the allowed codes).
+    must be present, typed, in range and among the allowed codes). ``domain=False`` checks only what
+    makes scoring impossible, text in a number column: the monitor reports missing values, unknown
+    codes, fractions and out-of-range numbers as data quality.
     """
     problems = []
     missing = [f for f in contract.features if f not in df.columns]
     if missing:
         return [f"missing feature columns {missing} (found {list(df.columns)})"]
     for name in contract.features:
-        col = contract.columns[name]
         values = df[name]
         bad = pd.Series(False, index=df.index)
-        reason = []
-        if not col.nullable and values.isna().any():
-            bad |= values.isna()
-            reason.append("empty")
-        present = values.notna()
-        if col.value_set is not None:
-            out = present & ~values.isin(col.value_set)
-            if out.any():
-                bad |= out
-                reason.append(f"not one of {col.value_set}")
-        elif col.dtype in ("int", "float"):
-            numbers = pd.to_numeric(values, errors="coerce")
-            notnum = present & numbers.isna()
-            if notnum.any():
-                bad |= notnum
-                reason.append(f"not a number ({col.dtype})")
-            if col.dtype == "int":
-                fraction = numbers.notna() & (numbers != numbers.round())
-                if fraction.any():
-                    bad |= fraction
-                    reason.append("not a whole number (int)")
-            low = numbers < col.min if col.min is not None else pd.Series(False, index=df.index)
-            high = numbers > col.max if col.max is not None else pd.Series(False, index=df.index)
-            if (low | high).any():
-                bad |= low | high
-                reason.append(f"outside [{col.min}, {col.max}]")
+        reasons = []
+        for mask, reason in _cell_checks(values, contract.columns[name], domain):
+            if mask.any():
+                bad |= mask
+                reasons.append(reason)
         if bad.any():
             pos = [i for i, b in enumerate(bad.to_numpy()) if b][:examples]
             shown = ", ".join(f"row {first_row + i + 1}: {scalar(values.iloc[i])!r}" for i in pos)
-            problems.append(f"{name}: {int(bad.sum())} values {' or '.join(reason)} (e.g. {shown})")
+            problems.append(f"{name}: {int(bad.sum())} values {' or '.join(reasons)} (e.g. {shown})")
     return problems
+
+
+def _cell_checks(values: pd.Series, col: Column, domain: bool) -> list[tuple[pd.Series, str]]:
+    """(cells failing, why) per rule of ``col``."""
+    present = values.notna()
+    checks: list[tuple[pd.Series, str]] = []
+    if domain and not col.nullable:
+        checks.append((values.isna(), "empty"))
+    if col.dtype in ("int", "float"):
+        # one text cell makes a CSV column text: each cell is judged as a number, codes included
+        numbers = pd.to_numeric(values, errors="coerce")
+        checks.append((present & numbers.isna(), f"not a number ({col.dtype})"))
+        if domain and col.dtype == "int":
+            checks.append((numbers.notna() & (numbers != numbers.round()), "not a whole number (int)"))
+        if domain and col.value_set is not None:
+            checks.append((numbers.notna() & ~numbers.isin(col.value_set), f"not one of {col.value_set}"))
+        elif domain and (col.min is not None or col.max is not None):
+            low = numbers < col.min if col.min is not None else False
+            high = numbers > col.max if col.max is not None else False
+            checks.append((pd.Series(low | high, index=values.index), f"outside [{col.min}, {col.max}]"))
+    elif domain and col.value_set is not None:
+        checks.append((present & ~values.isin(col.value_set), f"not one of {col.value_set}"))
+    return checks

@@ -34,6 +34,7 @@ from mlpipe.core.drift import (
 from mlpipe.core.expectations import Spec, suite_specs
 from mlpipe.core.features import encode_columns, is_positive, model_input, slice_groups
 from mlpipe.core.quality import MEAN, UNIQUE, merge_checks
+from mlpipe.core.schema import frame_problems
 from mlpipe.errors import DataError
 from mlpipe.serving.scorer import Scorer
 
@@ -95,6 +96,11 @@ def part_stats(raw: pd.DataFrame, scorer: Scorer | None, ctx: Context, where: st
     if ctx.from_log or scorer is None:
         proba = raw["probability"].to_numpy(dtype=np.float64)
     else:
+        # unknown codes, gaps and outliers are what the quality checks report; text in a number
+        # column cannot be scored at all (the log holds only values the service took)
+        wrong = frame_problems(raw, contract, domain=False)
+        if wrong:
+            raise DataError(f"{where}: cannot be monitored:\n  - " + "\n  - ".join(wrong))
         proba = scorer.proba(raw) if len(raw) else np.zeros(0)
     cols = [c for c in raw.columns if c in contract.columns]
     checks = in_spec_order(run_gx(raw[cols], ctx.specs), ctx.specs)
