@@ -7,10 +7,11 @@ The models are pure: loading a file is :func:`mlpipe.io.files.load_yaml`'s job.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlpipe.errors import ConfigError
 
@@ -297,6 +298,13 @@ class SplitParams(Strict):
     cutoff: str | None = Field(default=None, description="temporal: test on time values from this ISO date on")
     test_size: float = Field(default=0.25, gt=0, lt=1)
     seed: int = 42
+
+    @field_validator("cutoff", mode="before")
+    @classmethod
+    def _cutoff_quoted(cls, value: Any) -> Any:
+        if isinstance(value, datetime.date):  # YAML reads 2024-07-01 as a date, which DVC refuses in params
+            raise ValueError(f'write the date in quotes, cutoff: "{value.isoformat()}" (unquoted, YAML reads a date)')
+        return value
 
     @model_validator(mode="after")
     def _cutoff_is_a_date(self) -> SplitParams:
