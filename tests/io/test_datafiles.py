@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mlpipe.config import Contract
 from mlpipe.io.datafiles import _short_rows
 
 pytestmark = pytest.mark.unit
@@ -57,3 +58,18 @@ TWO = "2 rows have fewer than the header's 3 fields, e.g. row 2 (line 3: 1 field
 def test_rows_are_the_rows_pandas_reads(tmp_path: Path, content: bytes, said: str) -> None:
     """Blank lines before the header are skipped as pandas skips them; the others are rows."""
     assert short(tmp_path, content) == said
+
+
+def test_a_column_named_twice_in_the_header_is_named_not_renamed(tmp_path: Path, contract: Contract) -> None:
+    """pandas reads the second ``a`` as ``a.1``: validate then spoke of a column the file lacks."""
+    from mlpipe.errors import DataError
+    from mlpipe.io.datafiles import load
+    from mlpipe.io.files import read_table
+
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"\xef\xbb\xbfa,b,a\r\n1,2,3\r\n")
+    with pytest.raises(DataError, match=r"x\.csv: column 'a' appears twice in the header \(columns 1 and 3\)"):
+        read_table(path)
+    assert load(path, contract).error == "column 'a' appears twice in the header (columns 1 and 3)"
+    path.write_bytes(b'a,"a ",b\n1,2,3\n')  # names differ: read as they are
+    assert list(read_table(path).columns) == ["a", "a ", "b"]

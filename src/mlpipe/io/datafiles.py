@@ -16,6 +16,7 @@ from typing import TextIO
 import pandas as pd
 
 from mlpipe.config import Contract
+from mlpipe.errors import DataError
 from mlpipe.io.files import read_csv_as_written, read_table, text_columns
 
 _TAIL = 1 << 16
@@ -44,6 +45,9 @@ def load(path: Path, contract: Contract) -> DataFile:
         return out
     except UnicodeDecodeError as err:
         out.error = f"not UTF-8 text (byte {err.start}): binary or another encoding?"
+        return out
+    except DataError as err:  # a header naming a column twice
+        out.error = str(err).removeprefix(f"{path}: ")
         return out
     except Exception as err:  # pandas/pyarrow raise many types; the message is what helps
         out.error = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"

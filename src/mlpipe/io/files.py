@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import logging
@@ -205,7 +206,24 @@ def read_csv(path: str | Path, str_columns: Sequence[str] = (), **kw: Any) -> An
     without a byte-order mark, ``str_columns`` as text."""
     import pandas as pd  # noqa: PLC0415 - see the TYPE_CHECKING import
 
+    if isinstance(path, str | Path) and Path(path).suffix.lower() == ".csv":
+        repeated_header(path)
     return pd.read_csv(path, encoding="utf-8-sig", dtype=dict.fromkeys(str_columns, "str") or None, **kw)
+
+
+def repeated_header(path: str | Path) -> None:
+    """pandas renames a second ``AGEP`` to ``AGEP.1``: the contract, the service and the report would
+    then speak of a column the file does not have. Undecodable or binary files are left to pandas."""
+    try:
+        with Path(path).open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except (OSError, csv.Error):
+        return
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, 1):
+        if name in seen:
+            raise DataError(f"{path}: column {name!r} appears twice in the header (columns {seen[name]} and {i})")
+        seen[name] = i
 
 
 def read_csv_as_written(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -228,6 +246,8 @@ def read_data(data_dir: str | Path, contract: Contract) -> pd.DataFrame:
     for f in data_files(data_dir):
         try:
             frames.append(read_table(f, text_columns(contract)))
+        except DataError:  # names the file already
+            raise
         except Exception as err:  # pandas/pyarrow raise many types; the file's name is what matters
             raise DataError(f"{f}: cannot be read: {type(err).__name__}: {str(err)[:300]}") from None
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

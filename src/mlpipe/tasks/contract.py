@@ -59,6 +59,8 @@ def read_all(path: Path) -> tuple[pd.DataFrame, int, frozenset[str]]:
             codes, written = csv_text_hints(f)
             decimals |= written
             frames.append(read_table(f, codes))
+        except DataError:  # names the file already
+            raise
         except Exception as err:  # pandas/pyarrow raise many types; the file's name is what matters
             raise DataError(f"{f}: cannot be read: {type(err).__name__}: {str(err)[:300]}") from None
     first = list(frames[0].columns)
