@@ -380,6 +380,22 @@ class GateParams(Strict):
     max_slice_gap: dict[str, float] = Field(default_factory=dict)
     bootstrap: BootstrapParams = BootstrapParams()
 
+    @model_validator(mode="after")
+    def _in_range(self) -> GateParams:
+        """A bar the metric can never reach, or one that turns its check off, is a typo (88 for 0.88)."""
+
+        def top(metric: str) -> float:
+            return float("inf") if metric == "log_loss" else 1.0  # every other metric is a fraction
+
+        bars = [(f"{name}.{m}", v, top(m)) for name in ("minimums", "maximums", "tolerance")
+                for m, v in getattr(self, name).items()]  # fmt: skip
+        bars += [(f"max_slice_gap.{a}", v, top(self.slice_metric)) for a, v in self.max_slice_gap.items()]
+        for where, value, high in bars:
+            if not 0 <= value <= high:
+                span = "at least 0" if high == float("inf") else "between 0 and 1 (a fraction, not a percent)"
+                raise ValueError(f"{where} is {value}: it must be {span}")
+        return self
+
 
 class MicroBatch(Strict):
     """Concurrent single-record requests are scored together: one model call costs about the
