@@ -43,10 +43,15 @@ def field_name(loc: tuple[int | str, ...] | list[int | str]) -> str:
     return name or "(body)"
 
 
+# A body of 1,000 records with 300 unknown keys each had 300,000 problems: a 25 MB answer.
+MAX_PROBLEMS = 100
+
+
 def problems_of(err: RequestValidationError | ValidationError, prefix: str | None = None) -> list[dict[str, Any]]:
     """One item per problem; ``prefix`` is FastAPI's first loc element (``body``), not a field."""
     out = []
-    for e in err.errors():
+    errors = err.errors()
+    for e in errors[:MAX_PROBLEMS]:
         loc = list(e["loc"])
         if prefix is not None and loc[:1] == [prefix]:
             loc = loc[1:]
@@ -55,6 +60,8 @@ def problems_of(err: RequestValidationError | ValidationError, prefix: str | Non
         if "input" in e and e["type"] not in ("missing", "json_invalid") and not isinstance(e["input"], dict | list):
             item["input"] = clip(e["input"])
         out.append(item)
+    if len(errors) > MAX_PROBLEMS:
+        out.append({"field": "(body)", "problem": f"and {len(errors) - MAX_PROBLEMS:,} more problems, not listed"})
     return out
 
 
