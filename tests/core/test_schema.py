@@ -128,3 +128,15 @@ def test_one_text_cell_in_a_coded_number_column_blames_that_row_only(contract: C
     assert "row 1" not in found
     (typed,) = [p for p in frame_problems(df, contract, domain=False) if p.startswith(f"{name}:")]
     assert typed == f"{name}: 1 values not a number (int) (e.g. row 2: 'x')"
+
+
+def test_a_huge_bad_value_is_shown_cut(contract: Contract) -> None:
+    """A 30 MB cell in a number column made a 30 MB log line."""
+    name = next((f for f in contract.features if contract.columns[f].dtype in ("int", "float")), None)
+    if name is None:
+        pytest.skip("the contract has no number feature")
+    df = synthesise(contract, 2, seed=3)[list(contract.features)].astype({name: object})
+    df.loc[df.index[1], name] = "9" * 50 + "x" * 1_000_000
+    (found,) = [p for p in frame_problems(df, contract) if p.startswith(f"{name}:")]
+    assert len(found) < 400
+    assert found.endswith("... (1,000,052 characters))")

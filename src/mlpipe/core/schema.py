@@ -221,9 +221,15 @@ def frame_problems(
                 reasons.append(reason)
         if bad.any():
             pos = [i for i, b in enumerate(bad.to_numpy()) if b][:examples]
-            shown = ", ".join(f"row {first_row + i + 1}: {scalar(values.iloc[i])!r}" for i in pos)
+            shown = ", ".join(f"row {first_row + i + 1}: {_shown(scalar(values.iloc[i]))}" for i in pos)
             problems.append(f"{name}: {int(bad.sum())} values {' or '.join(reasons)} (e.g. {shown})")
     return problems
+
+
+def _shown(value: Any, chars: int = 200) -> str:
+    """A value as an error repeats it: a 30 MB cell made a 30 MB log line."""
+    text = repr(value)
+    return text if len(text) <= chars else f"{text[:chars]}... ({len(text):,} characters)"
 
 
 def _cell_checks(values: pd.Series, col: Column, domain: bool) -> list[tuple[pd.Series, str]]:
