@@ -103,6 +103,8 @@ def test_unknown_format_and_missing_file(served: Served, tmp_path: Path) -> None
     (tmp_path / "in.xlsx").write_text("x")
     assert "can score .csv or .parquet" in score(served, str(tmp_path / "in.xlsx"), str(tmp_path / "o.csv")).stderr
     assert "no such file" in score(served, str(tmp_path / "nope.csv"), str(tmp_path / "o.csv")).stderr
+    assert "name IN and OUT: make score IN=" in score(served, "", "").stderr  # make passes "" when not given
+    assert "name OUT: make score IN=" in score(served, str(tmp_path / "in.xlsx"), " ").stderr
 
 
 def test_a_contract_edited_since_training_is_refused_at_load_naming_the_change(served: Served) -> None:

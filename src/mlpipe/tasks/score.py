@@ -178,14 +178,16 @@ def main(argv: list[str] | None = None) -> None:
         "input",
         help="a .csv or .parquet file of raw records (the contract's columns); --engine dask: also a folder or glob",
     )
-    ap.add_argument(
-        "output", type=Path, help=".csv or .parquet: id, probability, prediction (dask: a folder of parquet parts)"
-    )
+    ap.add_argument("output", help=".csv or .parquet: id, probability, prediction (dask: a folder of parquet parts)")
     ap.add_argument("--card", help="model card (default: paths.card in dvc.yaml)")
     ap.add_argument("--prediction-log", help="directory, or 'off' (default: paths.prediction_log in dvc.yaml)")
     ap.add_argument("--engine", choices=["pandas", "dask"], help="default: scale.engine in params.yaml")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
+    unnamed = [what for what, value in (("IN", args.input), ("OUT", args.output)) if not value.strip()]
+    if unnamed:  # make passes "" for a variable not given; Path("") is the current folder
+        raise DataError(f"name {' and '.join(unnamed)}: make score IN=new.csv OUT=scored.parquet")
+    args.output = Path(args.output)
     paths = pipeline_paths()
     params, contract = load_config(paths.params, paths.contract)
     log_dir = args.prediction_log or str(paths.prediction_log)
