@@ -62,7 +62,7 @@ def run_stage(main: Callable[[], None]) -> None:
         main()
     except PipelineError as err:
         log.error("%s", err)
-        stage = os.environ.get("DVC_STAGE")  # set by dvc for a stage's command
+        stage = process_env().dvc_stage
         if command and stage and isinstance(err, ConfigError):
             log.error(
                 "dvc removed stage %s's outputs before running it: run it again once this is fixed, or bring back "

@@ -43,6 +43,7 @@ class ProcessEnv(BaseModel):
     monitor_retrain: str = Field("", alias="MONITOR_RETRAIN", description="true: an alert dispatches the retraining")
     pushgateway_url: str = Field("", alias="PUSHGATEWAY_URL")
     dask_scheduler_address: str = Field("", alias=DASK_SCHEDULER_ADDRESS)
+    dvc_stage: str = Field("", alias="DVC_STAGE", description="set by dvc for a stage's command: the stage")
     arrow_memory_pool: str = Field(
         "", alias="ARROW_DEFAULT_MEMORY_POOL", description="Arrow's allocator, as Arrow reads it; unset: jemalloc"
     )
