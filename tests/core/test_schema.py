@@ -140,3 +140,20 @@ def test_a_huge_bad_value_is_shown_cut(contract: Contract) -> None:
     (found,) = [p for p in frame_problems(df, contract) if p.startswith(f"{name}:")]
     assert len(found) < 400
     assert found.endswith("... (1,000,052 characters))")
+
+
+def test_a_records_values_come_in_column_order_whatever_the_names(contract: Contract) -> None:
+    """attrgetter read ``age.years`` as ``.age.years``: every request failed 500 for such a fork."""
+    from mlpipe.core.schema import row_getter
+
+    names = {f: n for f, n in zip(contract.features, ["age.years", "Monthly Fee", "2nd plan", "Région"], strict=False)}
+    columns = {names.get(k, k): v for k, v in contract.columns.items()}
+    renamed = contract.model_copy(update={"features": [names.get(f, f) for f in contract.features], "columns": columns})
+    row = synthesise(contract, 1, seed=5).iloc[0]
+    record = record_model(renamed).model_validate(
+        {names.get(f, f): plain(row[f]) for f in contract.features if not pd.isna(row[f])}
+        | {f: None for f in contract.features if pd.isna(row[f])}
+    )
+    expected = tuple(getattr(record, f) for f in renamed.features)
+    assert row_getter(renamed.features)(record) == expected
+    assert row_getter(renamed.features[:1])(record) == expected[:1]

@@ -7,6 +7,8 @@ dataset changes the API with no code edit. Pure: pydantic only.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -114,6 +116,16 @@ def record_model(contract: Contract) -> type[Record]:
     if contract.id not in fields:
         fields[contract.id] = _field(contract.columns[contract.id], False)
     return create_model("Record", __base__=Record, __doc__=contract.description or None, **fields)
+
+
+def row_getter(columns: list[str]) -> Callable[[BaseModel], tuple[Any, ...]]:
+    """A record's values in column order: one C call, not a Python loop per field. Read from the
+    record's ``__dict__`` (where pydantic keeps the fields): ``attrgetter`` took a column named
+    ``age.years`` as ``.age.years`` and failed on every request."""
+    get = operator.itemgetter(*columns)
+    if len(columns) == 1:
+        return lambda r: (get(r.__dict__),)
+    return lambda r: get(r.__dict__)
 
 
 def batch_model(record: type[Record], max_rows: int) -> type[BaseModel]:

@@ -9,7 +9,6 @@ two fields added, the same problems (``{"field", "problem"}``), the same duplica
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ import orjson
 from pydantic import Field, ValidationError, create_model
 
 from mlpipe.config import Contract
-from mlpipe.core.schema import Record, record_model
+from mlpipe.core.schema import Record, record_model, row_getter
 from mlpipe.errors import ConfigError
 from mlpipe.serving.responses import problems_of, repeated_problem
 
@@ -57,8 +56,7 @@ class Checker:
             event_id=(str | None, Field(None, min_length=1, max_length=256)),
             event_time=(datetime | None, None),
         )
-        get = operator.attrgetter(*self.columns)
-        self.row_of: Callable[[Any], tuple[Any, ...]] = get if len(self.columns) > 1 else lambda r: (get(r),)
+        self.row_of: Callable[[Any], tuple[Any, ...]] = row_getter(self.columns)
 
     def check(self, payload: bytes, fallback_key: Callable[[], str]) -> Good | Bad:
         try:
