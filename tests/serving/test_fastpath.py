@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
+from mlpipe.config import Contract
 from mlpipe.core.features import model_input
 from mlpipe.core.model import positive_proba
 from mlpipe.io.files import read_frame
@@ -184,3 +185,27 @@ def test_small_calls_run_on_one_thread(tree: Scorer, served: Served, monkeypatch
     tree.proba(served.test_raw.head(SMALL_CALL_ROWS - 1))
     assert seen == [(1, 1), (1, 1)]
     assert served.params.serve.max_batch_rows < scorer_module.SMALL_CALL_ROWS  # every service call is small
+
+
+@pytest.mark.parametrize("only", ["numeric", "categorical"])
+def test_a_contract_of_one_kind_of_feature_gets_the_fast_path(
+    sample: pd.DataFrame, synth_contract: Contract, only: str
+) -> None:
+    """Without a categorical feature HistGradientBoosting keeps no encoder of its own, and our
+    ColumnTransformer has an empty part: such forks were served on the slow path."""
+    from mlpipe.config import HistGradientBoosting
+    from mlpipe.core.features import TARGET, feature_frame, prepare
+    from mlpipe.core.model import fit_estimator
+
+    cat, num = synth_contract.feature_kinds()
+    features = num if only == "numeric" else cat
+    if not features:
+        pytest.skip(f"the contract has no {only} feature")
+    contract = synth_contract.model_copy(update={"features": features})
+    rows = prepare(sample, contract)
+    spec = HistGradientBoosting(kind="hist_gradient_boosting", max_iter=20)
+    pipeline = fit_estimator(spec, contract, 0, feature_frame(rows, contract), rows[TARGET].to_numpy())
+    fast = FastPath.build(pipeline, contract)
+    assert fast is not None
+    raw = sample[features].head(500)
+    assert bits(fast.proba(raw, threads=1)) == bits(positive_proba(pipeline, model_input(raw, contract)))

@@ -153,7 +153,7 @@ class FastPath:
         outer: list[tuple[str, int | None]] = []  # (feature, its column in the ordinal encoder or None)
         encoder: OrdinalEncoder | None = None
         for name, trans, cols in ct.transformers_:
-            if trans == "drop" or (name == "remainder" and not len(cols)):
+            if trans == "drop" or not len(cols):  # e.g. the encoder of a contract with no categorical feature
                 continue
             if isinstance(trans, OrdinalEncoder) and encoder is None:
                 encoder = trans
@@ -162,23 +162,29 @@ class FastPath:
                 _need((isinstance(trans, FunctionTransformer) and trans.func is None) or trans == "passthrough")
                 outer += [(c, None) for c in cols]
             _need(ct.output_indices_[name] == slice(len(outer) - len(cols), len(outer)))
-        _need(clf.n_trees_per_iteration_ == 1 and clf._preprocessor is not None)
+        _need(clf.n_trees_per_iteration_ == 1)
+        known, f_idx_map = clf._bin_mapper.make_known_categories_bitsets()
+        classes = list(pipeline.classes_)
+        positive = classes.index(1) if 1 in classes else None
+        if clf._preprocessor is None:  # no categorical feature: the classifier takes our columns as they are
+            _need(encoder is None and clf.is_categorical_ is None and clf.n_features_in_ == len(outer))
+            return cls(contract, [name for name, _ in outer], clf, known, f_idx_map, positive)
         inner = clf._preprocessor  # HistGradientBoosting's own: categorical columns first, then the rest
         mask = np.asarray(clf.is_categorical_, dtype=bool)
         order = [*np.flatnonzero(mask).tolist(), *np.flatnonzero(~mask).tolist()]
         n_cat = int(mask.sum())
+        numerical = inner.output_indices_["numerical"]
+        none = numerical.start == numerical.stop and n_cat == len(outer)  # categories only: slice(0, 0)
         _need(
             len(mask) == len(outer)
             and inner.output_indices_["encoder"] == slice(0, n_cat)
-            and inner.output_indices_["numerical"] == slice(n_cat, len(outer))
+            and (numerical == slice(n_cat, len(outer)) or none)
         )
         # categorical in the classifier exactly where our encoder's columns are
         _need(all(outer[j][1] is not None for j in order[:n_cat]) and all(outer[j][1] is None for j in order[n_cat:]))
         final = cls._category_floats(ct, inner, encoder, contract, outer, order[:n_cat])
         columns: list[_Categorical | str] = [*final, *(outer[j][0] for j in order[n_cat:])]
-        known, f_idx_map = clf._bin_mapper.make_known_categories_bitsets()
-        classes = list(pipeline.classes_)
-        return cls(contract, columns, clf, known, f_idx_map, classes.index(1) if 1 in classes else None)
+        return cls(contract, columns, clf, known, f_idx_map, positive)
 
     @staticmethod
     def _category_floats(
