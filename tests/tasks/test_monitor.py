@@ -265,7 +265,9 @@ def test_text_in_a_number_column_is_refused_naming_column_and_row(
     """Before: a ValueError traceback from scoring (or scipy's, for a coded column). Unknown codes and
     outliers stay quality findings (see the drifted-window test); text cannot be scored at all."""
     c = served.contract
-    name = next(f for f in c.features if c.columns[f].dtype in ("int", "float"))
+    name = next((f for f in c.features if c.columns[f].dtype in ("int", "float")), None)
+    if name is None:
+        pytest.skip("the contract has no number feature")
     rows = window.head(600).astype({name: object})
     rows.loc[rows.index[4], name] = "abc"
     rows.to_csv(tmp_path / "typo.csv", index=False)
