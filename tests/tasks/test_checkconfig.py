@@ -14,9 +14,9 @@ import yaml
 from mlpipe.errors import ConfigError
 from mlpipe.io.pipeline import DVC_YAML
 from mlpipe.tasks.checkconfig import main
+from tests.repos import ROOT
 
 pytestmark = pytest.mark.unit
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def typo_in_the_model(params: dict[str, Any]) -> str:

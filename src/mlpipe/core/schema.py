@@ -238,10 +238,13 @@ def frame_problems(
     return problems
 
 
-def _shown(value: Any, chars: int = 200) -> str:
-    """A value as an error repeats it: a 30 MB cell made a 30 MB log line."""
+# What an error repeats of a value (the service's answers too): a 30 MB cell made a 30 MB log line.
+ECHO_CHARS = 200
+
+
+def _shown(value: Any) -> str:
     text = repr(value)
-    return text if len(text) <= chars else f"{text[:chars]}... ({len(text):,} characters)"
+    return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS]}... ({len(text):,} characters)"
 
 
 def _cell_checks(values: pd.Series, col: Column, domain: bool) -> list[tuple[pd.Series, str]]:

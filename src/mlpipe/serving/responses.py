@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from mlpipe.core.schema import ECHO_CHARS
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What a 4xx that is not about one field is about: every error names something (one shape for all 4xx).
 _SUBJECT = {400: "(body)", 401: "X-API-Key", 404: "(path)", 405: "(method)", 413: "(body)", 415: "Content-Type"}
@@ -65,7 +67,6 @@ def problems_of(err: RequestValidationError | ValidationError, prefix: str | Non
     return out
 
 
-ECHO_CHARS = 200
 _LOG10_2 = 0.30103  # digits per bit
 
 
