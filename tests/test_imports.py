@@ -1,7 +1,7 @@
 """Start-up: a process pays for the heavy libraries it uses, not for those its imports could use.
 
 Every ``python -m mlpipe…`` process (each dvc stage, each task, the service) starts by importing its
-module. great-expectations (3-5 s), scikit-learn and skops (1.5-2 s), dvc/dvclive, dask and scipy
+module. great-expectations (3-5 s), scikit-learn and skops (1.5-2 s), dvc, dask and scipy
 are imported inside the functions that need them; this holds the import graph to that, in a fresh
 interpreter per module (what ``python -X importtime -c "import <module>"`` shows).
 """
@@ -17,7 +17,7 @@ import pytest
 from tests.repos import ROOT
 
 pytestmark = pytest.mark.unit
-HEAVY = ("great_expectations", "dvc", "dvclive", "skops", "dask", "distributed", "scipy", "sklearn")
+HEAVY = ("great_expectations", "dvc", "skops", "dask", "distributed", "scipy", "sklearn")
 MODULES = [
     *(f"mlpipe.stages.{stage}" for stage in ("validate", "prepare", "split", "train", "evaluate", "tune")),
     "mlpipe.core.features",

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 OUTPUTS = (
     "models/model.skops", "models/baseline.skops", "models/model.json",
-    "reports/live/train/metrics.json", "reports/live/train/plots/metrics/training_loss.tsv",  # dvclive's too
+    "reports/live/train/metrics.json", "reports/live/train/plots/metrics/training_loss.tsv",  # DVC metrics, plots
 )  # fmt: skip
 TRAIN = (
     "-m", "mlpipe.stages.train", "--train", "artifacts/train.parquet", "--split-summary", "reports/split.json",

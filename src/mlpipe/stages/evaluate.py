@@ -24,7 +24,7 @@ from mlpipe.core.metrics import (
 )
 from mlpipe.core.model import positive_proba
 from mlpipe.io.files import atomic_path, load_config, read_frame, read_json, write_frame, write_json, write_text
-from mlpipe.io.live import EVALUATE, live, log_summary
+from mlpipe.io.live import EVALUATE, write_live
 from mlpipe.io.models import load_model
 
 log = logging.getLogger(__name__)
@@ -171,10 +171,9 @@ def main(argv: list[str] | None = None) -> None:
     write_json(args.metrics, metrics)
     write_json(args.slices, sl)
     write_text(args.model_card, model_card(card, metrics, sl, contract))
-    with live(args.live, EVALUATE) as lv:
-        log_summary(lv, {k: metrics[k] for k in ("model", "baseline", "calibration_error", "slice_gaps")})
-        verdict = decide(params.gate, metrics["model"], metrics["baseline"], None, metrics["slice_gaps"])
-        log_summary(lv, verdict_columns(verdict), "verdict/")
+    verdict = decide(params.gate, metrics["model"], metrics["baseline"], None, metrics["slice_gaps"])
+    summary = {k: metrics[k] for k in ("model", "baseline", "calibration_error", "slice_gaps")}
+    write_live(args.live, EVALUATE, {**summary, "verdict": verdict_columns(verdict)})
     log.info("model %s | baseline %s", metrics["model"], metrics["baseline"])
     if not verdict.passed:  # said now, not first by make gate or make test's regression tests
         log.warning("the gate (params.yaml gate) would block this model: %s", "; ".join(verdict.reasons))

@@ -26,7 +26,7 @@ from mlpipe.core.metrics import classification_metrics
 from mlpipe.core.model import build_estimator, fit_estimator, positive_proba, training_curve
 from mlpipe.io.code import code_sha256
 from mlpipe.io.files import frame_sha256, load_config, read_frame, read_json, write_json
-from mlpipe.io.live import TRAIN, live
+from mlpipe.io.live import TRAIN, write_live
 from mlpipe.io.models import save_model
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", required=True)
     ap.add_argument("--baseline", required=True)
     ap.add_argument("--card", required=True, help="JSON provenance record written beside the models")
-    ap.add_argument("--live", required=True, help="dvclive folder root (this stage logs under train/)")
+    ap.add_argument("--live", required=True, help="DVC metrics and plots root (this stage writes train/)")
     args = ap.parse_args(argv)
     params, contract = load_config(args.params, args.contract)
     train = read_frame(args.train)
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def log_training(root: str, models: dict[str, Pipeline], train: pd.DataFrame, contract: Contract) -> None:
-    """The model's per-iteration training loss as dvclive steps (a curve in ``dvc plots`` and VS Code;
+    """The model's per-iteration training loss as steps (a curve in ``dvc plots`` and VS Code;
     one point for a model fitted in one go), and each model's final training loss (for a boosted
     model, the curve's last point: its predictions are those of the last iteration). No timings: the
     files change only when the model does."""
@@ -124,13 +124,9 @@ def log_training(root: str, models: dict[str, Pipeline], train: pd.DataFrame, co
         else round(classification_metrics(y, positive_proba(m, X))["log_loss"], 6)
         for role, m in models.items()
     }
-    curve = curve or [final["model"]]
-    with live(root, TRAIN) as lv:
-        for loss in curve:
-            lv.log_metric("training_loss", loss)
-            lv.next_step()
-        for role, loss in final.items():  # named apart from evaluate's test-set model.log_loss
-            lv.log_metric("training_loss" if role == "model" else f"{role}_training_loss", loss, plot=False)
+    # named apart from evaluate's test-set model.log_loss
+    summary = {"training_loss" if role == "model" else f"{role}_training_loss": loss for role, loss in final.items()}
+    write_live(root, TRAIN, summary, {"training_loss": curve or [final["model"]]})
 
 
 if __name__ == "__main__":
