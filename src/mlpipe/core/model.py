@@ -6,7 +6,7 @@ Fitting is deterministic across machines and thread counts (same inputs, same sa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -194,3 +194,42 @@ def _linear_positive(model: Pipeline, X: pd.DataFrame) -> np.ndarray:
         raise ValueError("the linear model's features hold NaN or infinite values")
     out: np.ndarray = expit(z + clf.intercept_[0])
     return out
+
+
+def permutation_importance(
+    estimator: Any, X: np.ndarray | pd.DataFrame, y: np.ndarray, n_repeats: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the drop in ROC AUC when each column is shuffled.
+
+    The permutations are scikit-learn's ``permutation_importance`` for the same ``random_state`` (one
+    seed drawn from it, shared by every column; each repeat shuffles the last one again), and so is the
+    score (``decision_function`` where the estimator has one). Every permuted copy is scored in one
+    call instead of one call each: a prediction depends on its own row only, and the 49 calls on
+    2,000 rows spent most of their time on per-call overhead.
+    """
+    from mlpipe.core.metrics import Ranked  # noqa: PLC0415 - pure numpy
+
+    n, columns = X.shape
+    rng = np.random.RandomState(seed)
+    column_seed = rng.randint(np.iinfo(np.int32).max + 1)
+    copies: list[Any] = [X]
+    for j in range(columns):
+        shuffled = np.random.RandomState(column_seed)
+        permuted = X.copy()
+        order = np.arange(n)
+        for _ in range(n_repeats):
+            shuffled.shuffle(order)
+            if isinstance(permuted, pd.DataFrame):
+                permuted.iloc[:, j] = permuted.iloc[order, j].to_numpy()
+            else:
+                permuted[:, j] = permuted[order, j]
+            copies.append(permuted.copy())
+    stacked = pd.concat(copies, ignore_index=True) if isinstance(X, pd.DataFrame) else np.vstack(copies)
+    if hasattr(estimator, "decision_function"):
+        response = np.asarray(estimator.decision_function(stacked), dtype=np.float64)
+    else:
+        response = np.asarray(estimator.predict_proba(stacked)[:, 1], dtype=np.float64)
+    weights = np.ones(n)
+    scores = np.array([Ranked.of(y, part).roc_auc(weights) for part in np.split(response, len(copies))])
+    drops = (scores[0] - scores[1:]).reshape(columns, n_repeats)
+    return drops.mean(axis=1), drops.std(axis=1)
