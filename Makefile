@@ -346,4 +346,4 @@ deploy: setup ## deploy RELEASE, smoke-test it; on failure redeploy the last goo
 	gh release edit "$$RELEASE" --prerelease=false --latest
 
 clean: setup ## remove pipeline outputs (data and the DVC cache stay)
-	dirs="$(call dvc_paths,--top prepared model metrics)"; rm -rf $$dirs .pytest_cache .mypy_cache .ruff_cache
+	dirs="$(call dvc_paths,--top train model metrics)"; rm -rf $$dirs .pytest_cache .mypy_cache .ruff_cache

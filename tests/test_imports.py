@@ -19,7 +19,7 @@ from tests.repos import ROOT
 pytestmark = pytest.mark.unit
 HEAVY = ("great_expectations", "dvc", "skops", "dask", "distributed", "scipy", "sklearn")
 MODULES = [
-    *(f"mlpipe.stages.{stage}" for stage in ("validate", "prepare", "split", "train", "evaluate", "tune")),
+    *(f"mlpipe.stages.{stage}" for stage in ("validate", "prepare", "train", "evaluate", "tune")),
     "mlpipe.core.features",
     "mlpipe.io.models",
     "mlpipe.tasks.smoke",  # smoke-testing a URL (make deploy) loads no model

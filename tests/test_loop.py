@@ -57,7 +57,7 @@ def test_new_data_validate_retrain_gate_report(
 
     # 3. validate -> retrain -> evaluate: only what the new data touches reruns
     out = run(repo, "dvc", "repro").stdout
-    for stage in ("validate", "prepare", "split", "train", "evaluate"):
+    for stage in ("validate", "prepare", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out
     validation = json.loads(at.validation_json.read_text())
     assert validation["success"] is True

@@ -95,13 +95,13 @@ def test_cli_top_prints_each_directory_once(capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
-        ({"prepared": "data/prepared.parquet"}, "shares its top directory data with an input"),
-        ({"prepared": "/tmp/prepared.parquet"}, "is not inside the repository"),
-        ({"prepared": "../prepared.parquet"}, "is not inside the repository"),
+        ({"train": "data/train.parquet"}, "shares its top directory data with an input"),
+        ({"train": "/tmp/train.parquet"}, "is not inside the repository"),
+        ({"train": "../train.parquet"}, "is not inside the repository"),
     ],
 )
 def test_top_refuses_a_directory_that_would_take_inputs_or_leave_the_repo(change: dict[str, str], problem: str) -> None:
     """``make clean`` runs ``rm -rf`` on these: a fork's moved output must not delete its data."""
     paths = parse_paths(raw_paths() | change)
     with pytest.raises(ConfigError, match=problem):
-        top_dirs(paths, ["prepared"])
+        top_dirs(paths, ["train"])

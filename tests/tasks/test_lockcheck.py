@@ -12,8 +12,8 @@ pytestmark = pytest.mark.unit
 def test_missing_outputs_on_a_fresh_checkout_are_not_stale() -> None:
     status: dict[str, list[Any]] = {
         "data.dvc": [{"changed outs": {"data": "not in cache"}}],
-        "split": [
-            {"changed deps": {"artifacts/prepared.parquet": "deleted"}},
+        "prepare": [
+            {"changed deps": {"reports/validation.json": "deleted"}},
             {"changed outs": {"artifacts/train.parquet": "not in cache"}},
         ],
     }
@@ -22,12 +22,12 @@ def test_missing_outputs_on_a_fresh_checkout_are_not_stale() -> None:
 
 def test_changed_code_params_and_command_are_stale() -> None:
     status: dict[str, list[Any]] = {
-        "split": [{"changed deps": {"artifacts/prepared.parquet": "deleted", "src/mlpipe/core/split.py": "modified"}}],
+        "prepare": [{"changed deps": {"reports/validation.json": "deleted", "src/mlpipe/core/split.py": "modified"}}],
         "train": [{"changed deps": {"params.yaml": {"train": "modified"}}}],
         "evaluate": ["changed command"],
     }
     assert stale_stages(status) == {
-        "split": ["src/mlpipe/core/split.py modified"],
+        "prepare": ["src/mlpipe/core/split.py modified"],
         "train": ["params params.yaml:train modified"],
         "evaluate": ["changed command"],
     }

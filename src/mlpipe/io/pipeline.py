@@ -32,7 +32,6 @@ class PipelinePaths(BaseModel):
     contract: Path
     validation_json: Path
     validation_md: Path
-    prepared: Path
     train: Path
     test: Path
     split: Path
