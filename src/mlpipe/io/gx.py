@@ -1,6 +1,6 @@
 """The great-expectations 1.x edge: expectation specs (plain data) in, check dicts (plain data) out.
 
-great-expectations is imported here only, inside the call (about 5 s), with analytics off and an
+great-expectations is imported here only, inside the call (1-2 s), with analytics off and an
 ephemeral context (nothing written to disk). Its own errors for bad expectation names or kwargs
 become :class:`~mlpipe.errors.ConfigError` naming the expectation; ``result.success`` is read per
 expectation, never trusted as a whole.
@@ -8,8 +8,11 @@ expectation, never trusted as a whole.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
+import sys
 import time
 import warnings
 from typing import Any
@@ -23,8 +26,36 @@ from mlpipe.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
-def _camel(snake: str) -> str:
-    return "".join(part.capitalize() for part in snake.split("_"))
+def _classes(module: Any) -> dict[str, Any]:
+    """Expectation classes by their snake-case name with the underscores dropped: ``expect_column_kl_…``
+    is ``ExpectColumnKLDivergence…`` (capitalising each word would look for ``Kl``)."""
+    return {name.lower(): getattr(module, name) for name in dir(module) if name.startswith("Expect")}
+
+
+def defer_scipy_stats() -> None:
+    """Load ``scipy.stats`` when code first reads one of its attributes, not when it is imported (the
+    standard library's ``importlib.util.LazyLoader``), unless it is loaded already.
+
+    great-expectations imports ``scipy.stats`` with its expectation classes, for three of them (KL
+    divergence, two KS tests) that call it only when they run: 0.5-0.7 s and 500 modules of every
+    validation that uses none of them; one that does gets the whole module on its first call. For a
+    single-threaded process only (the validate stage): before Python 3.12, two threads reading a lazy
+    module's first attribute at once could both run it.
+    """
+    name = "scipy.stats"
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        return
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    # `from scipy import stats` must find the attribute: scipy's __getattr__ would import it whole
+    scipy = importlib.import_module("scipy")
+    scipy.__dict__["stats"] = module
 
 
 def run_batches(batches: list[tuple[str | None, pd.DataFrame, list[Spec]]]) -> list[dict[str, Any]]:
@@ -33,11 +64,12 @@ def run_batches(batches: list[tuple[str | None, pd.DataFrame, list[Spec]]]) -> l
         return []
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     t0 = time.perf_counter()
-    import great_expectations as gx  # noqa: PLC0415 - about 5 s: only validation pays for it
+    import great_expectations as gx  # noqa: PLC0415 - 1-2 s: only validation pays for it
     import great_expectations.expectations as gxe  # noqa: PLC0415
     from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: PLC0415
 
     log.info("great-expectations %s imported in %.1fs", gx.__version__, time.perf_counter() - t0)
+    classes = _classes(gxe)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch_def = (
@@ -49,7 +81,7 @@ def run_batches(batches: list[tuple[str | None, pd.DataFrame, list[Spec]]]) -> l
             continue
         expectations = []
         for spec in specs:
-            cls = getattr(gxe, _camel(spec.type), None)
+            cls = classes.get(spec.type.replace("_", "").lower())
             if cls is None:
                 raise ConfigError(f"contract expectations: unknown great-expectations expectation '{spec.type}'")
             try:

@@ -23,7 +23,7 @@ from mlpipe.core.profile import profile, uncovered_bins
 from mlpipe.errors import ValidationFailed
 from mlpipe.io.datafiles import load
 from mlpipe.io.files import data_files, ignored_files, load_yaml, sha256_dir, write_json, write_text
-from mlpipe.io.gx import run_batches
+from mlpipe.io.gx import defer_scipy_stats, run_batches
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out-md", required=True)
     args = ap.parse_args(argv)
     contract = parse_contract(load_yaml(args.contract), args.contract)
+    defer_scipy_stats()  # this process has one thread
     report = validate(args.data, contract)
     write_json(args.out_json, report)
     write_text(args.out_md, v.markdown(report))
