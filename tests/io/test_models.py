@@ -108,6 +108,9 @@ with ThreadPoolExecutor(len(shas)) as pool:  # all at once: the first import of 
 out = {kind: positive_proba(m, X).tolist() for kind, m in models.items()}
 assert sklearn.utils.all_estimators is sklearn.utils.discovery.all_estimators, "left patched"
 assert "sklearn.gaussian_process" not in sys.modules, "skops listed every estimator after all"
+import scipy.special, skops.io._trusted_types
+assert "__dir__" not in vars(scipy.special) and "expit" in dir(scipy.special), "left patched"
+assert skops.io._trusted_types.SCIPY_UFUNC_TYPE_NAMES == [], "skops looked up every scipy ufunc after all"
 json.dump(out, sys.stdout)
 """
 

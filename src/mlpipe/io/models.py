@@ -52,25 +52,33 @@ _SKOPS_IMPORT = threading.Lock()
 
 
 def _skops() -> Any:
-    """``skops.io``, imported without its default list of trusted estimators.
+    """``skops.io``, imported without its default lists of trusted estimators and scipy ufuncs.
 
-    skops builds that list at import by importing every module of scikit-learn
-    (``sklearn.utils.all_estimators``: 0.3-0.4 s a process on a quiet machine, seconds on a busy one).
-    Loading here never relies on it: every type a file names that is not a plain number, container or
-    array is checked against ``TRUSTED_TYPES`` (which lists each estimator and transformer this
-    template builds) and only then passed to skops as trusted. Without the list skops simply reports
-    more types for that check. If ``skops.io`` was imported already, it is used as it is.
+    skops builds those lists at import by importing every module of scikit-learn
+    (``sklearn.utils.all_estimators``: 0.3-0.4 s a process on a quiet machine, seconds on a busy one),
+    and by looking up the module of each of scipy's 230 ufuncs among every loaded module (0.2 s in a
+    stage; ``dir(scipy.special)`` lists nothing meanwhile). Loading here never relies on them: every
+    type a file names that is not a plain number, container or array is checked against
+    ``TRUSTED_TYPES`` (which lists each estimator and transformer this template builds) and only then
+    passed to skops as trusted. Without the lists skops simply reports more types for that check. If
+    ``skops.io`` was imported already, it is used as it is.
     """
     with _SKOPS_IMPORT:  # the patch is process-wide: one thread at a time, and none sees it half done
         if "skops.io" not in sys.modules:
+            import scipy.special  # noqa: PLC0415 - loaded with scikit-learn anyway
             import sklearn.utils  # noqa: PLC0415 - scikit-learn: only where a model is saved or loaded
 
-            every = sklearn.utils.all_estimators
+            every, listing = sklearn.utils.all_estimators, scipy.special.__dict__.get("__dir__")
             sklearn.utils.all_estimators = lambda *_, **__: []
+            scipy.special.__dict__["__dir__"] = list  # dir(scipy.special): no names, so no ufunc to look up
             try:
                 import skops.io  # noqa: F401, PLC0415
             finally:
                 sklearn.utils.all_estimators = every
+                if listing is None:
+                    del scipy.special.__dict__["__dir__"]
+                else:
+                    scipy.special.__dict__["__dir__"] = listing
         return importlib.import_module("skops.io")
 
 
