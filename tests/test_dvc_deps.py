@@ -38,3 +38,11 @@ def test_the_checker_sees_a_missing_import(tmp_path: Path) -> None:
     assert "src/mlpipe/core/validation.py" in found
     assert "src/mlpipe/io/gx.py" in found
     assert "src/mlpipe/config.py" in found  # transitively, through core.validation
+
+
+def test_the_lock_records_only_stages_the_pipeline_has() -> None:
+    """DVC adds stages to ``dvc.lock`` but never drops one: a removed or renamed stage's entry stays,
+    unseen by ``dvc status`` and ``make check-lock``, still naming its old command and files."""
+    names = set(stages())
+    recorded = {name.split("@")[0] for name in yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]}  # name@key
+    assert recorded <= names, f"dvc.lock records stages {sorted(recorded - names)} that dvc.yaml lacks"

@@ -31,7 +31,7 @@ def use_jemalloc() -> None:
 
     Measured on the 2-core reference machine: in about one process in six, mimalloc's first
     allocations stalled 0.2-0.3 s (committing its arena; ``MIMALLOC_ARENA_EAGER_COMMIT=0`` removed
-    it too), on every Arrow operation of that process: the split stage's row selection took 0.3 s
+    it too), on every Arrow operation of that process: the split's row selection (then its own stage) took 0.3 s
     instead of 0.03 s, and the stage 1.6-1.8 s instead of 0.8 s. jemalloc never stalled in the same
     runs and costs ~10 ms more per operation than an unstalled mimalloc.
     """

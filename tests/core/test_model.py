@@ -104,8 +104,8 @@ def test_a_linear_models_probability_of_a_row_does_not_depend_on_the_other_rows(
 
 
 @pytest.mark.parametrize("kind", ["hist_gradient_boosting", "logistic_regression"])
-def test_permutation_importance_is_scikit_learns_in_one_call(
-    sample: pd.DataFrame, synth_contract: Contract, kind: str
+def test_permutation_importance_is_scikit_learns(
+    sample: pd.DataFrame, synth_contract: Contract, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same permutations and scores as scikit-learn's, on encoded columns (an array) and on the
     raw features (a frame through the whole pipeline); a shuffled informative column must matter."""
@@ -133,3 +133,6 @@ def test_permutation_importance_is_scikit_learns_in_one_call(
         np.testing.assert_allclose(std, expected.importances_std, rtol=0, atol=1e-9)
         assert mean.shape == (data.shape[1],)
         assert mean.max() > 0
+        with monkeypatch.context() as m:  # many columns or rows: the copies go in several calls, same result
+            m.setattr("mlpipe.core.model.IMPORTANCE_CELLS", data.shape[0] * data.shape[1] * 2)
+            np.testing.assert_array_equal(permutation_importance(estimator, data, y, 3, 7)[0], mean)

@@ -41,3 +41,21 @@ def test_scipy_stats_waits_for_an_expectation_that_uses_it() -> None:
     assert plain is True
     assert loaded_by_import is False
     assert kl == [True, False]
+
+
+@pytest.mark.parametrize(
+    "name", ["expect_column_values_tobe_unique", "expect_column_value_to_be_unique", "expectation"]
+)
+def test_a_misspelt_expectation_is_named_not_run_as_another(name: str) -> None:
+    """Only an expectation's own name finds it: a near miss must not silently run a similar one."""
+    import pandas as pd
+
+    from mlpipe.core.expectations import Spec
+    from mlpipe.errors import ConfigError
+    from mlpipe.io.gx import run_batches
+
+    df = pd.DataFrame({"c": [1, 2]})
+    with pytest.raises(ConfigError, match=f"unknown great-expectations expectation '{name}'"):
+        run_batches([("f.csv", df, [Spec(name, {"column": "c"})])])
+    ok = run_batches([("f.csv", df, [Spec("expect_column_values_to_be_unique", {"column": "c"})])])
+    assert ok[0]["success"] is True

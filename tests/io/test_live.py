@@ -28,3 +28,14 @@ def test_a_rerun_leaves_nothing_of_the_last_one(tmp_path: Path) -> None:
     folder = tmp_path / "evaluate"
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == ["metrics.json"]
     assert json.loads((folder / "metrics.json").read_text()) == {"b": 2}
+
+
+def test_step_is_the_longest_curves_last_and_an_empty_curve_is_left_out(tmp_path: Path) -> None:
+    write_live(tmp_path, "train", {"a": 1}, {"short": [1.0, 2.0], "long": [1.0, 2.0, 3.0, 4.0], "none": []})
+    folder = tmp_path / "train"
+    assert json.loads((folder / "metrics.json").read_text()) == {"a": 1, "step": 3}
+    assert sorted(p.name for p in (folder / "plots" / "metrics").iterdir()) == ["long.tsv", "short.tsv"]
+    write_live(tmp_path, "train", {"a": 1}, {"none": []})
+    assert json.loads((folder / "metrics.json").read_text()) == {"a": 1}
+    with pytest.raises(ValueError, match="'step'"):
+        write_live(tmp_path, "train", {"step": 5})

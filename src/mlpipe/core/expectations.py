@@ -1,6 +1,6 @@
 """The expectation suite as plain data, derived from the contract.
 
-Kept free of great-expectations imports (about 5 s) so it is unit-testable and cheap;
+Kept free of great-expectations imports (1-2 s) so it is unit-testable and cheap;
 ``mlpipe.stages.validate`` turns these specs into gx expectations. The leakage check is
 ours: gx has no "column must not determine the target" expectation.
 """

@@ -6,6 +6,7 @@ Fitting is deterministic across machines and thread counts (same inputs, same sa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
 MAX_CATEGORIES = 250
+# Permutation importance scores this many cells (rows x columns) a call at most: 16 MB of float64, and
+# the example's 49 copies of 2,000 x 16 in one call. All copies at once grew with columns squared.
+IMPORTANCE_CELLS = 2_000_000
 # Logistic regression's stored weights keep this many significant digits of the largest one (see _settle).
 LINEAR_DIGITS = 6
 # Newton steps converge quadratically: at this gradient norm the solution is exact to about 1e-11
@@ -82,8 +86,8 @@ def build_estimator(spec: Estimator, contract: Contract, seed: int) -> Pipeline:
             min_samples_leaf=spec.min_samples_leaf,
             l2_regularization=spec.l2_regularization,
             categorical_features=np.arange(len(contract.features)) < len(cat),
-            # The fit records its training loss after each iteration (train_score_: the curve dvclive
-            # plots) from the raw predictions it keeps anyway, on all training rows; patience beyond
+            # The fit records its training loss after each iteration (train_score_: the curve in
+            # reports/live/train) from the raw predictions it keeps anyway, on all training rows; patience beyond
             # max_iter means it never stops early, so the trees are those of early_stopping=False.
             # Recomputing the curve afterwards (staged_predict_proba) took 0.6 s of the example's 5.
             early_stopping=True,
@@ -145,7 +149,7 @@ def _settle(clf: SkLogisticRegression, digits: int) -> None:
 
 
 def training_curve(model: Pipeline) -> list[float]:
-    """Log loss on the training rows after each boosting iteration (what dvclive plots per step), as
+    """Log loss on the training rows after each boosting iteration (the curve ``dvc plots`` shows per step), as
     the fit recorded it (see build_estimator); empty for a model fitted in one go (logistic
     regression, the prior)."""
     scores = getattr(model[-1], "train_score_", None)
@@ -203,33 +207,47 @@ def permutation_importance(
 
     The permutations are scikit-learn's ``permutation_importance`` for the same ``random_state`` (one
     seed drawn from it, shared by every column; each repeat shuffles the last one again), and so is the
-    score (``decision_function`` where the estimator has one). Every permuted copy is scored in one
-    call instead of one call each: a prediction depends on its own row only, and the 49 calls on
-    2,000 rows spent most of their time on per-call overhead.
+    score (``decision_function`` where the estimator has one). The permuted copies are scored many to
+    a call (up to ``IMPORTANCE_CELLS`` cells) instead of one call each: a prediction depends on its own
+    row only, and the example's 49 calls on 2,000 rows spent most of their time on per-call overhead.
     """
     from mlpipe.core.metrics import Ranked  # noqa: PLC0415 - pure numpy
 
     n, columns = X.shape
     rng = np.random.RandomState(seed)
     column_seed = rng.randint(np.iinfo(np.int32).max + 1)
-    copies: list[Any] = [X]
-    for j in range(columns):
-        shuffled = np.random.RandomState(column_seed)
-        permuted = X.copy()
-        order = np.arange(n)
-        for _ in range(n_repeats):
-            shuffled.shuffle(order)
-            if isinstance(permuted, pd.DataFrame):
-                permuted.iloc[:, j] = permuted.iloc[order, j].to_numpy()
-            else:
-                permuted[:, j] = permuted[order, j]
-            copies.append(permuted.copy())
-    stacked = pd.concat(copies, ignore_index=True) if isinstance(X, pd.DataFrame) else np.vstack(copies)
-    if hasattr(estimator, "decision_function"):
-        response = np.asarray(estimator.decision_function(stacked), dtype=np.float64)
-    else:
-        response = np.asarray(estimator.predict_proba(stacked)[:, 1], dtype=np.float64)
-    weights = np.ones(n)
-    scores = np.array([Ranked.of(y, part).roc_auc(weights) for part in np.split(response, len(copies))])
-    drops = (scores[0] - scores[1:]).reshape(columns, n_repeats)
+
+    def copies() -> Iterator[Any]:
+        yield X
+        for j in range(columns):
+            shuffled = np.random.RandomState(column_seed)
+            permuted = X.copy()
+            order = np.arange(n)
+            for _ in range(n_repeats):
+                shuffled.shuffle(order)
+                if isinstance(permuted, pd.DataFrame):
+                    permuted.iloc[:, j] = permuted.iloc[order, j].to_numpy()
+                else:
+                    permuted[:, j] = permuted[order, j]
+                yield permuted.copy()
+
+    def score(batch: list[Any]) -> list[float]:
+        stacked = pd.concat(batch, ignore_index=True) if isinstance(X, pd.DataFrame) else np.vstack(batch)
+        if hasattr(estimator, "decision_function"):
+            response = np.asarray(estimator.decision_function(stacked), dtype=np.float64)
+        else:
+            response = np.asarray(estimator.predict_proba(stacked)[:, 1], dtype=np.float64)
+        return [Ranked.of(y, part).roc_auc(np.ones(n)) for part in np.split(response, len(batch))]
+
+    per_call = max(1, IMPORTANCE_CELLS // max(1, n * columns))
+    scores: list[float] = []
+    batch: list[Any] = []
+    for permuted in copies():
+        batch.append(permuted)
+        if len(batch) == per_call:
+            scores += score(batch)
+            batch = []
+    if batch:
+        scores += score(batch)
+    drops = (scores[0] - np.array(scores[1:])).reshape(columns, n_repeats)
     return drops.mean(axis=1), drops.std(axis=1)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import logging
 import os
+import re
 import sys
 import time
 import warnings
@@ -27,9 +29,16 @@ log = logging.getLogger(__name__)
 
 
 def _classes(module: Any) -> dict[str, Any]:
-    """Expectation classes by their snake-case name with the underscores dropped: ``expect_column_kl_…``
-    is ``ExpectColumnKLDivergence…`` (capitalising each word would look for ``Kl``)."""
-    return {name.lower(): getattr(module, name) for name in dir(module) if name.startswith("Expect")}
+    """Expectation classes by the name a contract gives them: their own ``expectation_type``
+    (``expect_column_kl_divergence_…`` is ``ExpectColumnKLDivergence…``, which capitalising each word
+    of the name missed), else the class name in snake case; abstract classes are not expectations."""
+    out: dict[str, Any] = {}
+    for name in dir(module):
+        cls = getattr(module, name)
+        if name.startswith("Expect") and isinstance(cls, type) and not inspect.isabstract(cls):
+            own = getattr(cls, "expectation_type", None)
+            out[own if isinstance(own, str) and own else re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()] = cls
+    return out
 
 
 def defer_scipy_stats() -> None:
@@ -39,8 +48,8 @@ def defer_scipy_stats() -> None:
     great-expectations imports ``scipy.stats`` with its expectation classes, for three of them (KL
     divergence, two KS tests) that call it only when they run: 0.5-0.7 s and 500 modules of every
     validation that uses none of them; one that does gets the whole module on its first call. For a
-    single-threaded process only (the validate stage): before Python 3.12, two threads reading a lazy
-    module's first attribute at once could both run it.
+    single-threaded process only (the validate stage's): before Python 3.12, a second thread reading an
+    attribute while the first one loads the module sees it half loaded (``AttributeError``).
     """
     name = "scipy.stats"
     if name in sys.modules:
@@ -81,7 +90,7 @@ def run_batches(batches: list[tuple[str | None, pd.DataFrame, list[Spec]]]) -> l
             continue
         expectations = []
         for spec in specs:
-            cls = classes.get(spec.type.replace("_", "").lower())
+            cls = classes.get(spec.type)
             if cls is None:
                 raise ConfigError(f"contract expectations: unknown great-expectations expectation '{spec.type}'")
             try:

@@ -37,13 +37,21 @@ def nested(values: Mapping[str, Any]) -> dict[str, Any]:
 def write_live(
     root: str | Path, stage: str, summary: Mapping[str, Any], curves: Mapping[str, Sequence[float]] | None = None
 ) -> None:
-    """Replace the stage's folder with its summary and curves (one point a step; ``step`` is the last
-    step, as dvclive records it). Nothing else is kept: the folder is the stage's own output."""
+    """Replace the stage's folder with its summary and curves (one point a step; ``step`` is the
+    longest curve's last step, as dvclive records it; a curve with no point is left out). Nothing else
+    is kept: the folder is the stage's own output."""
+    if "step" in summary:
+        raise ValueError("'step' is the curves' last step: a summary value cannot be named so")
     folder = Path(root) / stage
     shutil.rmtree(folder, ignore_errors=True)
     metrics = nested(summary)
+    steps = 0
     for name, points in (curves or {}).items():
+        if not points:
+            continue
         rows = "".join(f"{step}\t{value}\n" for step, value in enumerate(points))
         write_text(folder / "plots" / "metrics" / f"{name}.tsv", f"step\t{name}\n{rows}")
-        metrics.setdefault("step", len(points) - 1)
-    write_json(folder / "metrics.json", metrics, indent=4)  # dvclive's indent: the same bytes as before
+        steps = max(steps, len(points))
+    if steps:
+        metrics["step"] = steps - 1
+    write_json(folder / "metrics.json", metrics, indent=4)  # dvclive's indent

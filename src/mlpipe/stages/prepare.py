@@ -3,7 +3,7 @@ frozen train/test split, with both halves' content hashes recorded.
 
 One stage, not two: the table was written only for the split to read it back, and a second process
 cost more (start-up, a parquet round trip, DVC's bookkeeping: 0.7 s of a cold ``dvc repro``) than
-redoing the preparation when only ``split`` params change (0.2 s).
+redoing the preparation when only ``split`` params change (0.25 s).
 """
 
 from __future__ import annotations
