@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mlpipe.config import Contract, Estimator, HistGradientBoosting, LogisticRegression, Prior
+from mlpipe.core.metrics import Ranked
 
 # scikit-learn is imported where an estimator is built or fitted, not with this module: importing it
 # costs about a second, which every process that only reads the model's figures would pay.
@@ -211,8 +212,6 @@ def permutation_importance(
     a call (up to ``IMPORTANCE_CELLS`` cells) instead of one call each: a prediction depends on its own
     row only, and the example's 49 calls on 2,000 rows spent most of their time on per-call overhead.
     """
-    from mlpipe.core.metrics import Ranked  # noqa: PLC0415 - pure numpy
-
     n, columns = X.shape
     rng = np.random.RandomState(seed)
     column_seed = rng.randint(np.iinfo(np.int32).max + 1)
