@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mlpipe.cli import GC_THRESHOLDS
+from mlpipe import GC_THRESHOLDS
 from mlpipe.config import Contract, Params
 from mlpipe.core.synth import honoured, synthesise
 from mlpipe.io.files import data_files, load_config, read_data

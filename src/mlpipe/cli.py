@@ -6,7 +6,6 @@ Here, not in the stages package, so a task depends on the edge only, never on th
 from __future__ import annotations
 
 import atexit
-import gc
 import logging
 import os
 import sys
@@ -17,11 +16,6 @@ from collections.abc import Callable
 from mlpipe.env import process_env
 from mlpipe.errors import ConfigError, PipelineError
 from mlpipe.logs import setup_logging
-
-# A command's process is short-lived and allocates mostly while importing scikit-learn, skops and
-# great-expectations (tens of thousands of objects, few cycles): young collections every 50,000
-# allocations instead of 700 take 0.1-0.2 s off each heavy command (measured by make bench-pipeline).
-GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def use_jemalloc() -> None:
@@ -48,14 +42,14 @@ def use_jemalloc() -> None:
 
 def run_stage(main: Callable[[], None]) -> None:
     """Entry-point wrapper: logging set up, a named failure (:mod:`mlpipe.errors`) as one clear line and
-    its exit code. Run as the process's own entry point (``python -m``), it also tunes the collector
-    and Arrow's allocator (:func:`use_jemalloc`) and skips the interpreter's teardown on success (see
-    :func:`_exit_now`); called in-process (tests, benchmarks) it does none of these."""
+    its exit code. Run as the process's own entry point (``python -m``), it also sets Arrow's allocator
+    (:func:`use_jemalloc`) and skips the interpreter's teardown on success (see :func:`_exit_now`);
+    called in-process (tests, benchmarks) it does neither. The collector was tuned before the
+    command's imports (:func:`mlpipe.tune_collector_for_command`)."""
     setup_logging()
     log = logging.getLogger(main.__module__)
     command = main.__module__ == "__main__"
     if command:
-        gc.set_threshold(*GC_THRESHOLDS)
         use_jemalloc()
     t0 = time.perf_counter()
     try:
