@@ -1,8 +1,10 @@
 """The package's layers: a module imports only from its own layer or below, and no import cycle.
 
-Top-level modules (config, errors, env, logs, cli) first, then core (pure: no I/O), io, then the
-process kinds (stages, serving, streaming, scale, tasks). Read from the source (every import, also
-those inside functions), so a lazy import cannot hide a layering break.
+The package itself (``mlpipe/__init__.py``: the version and the collector setting of commands) is
+the bottom and imports nothing of ours; top-level modules (config, errors, env, logs, cli) next,
+then core (pure: no I/O), io, then the process kinds (stages, serving, streaming, scale, tasks).
+Read from the source (every import, also those inside functions), so a lazy import cannot hide a
+layering break.
 """
 
 from __future__ import annotations
@@ -44,8 +46,14 @@ def imports(tree: ast.AST) -> set[str]:
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.startswith("mlpipe.")}
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mlpipe") and node.level == 0:
-            out |= {node.module} if node.module != "mlpipe" else {f"mlpipe.{a.name}" for a in node.names}
+            # `from mlpipe import x`: the module mlpipe.x if there is one, else a name of the package itself
+            out |= {node.module} if node.module != "mlpipe" else {_from_package(a.name) for a in node.names}
     return out
+
+
+def _from_package(name: str) -> str:
+    pkg = SRC / "mlpipe"
+    return f"mlpipe.{name}" if (pkg / f"{name}.py").exists() or (pkg / name).is_dir() else "mlpipe"
 
 
 def modules() -> dict[str, Path]:
@@ -60,11 +68,11 @@ def test_no_module_imports_upward() -> None:
     wrong = []
     for name, path in sorted(modules().items()):
         mine = part(name)
-        if mine not in ALLOWED:
+        if mine not in ALLOWED and name != "mlpipe":
             continue
         for target in sorted(imports(ast.parse(path.read_text()))):
             theirs = part(target)
-            if theirs != mine and theirs not in ALLOWED[mine]:
+            if name == "mlpipe" or (theirs != mine and theirs and theirs not in ALLOWED[mine]):
                 wrong.append(f"{name} imports {target}")
     assert not wrong, wrong
 
