@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from mlpipe.tasks.lockcheck import stale_stages
+from mlpipe.tasks.lockcheck import orphan_stages, stale_stages
 
 pytestmark = pytest.mark.unit
 
@@ -31,3 +31,11 @@ def test_changed_code_params_and_command_are_stale() -> None:
         "train": ["params params.yaml:train modified"],
         "evaluate": ["changed command"],
     }
+
+
+def test_a_stage_the_lock_records_but_dvc_yaml_dropped_is_an_orphan() -> None:
+    dvc_yaml = {"stages": {"validate": {}, "prepare": {}, "train": {"foreach": [1, 2]}}}
+    lock = {"schema": "2.0", "stages": {"validate": {}, "split": {}, "prepare": {}, "train@1": {}, "train@2": {}}}
+    assert orphan_stages(dvc_yaml, lock) == ["split"]
+    assert orphan_stages(dvc_yaml, {"schema": "2.0"}) == []  # nothing run yet
+    assert orphan_stages({}, lock) == list(lock["stages"])

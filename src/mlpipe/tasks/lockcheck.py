@@ -3,7 +3,8 @@
 Run before ``dvc repro`` on a fresh checkout. Outputs that are merely missing here (not
 pulled, not in this machine's cache) are fine; a dependency, parameter or command that differs
 from what ``dvc.lock`` records means the author changed something without re-running the
-pipeline. CI must not commit for them, so it fails and says what to run.
+pipeline. CI must not commit for them, so it fails and says what to run. So does a stage that
+``dvc.lock`` still records but ``dvc.yaml`` no longer has (renamed or removed): DVC never drops it.
 
 Only ``dvc.yaml``'s pipeline is checked: ``tune/dvc.yaml``'s search is a record of the last
 ``make tune``, rerun on demand, not something a commit must keep current.
@@ -20,6 +21,7 @@ from typing import Any
 
 from mlpipe.cli import run_stage
 from mlpipe.errors import PipelineError
+from mlpipe.io.files import load_yaml
 from mlpipe.io.pipeline import DVC_YAML
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,14 @@ def stale_stages(status: dict[str, list[Any]]) -> dict[str, list[str]]:
     return stale
 
 
+def orphan_stages(dvc_yaml: Any, dvc_lock: Any) -> list[str]:
+    """Stages ``dvc.lock`` records that ``dvc.yaml`` does not define (``name@key`` is an entry of the
+    ``foreach``/``matrix`` stage ``name``)."""
+    defined = set((dvc_yaml or {}).get("stages") or {})
+    recorded = (dvc_lock or {}).get("stages") or {}
+    return [name for name in recorded if name.split("@")[0] not in defined]
+
+
 def main(argv: list[str] | None = None) -> None:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     res = subprocess.run(
@@ -53,6 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     if res.returncode != 0:
         raise PipelineError(f"dvc status failed: {res.stderr.strip()}")
     stale = stale_stages(json.loads(res.stdout or "{}"))
+    lock = DVC_YAML.with_suffix(".lock")
+    if lock.exists():
+        for name in orphan_stages(load_yaml(DVC_YAML), load_yaml(lock)):
+            stale[name] = [f"in {lock} but no longer in {DVC_YAML}: delete its entry from {lock}"]
     if stale:
         lines = [f"  - {stage}: {', '.join(reasons)}" for stage, reasons in stale.items()]
         raise PipelineError(
