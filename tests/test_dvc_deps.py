@@ -42,8 +42,8 @@ def test_the_checker_sees_a_missing_import(tmp_path: Path) -> None:
 
 
 def test_the_lock_records_only_stages_the_pipeline_has() -> None:
-    """DVC adds stages to ``dvc.lock`` but never drops one: a removed or renamed stage's entry stays,
-    unseen by ``dvc status``, still naming its old command and files (``make check-lock`` names it)."""
+    """A stage removed or renamed by editing ``dvc.yaml`` keeps its ``dvc.lock`` entry, unseen by
+    ``dvc status``, still naming its old command and files (``make check-lock`` names it)."""
     orphans = orphan_stages(
         yaml.safe_load((ROOT / "dvc.yaml").read_text()), yaml.safe_load((ROOT / "dvc.lock").read_text())
     )

@@ -37,5 +37,7 @@ def test_a_stage_the_lock_records_but_dvc_yaml_dropped_is_an_orphan() -> None:
     dvc_yaml = {"stages": {"validate": {}, "prepare": {}, "train": {"foreach": [1, 2]}}}
     lock = {"schema": "2.0", "stages": {"validate": {}, "split": {}, "prepare": {}, "train@1": {}, "train@2": {}}}
     assert orphan_stages(dvc_yaml, lock) == ["split"]
+    plain = {"stages": {"validate": {}, "prepare": {}, "train": {"cmd": "python -m train"}}}  # foreach no more
+    assert orphan_stages(plain, lock) == ["split", "train@1", "train@2"]
     assert orphan_stages(dvc_yaml, {"schema": "2.0"}) == []  # nothing run yet
     assert orphan_stages({}, lock) == list(lock["stages"])

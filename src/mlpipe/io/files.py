@@ -31,15 +31,16 @@ except ImportError:  # a PyYAML built without libyaml
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 
-class _UniqueKeys(_SafeLoader):
+class _NoDuplicateKeys(yaml.constructor.SafeConstructor):
     """PyYAML keeps the last of two equal keys; a second ``gate:`` pasted at the end of params.yaml
     would then silently drop every setting of the first (DVC refuses such a file, so should we).
-    libyaml's parser when PyYAML has it (its wheels do): the contract in 2 ms instead of 14, in every
-    stage; the same values and the same line and column in an error."""
+    A merge (``<<: *defaults``) is not a key: what it brings in, the mapping's own keys may override."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if key in seen:
@@ -50,6 +51,12 @@ class _UniqueKeys(_SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _UniqueKeys(_NoDuplicateKeys, _SafeLoader):
+    """libyaml's parser when PyYAML has it (its wheels do): the contract in 2 ms instead of 14, in every
+    stage. The same values and the same line and column in an error; libyaml also takes a tab after
+    ``key:`` (as DVC does), and some of its messages do not quote the offending character."""
+
+
 def load_yaml(path: str | Path) -> Any:
     p = Path(path)
     try:
@@ -57,6 +64,8 @@ def load_yaml(path: str | Path) -> Any:
             return yaml.load(fh, Loader=_UniqueKeys)  # a (C)SafeLoader
     except FileNotFoundError:
         raise ConfigError(f"{p}: file not found") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {err.start}): save it as UTF-8") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{p}: not valid YAML: {err}") from None
 

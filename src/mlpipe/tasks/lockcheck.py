@@ -4,7 +4,8 @@ Run before ``dvc repro`` on a fresh checkout. Outputs that are merely missing he
 pulled, not in this machine's cache) are fine; a dependency, parameter or command that differs
 from what ``dvc.lock`` records means the author changed something without re-running the
 pipeline. CI must not commit for them, so it fails and says what to run. So does a stage that
-``dvc.lock`` still records but ``dvc.yaml`` no longer has (renamed or removed): DVC never drops it.
+``dvc.lock`` still records but ``dvc.yaml`` no longer has: renaming or removing a stage by editing
+``dvc.yaml`` leaves its entry (``dvc remove <stage>`` drops it).
 
 Only ``dvc.yaml``'s pipeline is checked: ``tune/dvc.yaml``'s search is a record of the last
 ``make tune``, rerun on demand, not something a commit must keep current.
@@ -48,11 +49,19 @@ def stale_stages(status: dict[str, list[Any]]) -> dict[str, list[str]]:
 
 
 def orphan_stages(dvc_yaml: Any, dvc_lock: Any) -> list[str]:
-    """Stages ``dvc.lock`` records that ``dvc.yaml`` does not define (``name@key`` is an entry of the
-    ``foreach``/``matrix`` stage ``name``)."""
-    defined = set((dvc_yaml or {}).get("stages") or {})
+    """Stages ``dvc.lock`` records that ``dvc.yaml`` does not define. ``name@key`` is an entry of
+    ``name`` only while that stage is a ``foreach``/``matrix`` one."""
+    defined = (dvc_yaml or {}).get("stages") or {}
     recorded = (dvc_lock or {}).get("stages") or {}
-    return [name for name in recorded if name.split("@")[0] not in defined]
+
+    def known(name: str) -> bool:
+        base, at, _ = name.partition("@")
+        if not at:
+            return name in defined
+        stage = defined.get(base)
+        return isinstance(stage, dict) and ("foreach" in stage or "matrix" in stage)
+
+    return [name for name in recorded if not known(name)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -63,16 +72,18 @@ def main(argv: list[str] | None = None) -> None:
     if res.returncode != 0:
         raise PipelineError(f"dvc status failed: {res.stderr.strip()}")
     stale = stale_stages(json.loads(res.stdout or "{}"))
-    lock = DVC_YAML.with_suffix(".lock")
-    if lock.exists():
-        for name in orphan_stages(load_yaml(DVC_YAML), load_yaml(lock)):
-            stale[name] = [f"in {lock} but no longer in {DVC_YAML}: delete its entry from {lock}"]
+    lines = [f"  - {stage}: {', '.join(reasons)}" for stage, reasons in stale.items()]
     if stale:
-        lines = [f"  - {stage}: {', '.join(reasons)}" for stage, reasons in stale.items()]
-        raise PipelineError(
-            "dvc.lock is not current for this commit:\n" + "\n".join(lines) + "\n"
-            "Run `make repro` and commit dvc.lock and reports/ (CI does not commit for you)."
+        lines.append("Run `make repro` and commit dvc.lock and reports/ (CI does not commit for you).")
+    lock = DVC_YAML.with_suffix(".lock")
+    orphans = orphan_stages(load_yaml(DVC_YAML), load_yaml(lock)) if lock.exists() else []
+    if orphans:
+        lines.append(
+            f"{lock} records stages {DVC_YAML} no longer has: {', '.join(orphans)}. "
+            f"Delete their entries from {lock} and commit it."
         )
+    if lines:
+        raise PipelineError("dvc.lock is not current for this commit:\n" + "\n".join(lines))
     log.info("dvc.lock is current")
 
 
