@@ -28,7 +28,7 @@ from mlpipe.cli import run_stage
 from mlpipe.core.features import TARGET, feature_frame
 from mlpipe.core.model import build_estimator, positive_proba
 from mlpipe.io.files import load_config, load_yaml, read_frame
-from mlpipe.io.pipeline import DVC_YAML, child_env, pipeline_paths
+from mlpipe.io.pipeline import DVC_LOCK, DVC_YAML, child_env, pipeline_paths
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         repo = Path(tmp)
         runs.append(cold_run(args.repo.resolve(), repo))
         noop = min(measure(["dvc", "repro", "-q"], repo)[0] for _ in range(3))
-        lock = load_yaml(repo / "dvc.lock")["stages"]
+        lock = load_yaml(repo / DVC_LOCK)["stages"]
         for name, stage in lock.items():
             log.info("stage %s", name)
             wall, mem, said = measure(["sh", "-c", stage["cmd"]], repo)  # cmd is a shell line (PYTHONPATH=src ...)

@@ -19,6 +19,7 @@ from mlpipe.errors import ConfigError
 from mlpipe.io.files import load_yaml
 
 DVC_YAML = Path("dvc.yaml")
+DVC_LOCK = Path("dvc.lock")  # what DVC records beside a dvc.yaml (also tune/dvc.lock)
 SEARCH_YAML = Path("tune/dvc.yaml")  # make tune's pipeline: run on demand, never by `dvc repro`
 
 

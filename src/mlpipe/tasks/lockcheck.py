@@ -23,7 +23,7 @@ from typing import Any
 from mlpipe.cli import run_stage
 from mlpipe.errors import PipelineError
 from mlpipe.io.files import load_yaml
-from mlpipe.io.pipeline import DVC_YAML
+from mlpipe.io.pipeline import DVC_LOCK, DVC_YAML
 
 log = logging.getLogger(__name__)
 MISSING = {"deleted", "not in cache"}
@@ -75,12 +75,11 @@ def main(argv: list[str] | None = None) -> None:
     lines = [f"  - {stage}: {', '.join(reasons)}" for stage, reasons in stale.items()]
     if stale:
         lines.append("Run `make repro` and commit dvc.lock and reports/ (CI does not commit for you).")
-    lock = DVC_YAML.with_suffix(".lock")
-    orphans = orphan_stages(load_yaml(DVC_YAML), load_yaml(lock)) if lock.exists() else []
+    orphans = orphan_stages(load_yaml(DVC_YAML), load_yaml(DVC_LOCK)) if DVC_LOCK.exists() else []
     if orphans:
         lines.append(
-            f"{lock} records stages {DVC_YAML} no longer has: {', '.join(orphans)}. "
-            f"Delete their entries from {lock} and commit it."
+            f"{DVC_LOCK} records stages {DVC_YAML} no longer has: {', '.join(orphans)}. "
+            f"Delete their entries from {DVC_LOCK} and commit it."
         )
     if lines:
         raise PipelineError("dvc.lock is not current for this commit:\n" + "\n".join(lines))

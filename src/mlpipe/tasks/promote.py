@@ -22,7 +22,7 @@ from mlpipe.core.leaderboard import changed_params
 from mlpipe.errors import PipelineError
 from mlpipe.io.experiments import dvc
 from mlpipe.io.files import load_config, read_json
-from mlpipe.io.pipeline import DVC_YAML, SEARCH_YAML, pipeline_paths
+from mlpipe.io.pipeline import DVC_LOCK, DVC_YAML, SEARCH_YAML, pipeline_paths
 from mlpipe.tasks import golden
 from mlpipe.tasks.leaderboard import listing, verdict_text
 
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", args.exp):
         raise PipelineError(f"EXP may hold only letters, digits and . _ - (got {args.exp!r})")
     branch = args.branch or f"exp/{args.exp}"
-    search_lock = SEARCH_YAML.with_name("dvc.lock").as_posix()  # untracked; if committed anyway, a search changes it
+    search_lock = SEARCH_YAML.with_name(DVC_LOCK.name).as_posix()  # untracked; if committed anyway, a search changes it
     dirty = [f for f in git("diff", "--name-only", "HEAD").split() if f != search_lock]
     if dirty:
         raise PipelineError(f"uncommitted changes to {', '.join(dirty)}: commit or stash them first")
