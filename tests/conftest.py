@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from mlpipe import GC_THRESHOLDS
+from mlpipe import tune_collector
 from mlpipe.config import Contract, Params
 from mlpipe.core.synth import honoured, synthesise
 from mlpipe.io.files import data_files, load_config, read_data
@@ -99,10 +99,10 @@ LONGEST_FIRST = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The collector tuned as for a command (GC_THRESHOLDS): a worker allocates millions of short-lived
+    """The collector tuned as for a command (mlpipe.GC_THRESHOLDS): a worker allocates millions of short-lived
     objects in-process (great-expectations builds a metric graph per validation) on top of a heap of
     imported modules; young collections every 700 allocations took 7-12% of those tests' time."""
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_collector()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -16,9 +16,13 @@ __version__ = "0.1.0"
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
+def tune_collector() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def tune_collector_for_command() -> None:
     """``mlpipe.stages`` and ``mlpipe.tasks`` call this as they are imported. ``python -m`` imports a
     module's packages before the module itself, with ``sys.argv[0]`` set to ``"-m"`` until then: a
     command is tuned before its own imports, a test or a server importing the same modules is not."""
     if sys.argv[:1] == ["-m"]:
-        gc.set_threshold(*GC_THRESHOLDS)
+        tune_collector()

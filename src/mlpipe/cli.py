@@ -6,7 +6,6 @@ Here, not in the stages package, so a task depends on the edge only, never on th
 from __future__ import annotations
 
 import atexit
-import gc
 import logging
 import os
 import sys
@@ -14,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from mlpipe import GC_THRESHOLDS
+from mlpipe import tune_collector
 from mlpipe.env import process_env
 from mlpipe.errors import ConfigError, PipelineError
 from mlpipe.logs import setup_logging
@@ -45,15 +44,15 @@ def use_jemalloc() -> None:
 def run_stage(main: Callable[[], None]) -> None:
     """Entry-point wrapper: logging set up, a named failure (:mod:`mlpipe.errors`) as one clear line and
     its exit code. Run as the process's own entry point (``python -m``), it also tunes the collector
-    (stages and tasks did already, before their imports: :func:`mlpipe.tune_collector_for_command`;
-    not a benchmark, nor a command run under ``-m cProfile``), sets Arrow's allocator
+    (a stage's or task's package did already, before its imports: see
+    :func:`mlpipe.tune_collector_for_command`), sets Arrow's allocator
     (:func:`use_jemalloc`) and skips the interpreter's teardown on success (see :func:`_exit_now`);
     called in-process (tests, benchmarks) it does none of these."""
     setup_logging()
     log = logging.getLogger(main.__module__)
     command = main.__module__ == "__main__"
     if command:
-        gc.set_threshold(*GC_THRESHOLDS)
+        tune_collector()
         use_jemalloc()
     t0 = time.perf_counter()
     try:
